@@ -1,0 +1,37 @@
+import path from 'node:path'
+
+export type ModelErrorCode =
+  | 'MODEL_NOT_FOUND' // no such model folder / no model.json in it
+  | 'MANIFEST_UNREADABLE' // model.json is not readable JSON
+  | 'MANIFEST_INVALID' // model.json parsed but a field is wrong
+  | 'FILE_MISSING' // a file the manifest names does not exist
+  | 'SESSION_FAILED' // onnxruntime could not load an ONNX file
+  | 'IO_MISMATCH' // an ONNX file's input/output names differ from the manifest
+  | 'BAD_INPUT' // a caller passed tensors of the wrong size or shape
+  | 'DISPOSED' // the model was used after dispose()
+
+/**
+ * Every failure of the model layer: a code to branch on, the file it concerns and (where it
+ * applies) the manifest field, so the message alone tells a person what to fix.
+ */
+export class ModelError extends Error {
+  override readonly name = 'ModelError'
+  readonly code: ModelErrorCode
+  readonly file: string
+  readonly field: string | undefined
+
+  constructor(code: ModelErrorCode, file: string, field: string | undefined, detail: string, options?: { cause?: unknown }) {
+    const shown = displayPath(file)
+    super(field === undefined ? `${shown}: ${detail}` : `${shown}: ${field}: ${detail}`, options)
+    this.code = code
+    this.file = shown
+    this.field = field
+  }
+}
+
+/** Paths inside the working directory are shown relative (models/fmnist/model.json), others absolute. */
+export function displayPath(file: string): string {
+  if (!path.isAbsolute(file)) return file
+  const relative = path.relative(process.cwd(), file)
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file
+}
