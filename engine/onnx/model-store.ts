@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Classifier } from './classifier.ts'
+import { MANIFEST_FILE } from './manifest.ts'
+import { ModelError } from './model-error.ts'
+import { SegmentedModel, type ModelLoadOptions } from './segmented-model.ts'
+
+/** The repository's models/ folder, found from this file so it works from any working directory. */
+export const DEFAULT_MODELS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models')
+
+/** Model folder names are plain names: a request for "../x" must not leave the models root. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+/**
+ * Loads models by name from one root folder, once each: concurrent callers share one promise,
+ * so sessions are created once per process. A failed load is forgotten, so fixing the files and
+ * asking again works without a restart.
+ */
+export class ModelStore {
+  readonly #models = new Map<string, Promise<SegmentedModel>>()
+  readonly #classifiers = new Map<string, Promise<Classifier>>()
+
+  constructor(
+    readonly root: string = DEFAULT_MODELS_ROOT,
+    private readonly options: ModelLoadOptions = {},
+  ) {}
+
+  /** Names of the folders under root that hold a model.json, sorted. */
+  async list(): Promise<string[]> {
+    let entries
+    try {
+      entries = await readdir(this.root, { withFileTypes: true })
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw cause
+    }
+    return entries
+      .filter((entry) => entry.isDirectory() && MODEL_NAME.test(entry.name) && existsSync(path.join(this.root, entry.name, MANIFEST_FILE)))
+      .map((entry) => entry.name)
+      .sort()
+  }
+
+  load(name: string): Promise<SegmentedModel> {
+    return this.#cached(this.#models, name, (dir) => SegmentedModel.load(dir, this.options))
+  }
+
+  classifier(name: string): Promise<Classifier> {
+    return this.#cached(this.#classifiers, name, (dir) => Classifier.load(dir, this.options))
+  }
+
+  /** Releases every session loaded so far; the store can load again afterwards. */
+  async dispose(): Promise<void> {
+    const loaded = [...this.#models.values(), ...this.#classifiers.values()]
+    this.#models.clear()
+    this.#classifiers.clear()
+    await Promise.allSettled(loaded.map(async (promise) => (await promise).dispose()))
+  }
+
+  #cached<T>(cache: Map<string, Promise<T>>, name: string, load: (dir: string) => Promise<T>): Promise<T> {
+    const existing = cache.get(name)
+    if (existing) return existing
+    const promise = this.#resolve(name).then(load)
+    cache.set(name, promise)
+    // Forget failures (only if still the cached attempt: dispose() may have cleared it).
+    promise.catch(() => {
+      if (cache.get(name) === promise) cache.delete(name)
+    })
+    return promise
+  }
+
+  async #resolve(name: string): Promise<string> {
+    const dir = path.join(this.root, name)
+    if (!MODEL_NAME.test(name)) throw new ModelError('MODEL_NOT_FOUND', this.root, undefined, `"${name}" is not a model name (letters, digits, . _ - only)`)
+    if (!existsSync(path.join(dir, MANIFEST_FILE))) {
+      const known = await this.list()
+      throw new ModelError('MODEL_NOT_FOUND', path.join(dir, MANIFEST_FILE), undefined, `model "${name}" does not exist (models here: ${known.join(', ') || 'none'})`)
+    }
+    return dir
+  }
+}

@@ -1,0 +1,63 @@
+import os from 'node:os'
+import type { InferenceSession } from 'onnxruntime-node'
+import { executionProvidersFor, type ActiveProvider } from './providers.ts'
+
+/**
+ * How a session's intra-op thread pool behaves between and within runs. onnxruntime-node has
+ * no global thread pool, so every session owns one; in a chain of sessions run one after the
+ * other, pools whose run has ended must not keep spinning against the pool now working.
+ *   spin       onnxruntime's default: idle workers busy-wait for work (fast inside one run,
+ *              ruinous across a chain: measured 4.5x slower than one session).
+ *   no-spin    session.intra_op.allow_spinning=0: workers sleep at once, every parallel
+ *              section pays a futex wake-up.
+ *   spin-stop  spin inside a run, but session.force_spinning_stop=1 parks the workers as
+ *              soon as Run() returns, so only the running session's pool is ever hot.
+ */
+export type ThreadSpinning = 'spin' | 'no-spin' | 'spin-stop'
+
+export interface SessionTuning {
+  /** Intra-op threads per session; 0 lets onnxruntime pick (one per physical core). */
+  intraOpThreads: number
+  spinning: ThreadSpinning
+  graphOptimization: 'basic' | 'extended' | 'all'
+  /** Memory arena and pattern planning: reuse buffers across runs of the same shapes. */
+  memoryReuse: boolean
+}
+
+/** Named tunings the benchmark compares (bench/onnx-chain.ts). */
+export const SESSION_TUNINGS = {
+  'ort-default': { intraOpThreads: 0, spinning: 'spin', graphOptimization: 'all', memoryReuse: true },
+  'no-spin': { intraOpThreads: 0, spinning: 'no-spin', graphOptimization: 'all', memoryReuse: true },
+  'spin-stop': { intraOpThreads: 0, spinning: 'spin-stop', graphOptimization: 'all', memoryReuse: true },
+  'one-thread': { intraOpThreads: 1, spinning: 'no-spin', graphOptimization: 'all', memoryReuse: true },
+} satisfies Record<string, SessionTuning>
+export type SessionTuningName = keyof typeof SESSION_TUNINGS
+
+// Chosen from bench/onnx-chain.ts; see the comment on DEFAULT_TUNING_NAME.
+export const DEFAULT_TUNING_NAME: SessionTuningName = 'spin-stop'
+export const DEFAULT_SESSION_TUNING: SessionTuning = SESSION_TUNINGS[DEFAULT_TUNING_NAME]
+
+/** Threads onnxruntime would pick by itself, shown in bench output. */
+export function defaultIntraOpThreads(): number {
+  return Math.max(1, os.availableParallelism())
+}
+
+export function sessionOptionsFor(provider: ActiveProvider, tuning: SessionTuning = DEFAULT_SESSION_TUNING): InferenceSession.SessionOptions {
+  // Config keys from onnxruntime_session_options_config_keys.h; the node binding takes them
+  // as flat string entries in `extra`.
+  const extra: Record<string, string> = {}
+  if (tuning.spinning === 'no-spin') extra['session.intra_op.allow_spinning'] = '0'
+  if (tuning.spinning === 'spin-stop') extra['session.force_spinning_stop'] = '1'
+  extra['session.inter_op.allow_spinning'] = '0'
+  return {
+    executionProviders: executionProvidersFor(provider),
+    ...(tuning.intraOpThreads > 0 ? { intraOpNumThreads: tuning.intraOpThreads } : {}),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: tuning.graphOptimization,
+    enableCpuMemArena: tuning.memoryReuse,
+    enableMemPattern: tuning.memoryReuse,
+    logSeverityLevel: 3,
+    extra,
+  }
+}
