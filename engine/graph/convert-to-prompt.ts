@@ -1,0 +1,87 @@
+import type { Registry } from '../registry.ts';
+import type { Prompt, PromptNode } from './prompt.ts';
+import { parseWorkflow, type UiLink, type UiNode } from './workflow.ts';
+
+/** Node modes in litegraph: 0 always, 2 never (muted), 4 bypass. */
+const MODE_MUTED = 2;
+const MODE_BYPASS = 4;
+/** Frontend-only node types: they shape the graph in the editor but never run. */
+const REROUTE = 'Reroute';
+const PRIMITIVE = 'PrimitiveNode';
+const NOTES = new Set(['Note', 'MarkdownNote']);
+/** The value ComfyUI's editor saves after a seed widget (control_after_generate). */
+const SEED_CONTROLS = new Set(['fixed', 'increment', 'decrement', 'randomize']);
+
+export type ConvertResult = { ok: true; prompt: Prompt } | { ok: false; errors: string[] };
+
+type Source = { kind: 'link'; node: string; slot: number } | { kind: 'value'; value: unknown } | null;
+
+/**
+ * UI workflow -> API prompt, from node schemas, with ComfyUI's semantics: widgets_values map
+ * to widget names in schema order, muted nodes are dropped, bypassed nodes pass an input of the
+ * same type through, Reroutes and PrimitiveNodes are resolved away. Never throws.
+ */
+export function workflowToPrompt(registry: Registry, value: unknown): ConvertResult {
+  const parsed = parseWorkflow(value);
+  if (!parsed.ok) return parsed;
+  const nodes = new Map(parsed.workflow.nodes.map((node) => [String(node.id), node]));
+  const links = new Map(parsed.links.map((link) => [link.id, link]));
+
+  const resolve = (linkId: number | null | undefined, seen = new Set<number>()): Source => {
+    if (linkId === null || linkId === undefined || seen.has(linkId)) return null;
+    seen.add(linkId);
+    const link = links.get(linkId);
+    const origin = link && nodes.get(link.origin);
+    if (!link || !origin || origin.mode === MODE_MUTED) return null;
+    if (origin.type === REROUTE) return resolve(origin.inputs?.[0]?.link, seen);
+    if (origin.type === PRIMITIVE) {
+      return Array.isArray(origin.widgets_values) ? { kind: 'value', value: origin.widgets_values[0] } : null;
+    }
+    if (origin.mode === MODE_BYPASS) return resolve(bypassInput(origin, link)?.link, seen);
+    return { kind: 'link', node: link.origin, slot: link.originSlot };
+  };
+
+  const prompt: Prompt = {};
+  for (const node of parsed.workflow.nodes) {
+    if (node.mode === MODE_MUTED || node.mode === MODE_BYPASS) continue;
+    if (node.type === REROUTE || node.type === PRIMITIVE || NOTES.has(node.type)) continue;
+    const inputs: PromptNode['inputs'] = { ...widgetInputs(registry, node) };
+    for (const input of node.inputs ?? []) {
+      const source = resolve(input.link);
+      const name = input.widget?.name ?? input.name;
+      if (source?.kind === 'link') inputs[name] = [source.node, source.slot];
+      else if (source?.kind === 'value') inputs[name] = source.value;
+    }
+    const entry: PromptNode = { class_type: node.type, inputs };
+    if (node.title) entry._meta = { title: node.title };
+    prompt[String(node.id)] = entry;
+  }
+  return { ok: true, prompt };
+}
+
+/** The input a bypassed node passes through for the output `link` comes from (ComfyUI's rule). */
+function bypassInput(node: UiNode, link: UiLink) {
+  const type = node.outputs?.[link.originSlot]?.type ?? link.type;
+  const inputs = node.inputs ?? [];
+  const sameSlot = inputs[link.originSlot];
+  if (sameSlot && sameSlot.type === type && sameSlot.link != null) return sameSlot;
+  return inputs.find((input) => input.type === type && input.link != null);
+}
+
+/** Widget values by name, in the schema's widget order. */
+function widgetInputs(registry: Registry, node: UiNode): Record<string, unknown> {
+  const def = registry.get(node.type);
+  const saved = node.widgets_values;
+  if (!def || saved === undefined) return {};
+  if (!Array.isArray(saved)) {
+    return Object.fromEntries(def.widgets.filter((w) => w.name in saved).map((w) => [w.name, saved[w.name]]));
+  }
+  const values: Record<string, unknown> = {};
+  let index = 0;
+  for (const widget of def.widgets) {
+    if (index >= saved.length) break;
+    values[widget.name] = saved[index++];
+    if (widget.kind === 'INT' && typeof saved[index] === 'string' && SEED_CONTROLS.has(saved[index] as string)) index++;
+  }
+  return values;
+}

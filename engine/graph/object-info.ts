@@ -1,0 +1,47 @@
+import type { NodeDef, Registry } from '../registry.ts';
+import { comfyWidgetSpec } from './widgets.ts';
+
+/** One node type in ComfyUI's /object_info shape. */
+export interface ObjectInfoEntry {
+  input: { required: Record<string, unknown[]>; optional?: Record<string, unknown[]> };
+  input_order: { required: string[]; optional?: string[] };
+  output: string[];
+  output_is_list: boolean[];
+  output_name: string[];
+  name: string;
+  display_name: string;
+  description: string;
+  python_module: string;
+  category: string;
+  output_node: boolean;
+  output_tooltips: string[];
+}
+
+/** ComfyUI's /object_info, from the schemas: links first, then widgets, as the node declares them. */
+export function objectInfo(registry: Registry): Record<string, ObjectInfoEntry> {
+  return Object.fromEntries([...registry.values()].map((def) => [def.type, objectInfoEntry(def)]));
+}
+
+export function objectInfoEntry(def: NodeDef): ObjectInfoEntry {
+  const required: Record<string, unknown[]> = {};
+  const optional: Record<string, unknown[]> = {};
+  for (const input of def.inputs) {
+    (input.optional ? optional : required)[input.name] = [input.type, input.tooltip ? { tooltip: input.tooltip } : {}];
+  }
+  for (const widget of def.widgets) required[widget.name] = comfyWidgetSpec(widget.schema);
+  const hasOptional = Object.keys(optional).length > 0;
+  return {
+    input: hasOptional ? { required, optional } : { required },
+    input_order: hasOptional ? { required: Object.keys(required), optional: Object.keys(optional) } : { required: Object.keys(required) },
+    output: def.outputs.map((o) => o.type),
+    output_is_list: def.outputs.map(() => false),
+    output_name: def.outputs.map((o) => o.name),
+    name: def.type,
+    display_name: def.spec.displayName,
+    description: def.spec.description,
+    python_module: 'fewstep',
+    category: def.spec.category,
+    output_node: def.outputNode,
+    output_tooltips: def.outputs.map(() => ''),
+  };
+}

@@ -1,0 +1,7 @@
+import type { AnyNodeSpec } from '../engine/node.ts';
+import SaveImage from './SaveImage.ts';
+import PreviewImage from './PreviewImage.ts';
+import LoadImage from './LoadImage.ts';
+
+/** Every node type fewstep ships, in the order the editor's menu lists them. */
+export const allNodes: readonly AnyNodeSpec[] = [LoadImage, SaveImage, PreviewImage];

@@ -1,0 +1,60 @@
+import { Command } from 'commander';
+import { createFewstepEngine } from './setup.ts';
+import { UsageError } from './cli/load.ts';
+import { runCommand } from './cli/run.ts';
+import { convertCommand, nodesCommand, validateCommand } from './cli/commands.ts';
+
+/** The `fewstep` command line. Exit codes: 0 success, 1 the run failed, 2 invalid input. */
+const program = new Command()
+  .name('fewstep')
+  .description('Few-step diffusion node graphs: run saved workflows headless, validate and convert them, serve the editor.')
+  .showHelpAfterError();
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Runs a command body, turning user errors into one line and an exit code. */
+function action<A extends unknown[]>(body: (...args: A) => number | Promise<number>) {
+  return async (...args: A) => {
+    try {
+      process.exitCode = await body(...args);
+    } catch (error) {
+      if (error instanceof UsageError) {
+        console.error(`fewstep: ${error.message}`);
+        process.exitCode = error.exitCode;
+      } else throw error;
+    }
+  };
+}
+
+program
+  .command('run')
+  .description('Run a workflow (UI or API JSON, or a PNG made by fewstep or ComfyUI) and save its images.')
+  .argument('<file>', 'workflow .json or .png')
+  .option('-o, --out <dir>', 'folder for saved images', 'output')
+  .option('-i, --input <dir>', 'folder LoadImage reads from', 'input')
+  .option('-s, --set <NODE.INPUT=VALUE>', 'set a widget; NODE is an id, or a type or title only one node has (repeatable)', collect, [])
+  .option('--json', 'print one JSON object with outputs and stats', false)
+  .action(action((file: string, options) => runCommand(createFewstepEngine(), file, options)));
+
+program
+  .command('validate')
+  .description('Check a workflow and list every problem by node id and input name.')
+  .argument('<file>')
+  .option('--json', 'print the result as JSON', false)
+  .action(action((file: string, options) => validateCommand(createFewstepEngine(), file, options)));
+
+program
+  .command('nodes')
+  .description('List the node types (with --json: ComfyUI /object_info).')
+  .option('--json', 'print /object_info JSON', false)
+  .action(action((options) => nodesCommand(createFewstepEngine(), options)));
+
+program
+  .command('convert')
+  .description('Convert a workflow between the UI format and the API prompt format.')
+  .argument('<file>')
+  .requiredOption('--to <format>', 'prompt or ui')
+  .option('-o, --out <file>', 'write to a file instead of stdout')
+  .action(action((file: string, options) => convertCommand(createFewstepEngine(), file, options)));
+
+await program.parseAsync(process.argv);
