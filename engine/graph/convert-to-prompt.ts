@@ -41,22 +41,24 @@ export function workflowToPrompt(registry: Registry, value: unknown): ConvertRes
     return { kind: 'link', node: link.origin, slot: link.originSlot };
   };
 
-  const prompt: Prompt = {};
+  // Null-prototype records: ids and input names come from the file ("__proto__" included).
+  const prompt: Prompt = Object.create(null);
   for (const node of parsed.workflow.nodes) {
     if (node.mode === MODE_MUTED || node.mode === MODE_BYPASS) continue;
     if (node.type === REROUTE || node.type === PRIMITIVE || NOTES.has(node.type)) continue;
-    const inputs: PromptNode['inputs'] = { ...widgetInputs(registry, node) };
+    const inputs: PromptNode['inputs'] = Object.assign(Object.create(null), widgetInputs(registry, node));
     for (const input of node.inputs ?? []) {
       const source = resolve(input.link);
       const name = input.widget?.name ?? input.name;
       if (source?.kind === 'link') inputs[name] = [source.node, source.slot];
       else if (source?.kind === 'value') inputs[name] = source.value;
     }
-    const entry: PromptNode = { class_type: node.type, inputs };
+    // Spreading defines own properties, so a plain object comes out even for a "__proto__" key.
+    const entry: PromptNode = { class_type: node.type, inputs: { ...inputs } };
     if (node.title) entry._meta = { title: node.title };
     prompt[String(node.id)] = entry;
   }
-  return { ok: true, prompt };
+  return { ok: true, prompt: { ...prompt } };
 }
 
 /** The input a bypassed node passes through for the output `link` comes from (ComfyUI's rule). */
@@ -76,7 +78,7 @@ function widgetInputs(registry: Registry, node: UiNode): Record<string, unknown>
   if (!Array.isArray(saved)) {
     return Object.fromEntries(def.widgets.filter((w) => w.name in saved).map((w) => [w.name, saved[w.name]]));
   }
-  const values: Record<string, unknown> = {};
+  const values: Record<string, unknown> = Object.create(null);
   let index = 0;
   for (const widget of def.widgets) {
     if (index >= saved.length) break;

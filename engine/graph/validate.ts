@@ -18,7 +18,8 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
   if (!isPlainObject(input)) {
     return invalid('invalid_prompt', 'Invalid prompt', `a prompt is a JSON object of nodes by id, got ${describe(input)}`);
   }
-  const nodeErrors: NodeErrors = {};
+  // Null-prototype records: node ids and input names come from the user ("__proto__" included).
+  const nodeErrors: NodeErrors = Object.create(null);
   const report = (id: string, classType: string, entry: NodeErrorEntry) => {
     (nodeErrors[id] ??= { errors: [], dependent_outputs: [], class_type: classType }).errors.push(entry);
   };
@@ -59,8 +60,8 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
   const graphNodes = new Map<string, GraphNode>();
   for (const id of [...needed].sort(compareIds)) {
     const { def, inputs, title } = known.get(id)!;
-    const links: Record<string, GraphLink> = {};
-    const values: Record<string, unknown> = {};
+    const links: Record<string, GraphLink> = Object.create(null);
+    const values: Record<string, unknown> = Object.create(null);
     const fail = (e: NodeErrorEntry) => report(id, def.type, e);
 
     for (const socket of def.inputs) {
@@ -107,7 +108,7 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
         fail(entry('custom_validation_failed', 'Invalid setting', `${problem.input}: ${problem.message}`, problem.input));
       }
     }
-    graphNodes.set(id, { id, type: def.type, title, links, values });
+    graphNodes.set(id, { id, type: def.type, title, links: { ...links }, values: { ...values } });
   }
 
   const { order, cyclic } = topologicalOrder(needed, deps);
