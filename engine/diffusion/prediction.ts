@@ -2,7 +2,7 @@
  * What the network predicts, and the conversions to the (x0, eps) pair every sampler works
  * with. VP parameterisation: x_t = alpha x0 + sigma eps, v = alpha eps - sigma x0.
  */
-import Type, { type Static } from 'typebox';
+import Type from 'typebox';
 import { DiffusionError } from './errors.ts';
 
 export const PREDICTION_TYPES = ['v', 'eps', 'x0'] as const;

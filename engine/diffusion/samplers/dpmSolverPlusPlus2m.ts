@@ -45,6 +45,7 @@ export const dpmSolverPlusPlus2mSampler: Sampler<DpmSolverPlusPlus2mOptions, Dpm
     } else {
       for (let i = 0; i < x.length; i++) x[i] = sigmaRatio * state.x[i] + x0Weight * x0[i];
     }
-    return { state: { ...state, x, step: state.step + 1, previousX0: x0, previousLambda: lambda }, predictedX0: x0 };
+    // the caller gets its own copy: previews may clamp it in place without touching our history
+    return { state: { ...state, x, step: state.step + 1, previousX0: x0, previousLambda: lambda }, predictedX0: Float32Array.from(x0) };
   },
 };

@@ -2,7 +2,7 @@
  * Euler on the probability-flow ODE in VE sigma space (Karras et al. 2022; diffusers'
  * EulerDiscreteScheduler without churn). The state stays in VP space (the model's input);
  * we convert x_ve = x / alpha, step dx/dsigma = (x_ve - x0) / sigma, and convert back.
- * With an exact eps this is algebraically DDIM with eta = 0, as in diffusers.
+ * Algebraically this is DDIM with eta = 0 (x_ve_next = x0 + sigma_next eps), as in diffusers.
  */
 import Type, { type Static } from 'typebox';
 import { initBaseState, stepContext, type Sampler, type SamplerState } from './types.ts';
