@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encodePng } from '../../engine/image/png.ts';
+import { imageBatch } from '../../engine/image/image-batch.ts';
+
+const bin = path.resolve(import.meta.dirname, '../../bin/fewstep.mjs');
+
+function fewstep(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function workspace() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-cli-'));
+  mkdirSync(path.join(dir, 'input'));
+  writeFileSync(path.join(dir, 'input', 'in.png'), encodePng(imageBatch(1, 1, 2, 2, Float32Array.from([0, 0.5, 1, 0.25]))));
+  const copy = {
+    last_node_id: 2,
+    last_link_id: 1,
+    nodes: [
+      { id: 1, type: 'LoadImage', pos: [0, 0], mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: ['missing.png'] },
+      { id: 2, type: 'SaveImage', pos: [300, 0], mode: 0, inputs: [{ name: 'images', type: 'IMAGE', link: 1 }], widgets_values: ['copy'] },
+    ],
+    links: [[1, 1, 0, 2, 0, 'IMAGE']],
+    version: 0.4,
+  };
+  writeFileSync(path.join(dir, 'copy.json'), JSON.stringify(copy));
+  return dir;
+}
+
+test('run: --set by node type, --json outputs with paths; the saved PNG carries a workflow that runs again', async () => {
+  const dir = workspace();
+  const first = await fewstep(['run', 'copy.json', '--set', 'LoadImage.image=in.png', '--json'], dir);
+  assert.equal(first.code, 0, first.stderr);
+  const report = JSON.parse(first.stdout);
+  assert.equal(report.status, 'success');
+  const image = report.outputs['2'].images[0];
+  assert.equal(image.filename, 'copy_00001_.png');
+  assert.equal(image.path, path.join(dir, 'output', 'copy_00001_.png'));
+
+  const again = await fewstep(['run', image.path, '--json'], dir);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).outputs['2'].images[0].filename, 'copy_00002_.png');
+  const bytes = readFileSync(image.path);
+  assert.match(bytes.toString('latin1'), /tEXtworkflow\0.*"in\.png"/s, 'the workflow in the PNG has the --set value');
+});
+
+test('run: a node that fails exits 1 with the node named', async () => {
+  const dir = workspace();
+  const result = await fewstep(['run', 'copy.json'], dir);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /LoadImage \(node 1\).*missing\.png/);
+});
+
+test('user errors are one line naming the file, exit 2, no stack trace', async () => {
+  const dir = workspace();
+  writeFileSync(path.join(dir, 'bad.json'), '{ "nodes": ');
+  writeFileSync(path.join(dir, 'plain.png'), encodePng(imageBatch(1, 1, 2, 2)));
+  const cases: Array<[string[], RegExp]> = [
+    [['run', 'nope.json'], /nope\.json: cannot read it \(ENOENT\)/],
+    [['run', 'bad.json'], /bad\.json: not JSON/],
+    [['run', 'plain.png'], /plain\.png: this PNG carries no workflow/],
+    [['run', 'copy.json', '--set', 'Sampler.seed=1'], /no node has id, type or title "Sampler"/],
+    [['run', 'copy.json', '--set', 'LoadImage.nope=1'], /has no widget "nope"/],
+    [['run', 'copy.json', '--set', 'oops'], /expected NODE\.INPUT=VALUE/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await fewstep(args, dir);
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, message);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('validate lists every problem by node id and input name, exit 2', async () => {
+  const dir = workspace();
+  const prompt = {
+    '1': { class_type: 'LoadImage', inputs: { image: 5 } },
+    '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: '' } },
+    '3': { class_type: 'KSampler', inputs: {} },
+  };
+  writeFileSync(path.join(dir, 'api.json'), JSON.stringify(prompt));
+  const result = await fewstep(['validate', 'api.json'], dir);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /KSampler/);
+  const json = await fewstep(['validate', 'api.json', '--json'], dir);
+  const body = JSON.parse(json.stdout);
+  assert.deepEqual(Object.keys(body.node_errors).sort(), ['1', '2', '3']);
+  assert.equal(body.node_errors['1'].errors[0].extra_info.input_name, 'image');
+  assert.equal((await fewstep(['validate', 'copy.json'], dir)).code, 0);
+});
+
+test('convert: UI -> prompt -> UI, and nodes --json is /object_info', async () => {
+  const dir = workspace();
+  const toPrompt = await fewstep(['convert', 'copy.json', '--to', 'prompt'], dir);
+  assert.deepEqual(JSON.parse(toPrompt.stdout), {
+    '1': { class_type: 'LoadImage', inputs: { image: 'missing.png' } },
+    '2': { class_type: 'SaveImage', inputs: { filename_prefix: 'copy', images: ['1', 0] } },
+  });
+  writeFileSync(path.join(dir, 'api.json'), toPrompt.stdout);
+  const toUi = await fewstep(['convert', 'api.json', '--to', 'ui'], dir);
+  assert.equal(JSON.parse(toUi.stdout).links.length, 1);
+  const nodes = JSON.parse((await fewstep(['nodes', '--json'], dir)).stdout);
+  assert.deepEqual(nodes.SaveImage.input.required.filename_prefix[0], 'STRING');
+  assert.equal(nodes.SaveImage.output_node, true);
+});
