@@ -57,4 +57,20 @@ program
   .option('-o, --out <file>', 'write to a file instead of stdout')
   .action(action((file: string, options) => convertCommand(createFewstepEngine(), file, options)));
 
+program
+  .command('serve')
+  .description('Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback).')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--port <port>', 'port to listen on', '8188')
+  .action(async (options: { host: string; port: string }) => {
+    const { startServer, ServeError } = await import('./serve.ts');
+    try {
+      await startServer({ host: options.host, port: Number(options.port) });
+    } catch (error) {
+      if (!(error instanceof ServeError)) throw error;
+      console.error(`fewstep: ${error.message}`);
+      process.exitCode = 2;
+    }
+  });
+
 await program.parseAsync(process.argv);

@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express, { Router } from 'express';
+import { OutputCache, type Engine, type Folders } from '../engine/index.ts';
+import { comfyReporter } from './comfy-messages.ts';
+import { errorHandler, notFound } from './http-error.ts';
+import { PromptQueue } from './queue.ts';
+import { fileRoutes } from './routes/files.ts';
+import { infoRoutes } from './routes/info.ts';
+import { promptRoutes } from './routes/prompts.ts';
+import { authorized, originGuard, sameOrigin, tokenGuard } from './security.ts';
+import { WsHub } from './ws-hub.ts';
+
+export interface ServerOptions {
+  engine: Engine;
+  folders: Folders;
+  /** Shipped workflows listed at /workflows. */
+  workflowsDir?: string;
+  /** The built editor (web/dist); without it, only the API is served. */
+  webDir?: string;
+  /** Access token every request must carry; required when binding beyond loopback. */
+  token?: string;
+  maxJsonBytes?: number;
+  maxUploadBytes?: number;
+}
+
+export interface FewstepServer {
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+  address(): AddressInfo;
+  readonly queue: PromptQueue;
+  readonly hub: WsHub;
+  readonly http: Server;
+}
+
+/** The engine server: ComfyUI's HTTP API (also under /api), the websocket hub, and the editor. */
+export function createServer(options: ServerOptions): FewstepServer {
+  const { engine, folders, token } = options;
+  const maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
+  const maxUploadBytes = options.maxUploadBytes ?? 32 * 1024 * 1024;
+  const workflowsDir = options.workflowsDir ?? path.resolve('workflows');
+
+  let queue: PromptQueue;
+  const status = () => ({ exec_info: { queue_remaining: queue?.remaining ?? 0 } });
+  const hub = new WsHub(status);
+  queue = new PromptQueue(engine, folders, new OutputCache(), comfyReporter(hub, status));
+
+  const api = Router();
+  api.use(promptRoutes(engine, queue));
+  api.use(fileRoutes(folders, maxUploadBytes));
+  api.use(infoRoutes(engine, workflowsDir, maxJsonBytes));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(tokenGuard(token));
+  app.use(originGuard);
+  app.use(express.json({ limit: maxJsonBytes }));
+  app.use('/api', api);
+  app.use(api);
+  if (options.webDir && existsSync(options.webDir)) app.use(express.static(options.webDir, { index: 'index.html' }));
+  app.use(notFound);
+  app.use(errorHandler);
+
+  const http = createHttpServer(app);
+  http.on('upgrade', (request, socket, head) => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if ((pathname !== '/ws' && pathname !== '/api/ws') || !authorized(request, token) || !sameOrigin(request)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    hub.server.handleUpgrade(request, socket, head, (ws) => hub.server.emit('connection', ws, request));
+  });
+
+  const address = () => {
+    const value = http.address();
+    if (!value || typeof value === 'string') throw new Error('the server is not listening');
+    return value;
+  };
+
+  return {
+    queue,
+    hub,
+    http,
+    address,
+    listen: (port = 8188, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => {
+          http.off('error', reject);
+          resolve(address());
+        });
+      }),
+    async close() {
+      await queue.stop();
+      hub.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

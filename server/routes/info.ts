@@ -1,0 +1,115 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import express, { Router } from 'express';
+import { readWorkflowSource, type Engine } from '../../engine/index.ts';
+import { HttpError } from '../http-error.ts';
+
+const VERSION = '0.1.0';
+
+/** /object_info, /system_stats, /workflows (the shipped graphs) and /workflow/parse. */
+export function infoRoutes(engine: Engine, workflowsDir: string, maxBodyBytes: number): Router {
+  const router = Router();
+  const info = engine.objectInfo();
+
+  router.get('/object_info', (_req, res) => {
+    res.json(info);
+  });
+
+  router.get('/object_info/:type', (req, res) => {
+    const entry = info[req.params.type];
+    res.json(entry ? { [req.params.type]: entry } : {});
+  });
+
+  router.get('/system_stats', async (_req, res) => {
+    res.json({
+      system: {
+        os: process.platform,
+        ram_total: os.totalmem(),
+        ram_free: os.freemem(),
+        fewstep_version: VERSION,
+        comfyui_version: `fewstep-${VERSION}`,
+        node_version: process.version,
+        python_version: `node ${process.version}`,
+        embedded_python: false,
+        argv: process.argv.slice(2),
+      },
+      devices: [{ name: os.cpus()[0]?.model ?? 'cpu', type: 'cpu', index: 0, vram_total: 0, vram_free: 0, torch_vram_total: 0, torch_vram_free: 0 }],
+      execution_providers: await executionProviders(),
+      models: engine.models.list(),
+      process_memory: process.memoryUsage(),
+    });
+  });
+
+  // ComfyUI's editor asks for these; fewstep has none.
+  router.get('/embeddings', (_req, res) => void res.json([]));
+  router.get('/extensions', (_req, res) => void res.json([]));
+
+  router.get('/workflows', (_req, res) => {
+    res.json(listWorkflows(workflowsDir));
+  });
+
+  router.get('/workflows/:name', (req, res) => {
+    const entry = listWorkflows(workflowsDir).find((w) => w.name === req.params.name || w.file === req.params.name);
+    if (!entry) throw new HttpError(404, 'not_found', `no shipped workflow "${req.params.name}"`);
+    res.type('application/json').send(readFileSync(path.join(workflowsDir, entry.file)));
+  });
+
+  // A file dropped on the editor (JSON or PNG): returned as a UI workflow the canvas can load.
+  router.post('/workflow/parse', express.raw({ type: () => true, limit: maxBodyBytes }), (req, res) => {
+    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const name = typeof req.query.name === 'string' ? req.query.name : 'file';
+    const source = readWorkflowSource(bytes, name);
+    if (!source.ok) throw new HttpError(400, 'not_a_workflow', source.message);
+    if (source.kind === 'workflow') {
+      res.json({ kind: 'workflow', workflow: source.workflow, prompt: source.prompt ?? null });
+      return;
+    }
+    const validation = engine.validate(source.prompt);
+    if (!validation.ok && Object.keys(validation.nodeErrors).length === 0 && validation.error.type === 'invalid_prompt') {
+      throw new HttpError(400, 'not_a_workflow', `${name}: ${validation.error.message}${validation.error.details ? `: ${validation.error.details}` : ''}`);
+    }
+    try {
+      res.json({ kind: 'prompt', workflow: engine.toWorkflow(source.prompt), prompt: source.prompt });
+    } catch (error) {
+      throw new HttpError(400, 'not_a_workflow', `${name}: ${(error as Error).message}`);
+    }
+  });
+
+  return router;
+}
+
+export interface ShippedWorkflow {
+  name: string;
+  file: string;
+  title: string;
+}
+
+function listWorkflows(dir: string): ShippedWorkflow[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => {
+      const name = file.slice(0, -'.json'.length);
+      let title = name;
+      try {
+        const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { extra?: { title?: unknown } };
+        if (typeof json.extra?.title === 'string') title = json.extra.title;
+      } catch {
+        // A broken file is still listed; loading it reports the problem.
+      }
+      return { name, file, title };
+    });
+}
+
+/** The ONNX execution providers this build has; loaded lazily so the server starts without touching onnxruntime. */
+async function executionProviders(): Promise<unknown> {
+  try {
+    const onnx = await import('../../engine/onnx/index.ts');
+    const setting = onnx.providerSettingFromEnv();
+    return { setting, preferred: onnx.preferredProvider(setting), cuda: onnx.cudaAvailability() };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}

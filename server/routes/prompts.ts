@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import Type from 'typebox';
+import { looksLikeWorkflow, type Engine } from '../../engine/index.ts';
+import { parseBody } from '../body.ts';
+import { HttpError } from '../http-error.ts';
+import type { PromptQueue } from '../queue.ts';
+
+const PromptBody = Type.Object({
+  prompt: Type.Record(Type.String(), Type.Unknown()),
+  client_id: Type.Optional(Type.String({ maxLength: 128 })),
+  prompt_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  extra_data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  front: Type.Optional(Type.Boolean()),
+  number: Type.Optional(Type.Number()),
+});
+
+const IdsBody = Type.Object({
+  clear: Type.Optional(Type.Boolean()),
+  delete: Type.Optional(Type.Array(Type.String())),
+});
+
+const InterruptBody = Type.Object({ prompt_id: Type.Optional(Type.String()) });
+
+/** POST/GET /prompt, /queue, /history, /interrupt: ComfyUI's queue API. */
+export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
+  const router = Router();
+
+  router.post('/prompt', (req, res) => {
+    const body = parseBody(PromptBody, req.body, 'POST /prompt');
+    const validation = engine.validate(body.prompt);
+    if (!validation.ok) {
+      res.status(400).json({ error: validation.error, node_errors: validation.nodeErrors });
+      return;
+    }
+    const converted = engine.toPrompt(body.prompt);
+    if (!converted.ok) throw new HttpError(400, 'invalid_prompt', converted.errors.join('; '));
+    const promptId = body.prompt_id ?? randomUUID();
+    if (queue.has(promptId)) throw new HttpError(409, 'duplicate_prompt_id', `prompt_id ${promptId} is already queued or in the history`);
+    const extraData = body.extra_data ?? {};
+    // ComfyUI's editor sends its workflow in extra_data.extra_pnginfo.workflow; a UI workflow sent as the prompt is its own.
+    const pnginfo = extraData.extra_pnginfo as { workflow?: unknown } | undefined;
+    const workflow = looksLikeWorkflow(body.prompt) ? body.prompt : pnginfo?.workflow;
+    const number = typeof body.number === 'number' ? body.number : queue.nextNumber(body.front === true);
+    queue.enqueue({
+      number,
+      promptId,
+      prompt: converted.prompt as Record<string, unknown>,
+      extraData: body.client_id ? { ...extraData, client_id: body.client_id } : extraData,
+      outputs: [...validation.graph.outputs],
+      clientId: body.client_id,
+      workflow,
+    });
+    res.json({ prompt_id: promptId, number, node_errors: {} });
+  });
+
+  router.get('/prompt', (_req, res) => {
+    res.json({ exec_info: { queue_remaining: queue.remaining } });
+  });
+
+  router.get('/queue', (_req, res) => {
+    res.json(queue.snapshot());
+  });
+
+  router.post('/queue', (req, res) => {
+    const body = parseBody(IdsBody, req.body, 'POST /queue');
+    if (body.clear) queue.removePending();
+    if (body.delete) queue.removePending(body.delete);
+    res.json({});
+  });
+
+  router.get('/history', (req, res) => {
+    const max = req.query.max_items === undefined ? undefined : Number(req.query.max_items);
+    if (max !== undefined && !(Number.isInteger(max) && max >= 0)) throw new HttpError(400, 'invalid_query', 'max_items must be a whole number');
+    res.json(queue.historyEntries(max));
+  });
+
+  router.get('/history/:id', (req, res) => {
+    const entry = queue.historyEntry(req.params.id);
+    res.json(entry ? { [req.params.id]: entry } : {});
+  });
+
+  router.post('/history', (req, res) => {
+    const body = parseBody(IdsBody, req.body, 'POST /history');
+    if (body.clear) queue.deleteHistory();
+    if (body.delete) queue.deleteHistory(body.delete);
+    res.json({});
+  });
+
+  router.post('/interrupt', (req, res) => {
+    const body = parseBody(InterruptBody, req.body, 'POST /interrupt');
+    res.json({ interrupted: queue.interrupt(body.prompt_id) });
+  });
+
+  return router;
+}
