@@ -56,9 +56,9 @@ export function executionProvidersFor(active: ActiveProvider): string[] {
 }
 
 /** First choice for a setting before any session is tried: 'auto' and 'cuda' try CUDA where it is installed. */
-export function preferredProvider(setting: ProviderSetting, log?: ProviderLogger): ActiveProvider {
+export function preferredProvider(setting: ProviderSetting, log?: ProviderLogger, availability: () => CudaAvailability = cudaAvailability): ActiveProvider {
   if (setting === 'cpu') return 'cpu'
-  const cuda = cudaAvailability()
+  const cuda = availability()
   if (cuda.available) return 'cuda'
   // 'auto' on a CPU build is the normal case, not worth a line; an explicit 'cuda' is.
   if (setting === 'cuda') log?.(`CUDA requested but unavailable: ${cuda.reason}; running on CPU`)
@@ -74,8 +74,9 @@ export async function withProviderFallback<T>(
   setting: ProviderSetting,
   create: (provider: ActiveProvider) => Promise<T>,
   log?: ProviderLogger,
+  availability: () => CudaAvailability = cudaAvailability, // replaceable so tests can stage a CUDA failure
 ): Promise<{ value: T; provider: ActiveProvider }> {
-  const first = preferredProvider(setting, log)
+  const first = preferredProvider(setting, log, availability)
   if (first === 'cpu') return { value: await create('cpu'), provider: 'cpu' }
   try {
     return { value: await create('cuda'), provider: 'cuda' }

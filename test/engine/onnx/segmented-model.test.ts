@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict'
+import { copyFile } from 'node:fs/promises'
+import path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { ModelError } from '../../../engine/onnx/model-error.ts'
+import { SegmentedModel } from '../../../engine/onnx/segmented-model.ts'
+import { COMMITTED_MODEL_DIR, committedModelMissing, maxAbsDifference, sampleInputs, syntheticModelCopy } from './helpers.ts'
+
+/** Runs embed, every block and the head one call at a time, as a block-skipping sampler would. */
+async function blockByBlock(model: SegmentedModel, x: Float32Array, t: Float32Array, label: number[]) {
+  const { h, emb } = await model.embed({ x, t, label })
+  let current = h
+  for (let i = 0; i < model.blockCount; i++) current = await model.block(i, { h: current, emb })
+  return model.head({ h: current, emb, x })
+}
+
+/** The checks every segmented model must pass; run on the synthetic model and on models/fmnist. */
+function chainContract(load: () => Promise<SegmentedModel>) {
+  let model: SegmentedModel
+  before(async () => { model = await load() })
+  after(() => model.dispose())
+
+  it('forward (block chain) equals full.onnx', async () => {
+    for (const batch of [1, 5]) {
+      const { x, t, label } = sampleInputs(batch)
+      const chain = await model.forward(x, t, label)
+      const full = await model.forwardFull(x, t, label)
+      assert.equal(chain.length, batch * 784)
+      assert.ok(chain.some((v) => v !== 0), 'output is not all zeros')
+      assert.ok(maxAbsDifference(chain, full) < 1e-4, `batch ${batch}: max |chain - full| = ${maxAbsDifference(chain, full)}`)
+    }
+  })
+
+  it('block-by-block execution equals forward', async () => {
+    const { x, t, label } = sampleInputs(3)
+    const stepwise = await blockByBlock(model, x, t, label)
+    assert.ok(maxAbsDifference(stepwise, await model.forward(x, t, label)) < 1e-6)
+  })
+
+  it('is batch-agnostic: a sample gives the same output alone or in a batch', async () => {
+    const { x, t, label } = sampleInputs(4)
+    const batched = await model.forward(x, t, label)
+    const alone = await model.forward(x.slice(2 * 784, 3 * 784), t.slice(2, 3), label.slice(2, 3))
+    assert.ok(maxAbsDifference(alone, batched.slice(2 * 784, 3 * 784)) < 1e-4)
+  })
+
+  it('exposes a residual stream that blocks add to', async () => {
+    const { x, t, label } = sampleInputs(2)
+    const { h, emb } = await model.embed({ x, t, label })
+    assert.equal(h.dims.length, 4)
+    assert.equal(h.dims[0], 2)
+    assert.deepEqual(emb.dims.slice(0, 1), [2])
+    const next = await model.block(0, { h, emb })
+    assert.deepEqual(next.dims, h.dims)
+    assert.notEqual(next.data, h.data, 'the block returns a new tensor, the input is untouched')
+  })
+
+  it('reports manifest facts', () => {
+    const flops = model.flops
+    assert.equal(flops.blocks.length, model.blockCount)
+    assert.equal(flops.total, flops.embed + flops.head + flops.blocks.reduce((a, b) => a + b, 0))
+    assert.equal(model.classes.length, 10)
+    assert.deepEqual(model.image, { channels: 1, height: 28, width: 28, range: [-1, 1] })
+    assert.equal(model.prediction, 'v')
+    assert.equal(typeof (model.schedule as { kind: string }).kind, 'string')
+    assert.equal(model.provider, 'cpu')
+  })
+
+  it('rejects inputs of the wrong size, naming the model and the segment', async () => {
+    const { x, t, label } = sampleInputs(2)
+    await assert.rejects(model.forward(x.subarray(0, 700), t, label), (e: unknown) => e instanceof ModelError && e.code === 'BAD_INPUT' && /x has 700 values/.test(e.message))
+    await assert.rejects(model.forward(x, t, [1]), /label has 1 entries, t has 2/)
+    await assert.rejects(model.block(model.blockCount, { h: { data: new Float32Array(1), dims: [1] }, emb: { data: new Float32Array(1), dims: [1] } }), /outside 0\.\./)
+  })
+}
+
+describe('SegmentedModel on a synthetic model', () => {
+  let copy: Awaited<ReturnType<typeof syntheticModelCopy>>
+  before(async () => { copy = await syntheticModelCopy() })
+  after(() => copy.cleanup())
+  chainContract(() => SegmentedModel.load(copy.dir, { provider: 'cpu' }))
+
+  it('names the file whose inputs differ from the manifest', async () => {
+    const broken = await syntheticModelCopy()
+    await copyFile(path.join(broken.dir, 'head.onnx'), path.join(broken.dir, 'block_01.onnx'))
+    await assert.rejects(SegmentedModel.load(broken.dir, { provider: 'cpu' }), (error: unknown) => {
+      assert.ok(error instanceof ModelError)
+      assert.equal(error.code, 'IO_MISMATCH')
+      assert.match(error.file, /block_01\.onnx$/)
+      assert.equal(error.field, 'segments/2')
+      assert.match(error.message, /inputs are \[h, emb, x\], manifest segments\/2 expects \[h, emb\]/)
+      return true
+    })
+    await broken.cleanup()
+  })
+
+  it('names an ONNX file onnxruntime cannot parse', async () => {
+    const broken = await syntheticModelCopy()
+    await copyFile(path.join(broken.dir, 'model.json'), path.join(broken.dir, 'head.onnx'))
+    await assert.rejects(SegmentedModel.load(broken.dir, { provider: 'cpu' }), (e: unknown) => e instanceof ModelError && e.code === 'SESSION_FAILED' && /head\.onnx: onnxruntime cannot load it/.test(e.message))
+    await broken.cleanup()
+  })
+
+  it('refuses calls after dispose', async () => {
+    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu' })
+    await model.dispose()
+    const { x, t, label } = sampleInputs(1)
+    await assert.rejects(model.forward(x, t, label), (e: unknown) => e instanceof ModelError && e.code === 'DISPOSED')
+  })
+})
+
+describe('SegmentedModel on the committed fmnist model', { skip: committedModelMissing }, () => {
+  chainContract(() => SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu' }))
+})
