@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { DEFAULT_MODELS_ROOT } from '../engine/onnx/model-store.ts'
 import { SegmentedModel } from '../engine/onnx/segmented-model.ts'
-import { DEFAULT_TUNING_NAME, SESSION_TUNINGS, type SessionTuningName } from '../engine/onnx/session-options.ts'
+import { DEFAULT_TUNING_NAME, defaultIntraOpThreads, SESSION_TUNINGS, type SessionTuningName } from '../engine/onnx/session-options.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -79,7 +79,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-console.log(`model ${first.name} (${first.blockCount} blocks), ${rounds} rounds x ${iterations} interleaved calls per cell, median ms per call`)
+console.log(`model ${first.name} (${first.blockCount} blocks), ${defaultIntraOpThreads()} cores, ${rounds} rounds x ${iterations} interleaved calls per cell, median ms per call`)
 console.log(`default tuning: ${DEFAULT_TUNING_NAME}; chain/full = ratio of medians; paired = median of per-pair ratios;`)
 console.log(`"vs best full" = chain median over the fastest full.onnx median of any tuning at that batch\n`)
 const header = ['tuning', 'batch', 'full ms', 'chain ms', 'chain/full', 'paired', 'vs best full']

@@ -7,7 +7,7 @@ import { loadManifest, MANIFEST_FILE, type ClassifierInfo, type ModelManifest } 
 import { ModelError } from './model-error.ts'
 import { providerSettingFromEnv, withProviderFallback, type ActiveProvider } from './providers.ts'
 import type { ModelLoadOptions } from './segmented-model.ts'
-import { DEFAULT_SESSION_TUNING, sessionOptionsFor } from './session-options.ts'
+import { sessionOptionsFor, sessionTuningFromEnv } from './session-options.ts'
 import { createCheckedSession } from './sessions.ts'
 import { elementCount, softmax } from './tensors.ts'
 
@@ -47,7 +47,7 @@ export class Classifier {
       options.provider ?? providerSettingFromEnv(process.env, options.log),
       (active) => createCheckedSession(
         { dir, file: info.file, manifestPath: path.join(dir, MANIFEST_FILE), field: 'classifier' },
-        sessionOptionsFor(active, options.tuning ?? DEFAULT_SESSION_TUNING),
+        sessionOptionsFor(active, options.tuning ?? sessionTuningFromEnv()),
         { inputs: [info.input], outputs: [info.logits, info.features] },
       ),
       options.log,

@@ -8,7 +8,7 @@ export {
   cudaAvailability, providerSettingFromEnv, preferredProvider, withProviderFallback, executionProvidersFor, PROVIDER_SETTINGS,
   type ProviderSetting, type ActiveProvider, type ProviderLogger,
 } from './providers.ts'
-export { sessionOptionsFor, SESSION_TUNINGS, DEFAULT_SESSION_TUNING, DEFAULT_TUNING_NAME, type SessionTuning, type SessionTuningName, type ThreadSpinning } from './session-options.ts'
+export { sessionOptionsFor, sessionTuningFromEnv, SESSION_TUNINGS, DEFAULT_SESSION_TUNING, DEFAULT_TUNING_NAME, type SessionTuning, type SessionTuningName, type ThreadSpinning } from './session-options.ts'
 export { SegmentedModel, type ModelLoadOptions, type EmbedInput } from './segmented-model.ts'
 export { Classifier, loadFeatureStats, FeatureStatsSchema, type FeatureStats, type ClassifierOutput } from './classifier.ts'
 export { ModelStore, DEFAULT_MODELS_ROOT } from './model-store.ts'

@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node'
 import { loadManifest, MANIFEST_FILE, SEGMENT_IO, type ModelManifest } from './manifest.ts'
 import { ModelError } from './model-error.ts'
 import { providerSettingFromEnv, withProviderFallback, type ActiveProvider, type ProviderLogger, type ProviderSetting } from './providers.ts'
-import { DEFAULT_SESSION_TUNING, sessionOptionsFor, type SessionTuning } from './session-options.ts'
+import { sessionOptionsFor, sessionTuningFromEnv, type SessionTuning } from './session-options.ts'
 import { createCheckedSession, releaseAll } from './sessions.ts'
 import { elementCount, labelsToInt64, ortFloat, toFloatTensor, type FloatTensor, type Labels } from './tensors.ts'
 
@@ -51,7 +51,7 @@ export class SegmentedModel {
     const setting = options.provider ?? providerSettingFromEnv(process.env, options.log)
     const { value: sessions, provider } = await withProviderFallback(
       setting,
-      (active) => createSessions(dir, manifest, sessionOptionsFor(active, options.tuning ?? DEFAULT_SESSION_TUNING)),
+      (active) => createSessions(dir, manifest, sessionOptionsFor(active, options.tuning ?? sessionTuningFromEnv())),
       options.log,
     )
     return new SegmentedModel(dir, manifest, provider, sessions)

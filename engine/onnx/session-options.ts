@@ -33,16 +33,38 @@ export const SESSION_TUNINGS = {
 } satisfies Record<string, SessionTuning>
 export type SessionTuningName = keyof typeof SESSION_TUNINGS
 
-// Chosen from bench/onnx-chain.ts; see the comment on DEFAULT_TUNING_NAME.
-export const DEFAULT_TUNING_NAME: SessionTuningName = 'spin-stop'
+/**
+ * Default: 'no-spin'. Why, from bench/onnx-chain.ts (10-block model, 2 cores shared with a
+ * training job, so every number is noisy; ratios are paired within one run):
+ *  - 'ort-default' is unusable for a chain: 12 idle pools spin against the working one
+ *    (chain 1.2-2.3x its own full, and even full.onnx is 7-16x slower than with parked pools).
+ *  - 'spin-stop' fixes the idle pools but still spins inside each run, which loses badly when
+ *    the cores are shared (chain 1.3-2.6x full).
+ *  - 'no-spin' and 'one-thread' put the chain within a few percent of full.onnx under the same
+ *    options (paired medians 0.99-1.09), since both pay the same per-op costs and the chain
+ *    adds only ~15 us per extra Run() (measured on a near-empty 10-block model).
+ * 'no-spin' keeps onnxruntime's thread count (one per core), so large batches still use every
+ * core on an idle machine; 'one-thread' is the pick where the cores are busy with other work
+ * (FEWSTEP_ORT_TUNING=one-thread). Preallocated outputs (run fetches) gave no measurable gain
+ * on CPU: the copy of h between sessions is tiny next to the convolutions; onnxruntime-node's
+ * IO binding only applies to GPU buffers.
+ */
+export const DEFAULT_TUNING_NAME: SessionTuningName = 'no-spin'
 export const DEFAULT_SESSION_TUNING: SessionTuning = SESSION_TUNINGS[DEFAULT_TUNING_NAME]
+
+/** The tuning named by FEWSTEP_ORT_TUNING, else the default. */
+export function sessionTuningFromEnv(env: NodeJS.ProcessEnv = process.env): SessionTuning {
+  const name = env.FEWSTEP_ORT_TUNING?.trim()
+  if (name && name in SESSION_TUNINGS) return SESSION_TUNINGS[name as SessionTuningName]
+  return DEFAULT_SESSION_TUNING
+}
 
 /** Threads onnxruntime would pick by itself, shown in bench output. */
 export function defaultIntraOpThreads(): number {
   return Math.max(1, os.availableParallelism())
 }
 
-export function sessionOptionsFor(provider: ActiveProvider, tuning: SessionTuning = DEFAULT_SESSION_TUNING): InferenceSession.SessionOptions {
+export function sessionOptionsFor(provider: ActiveProvider, tuning: SessionTuning = sessionTuningFromEnv()): InferenceSession.SessionOptions {
   // Config keys from onnxruntime_session_options_config_keys.h; the node binding takes them
   // as flat string entries in `extra`.
   const extra: Record<string, string> = {}
