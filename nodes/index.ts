@@ -1,7 +1,11 @@
 import type { AnyNodeSpec } from '../engine/node.ts';
+import LoadModel from './LoadModel.ts';
+import ClassLabel from './ClassLabel.ts';
+import StepScheduler from './StepScheduler.ts';
+import FewStepSampler from './FewStepSampler.ts';
 import SaveImage from './SaveImage.ts';
 import PreviewImage from './PreviewImage.ts';
 import LoadImage from './LoadImage.ts';
 
 /** Every node type fewstep ships, in the order the editor's menu lists them. */
-export const allNodes: readonly AnyNodeSpec[] = [LoadImage, SaveImage, PreviewImage];
+export const allNodes: readonly AnyNodeSpec[] = [LoadModel, ClassLabel, StepScheduler, FewStepSampler, SaveImage, PreviewImage, LoadImage];
