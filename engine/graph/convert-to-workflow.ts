@@ -26,6 +26,7 @@ export function promptToWorkflow(registry: Registry, prompt: unknown): WorkflowV
 
   // Depth = longest path from a source, so every link runs left to right.
   const { order, cyclic } = topologicalOrder(byId.keys(), deps);
+  const position = new Map([...order, ...cyclic].map((id, index) => [id, index]));
   const depth = new Map<string, number>();
   for (const id of [...order, ...cyclic]) {
     depth.set(id, Math.max(0, ...deps.get(id)!.filter((d) => depth.has(d)).map((d) => depth.get(d)! + 1)));
@@ -81,7 +82,7 @@ export function promptToWorkflow(registry: Registry, prompt: unknown): WorkflowV
       pos: [MARGIN + column * COLUMN_WIDTH, y],
       size: [NODE_WIDTH, height],
       flags: {},
-      order: order.indexOf(id) >= 0 ? order.indexOf(id) : order.length + cyclic.indexOf(id),
+      order: position.get(id)!,
       mode: 0,
       ...(entry._meta?.title ? { title: entry._meta.title } : {}),
       inputs,
@@ -90,8 +91,9 @@ export function promptToWorkflow(registry: Registry, prompt: unknown): WorkflowV
       widgets_values: widgetsValues,
     });
   }
+  const promptIdOf = new Map([...idMap].map(([promptId, uiId]) => [uiId, promptId]));
   for (const node of nodes) {
-    const id = [...idMap].find(([, n]) => n === node.id)![0];
+    const id = promptIdOf.get(node.id as number)!;
     const def = registry.get(node.type);
     const slots = outputLinks.get(id) ?? [];
     const outputs = def ? def.outputs : slots.map((_, index) => ({ name: `output_${index}`, type: '*' }));
