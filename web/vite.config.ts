@@ -7,7 +7,19 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root,
   base: './',
-  build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000, sourcemap: true },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 2000,
+    sourcemap: true,
+    rollupOptions: {
+      // litegraph evaluates arithmetic typed into number widgets; known and harmless here.
+      onwarn(warning, warn) {
+        if (warning.code === 'EVAL' && warning.id?.includes('litegraph')) return;
+        warn(warning);
+      },
+    },
+  },
   server: {
     proxy: {
       '/api': { target: 'http://127.0.0.1:8188', ws: true },

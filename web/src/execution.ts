@@ -1,0 +1,181 @@
+import type { LGraph, LGraphNode } from '@comfyorg/litegraph';
+import { api, type ImageRef, type NodeErrors, type ServerMessage } from './api.ts';
+import { makeRoomForImages, runState } from './nodes.ts';
+import { toast } from './toast.ts';
+import { trainingChart } from './chart.ts';
+
+export interface ProgressView {
+  set(fraction: number | null, text: string): void;
+  queueLength(remaining: number): void;
+}
+
+/**
+ * Follows the prompts this editor queued over the websocket: per-node progress bars, the overall
+ * bar, live previews on the running node, images on output nodes, and failures on their nodes.
+ */
+export class ExecutionView {
+  private promptId: string | undefined;
+  private currentNode: string | undefined;
+  private totals = new Map<string, number>();
+  private done = new Set<string>();
+  private nodeFraction = 0;
+
+  constructor(
+    private readonly graph: () => LGraph,
+    private readonly view: ProgressView,
+    private readonly redraw: () => void,
+  ) {}
+
+  /** Called after POST /prompt accepted a prompt of `nodeCount` nodes. */
+  expect(promptId: string, nodeCount: number): void {
+    this.totals.set(promptId, nodeCount);
+  }
+
+  private node(id: string | null | undefined): LGraphNode | undefined {
+    if (id === null || id === undefined) return undefined;
+    const graph = this.graph();
+    return graph.getNodeById(Number(id)) ?? graph.getNodeById(id) ?? undefined;
+  }
+
+  private overall(): void {
+    if (!this.promptId) return;
+    const total = this.totals.get(this.promptId) ?? Math.max(1, this.done.size + 1);
+    const fraction = Math.min(1, (this.done.size + this.nodeFraction) / Math.max(1, total));
+    const current = this.node(this.currentNode);
+    this.view.set(fraction, current ? `${current.title} ${Math.round(fraction * 100)}%` : `${Math.round(fraction * 100)}%`);
+  }
+
+  /** Clears what the last run drew: progress, previews, errors (images stay until replaced). */
+  clearMarks(): void {
+    for (const node of this.graph()._nodes) {
+      const state = runState(node);
+      node.progress = undefined;
+      node.has_errors = false;
+      state.message = undefined;
+      state.inputErrors.clear();
+      state.preview = undefined;
+    }
+    this.redraw();
+  }
+
+  /** A 400 from POST /prompt: each problem goes on its node and input. */
+  showValidation(error: { message: string; details?: string }, nodeErrors: NodeErrors = {}): void {
+    this.clearMarks();
+    let placed = 0;
+    for (const [id, { errors }] of Object.entries(nodeErrors)) {
+      const node = this.node(id);
+      if (!node) continue;
+      node.has_errors = true;
+      const state = runState(node);
+      for (const entry of errors) {
+        const input = entry.extra_info?.input_name;
+        const text = entry.details || entry.message;
+        if (input) state.inputErrors.set(input, text);
+        else state.message = state.message ? `${state.message}; ${text}` : text;
+        placed++;
+      }
+    }
+    toast(placed > 0 ? `${error.message}: ${placed} problem${placed > 1 ? 's' : ''} marked on the graph` : `${error.message}${error.details ? `: ${error.details}` : ''}`, 'error');
+    this.redraw();
+  }
+
+  preview(png: Blob): void {
+    const node = this.node(this.currentNode);
+    if (!node) return;
+    const state = runState(node);
+    const img = new Image();
+    const url = URL.createObjectURL(png);
+    img.onload = () => {
+      const old = state.preview;
+      state.preview = img;
+      if (old?.src.startsWith('blob:')) URL.revokeObjectURL(old.src);
+      makeRoomForImages(node);
+      this.redraw();
+    };
+    img.src = url;
+  }
+
+  message({ type, data }: ServerMessage): void {
+    if (type === 'status') {
+      this.view.queueLength(data.status?.exec_info?.queue_remaining ?? 0);
+      return;
+    }
+    if (type === 'training_progress') {
+      trainingChart.add(data);
+      return;
+    }
+    if (data?.prompt_id && this.promptId && data.prompt_id !== this.promptId && type !== 'execution_start') return;
+    switch (type) {
+      case 'execution_start':
+        this.promptId = data.prompt_id;
+        this.done.clear();
+        this.nodeFraction = 0;
+        this.currentNode = undefined;
+        this.clearMarks();
+        this.view.set(0, 'starting');
+        break;
+      case 'execution_cached':
+        for (const id of data.nodes as string[]) this.done.add(String(id));
+        this.overall();
+        break;
+      case 'executing': {
+        const previous = this.node(this.currentNode);
+        if (previous) previous.progress = undefined;
+        if (this.currentNode) this.done.add(this.currentNode);
+        this.nodeFraction = 0;
+        if (data.node === null) {
+          this.currentNode = undefined;
+          this.view.set(null, 'idle');
+        } else {
+          this.currentNode = String(data.node);
+          const node = this.node(this.currentNode);
+          if (node) node.progress = 0.001;
+          this.overall();
+        }
+        break;
+      }
+      case 'progress': {
+        const node = this.node(String(data.node));
+        const fraction = data.max > 0 ? data.value / data.max : 0;
+        if (node) node.progress = Math.max(0.001, fraction);
+        this.currentNode = String(data.node);
+        this.nodeFraction = fraction;
+        this.overall();
+        break;
+      }
+      case 'executed': {
+        const node = this.node(String(data.node));
+        const images = (data.output?.images ?? []) as ImageRef[];
+        if (node && images.length > 0) {
+          const state = runState(node);
+          state.preview = undefined;
+          state.images = images.map((ref) => {
+            const img = new Image();
+            img.onload = () => this.redraw();
+            img.src = api.viewUrl(ref);
+            img.dataset.filename = ref.filename;
+            return img;
+          });
+          makeRoomForImages(node);
+        }
+        break;
+      }
+      case 'execution_error': {
+        const node = this.node(data.node_id);
+        if (node) {
+          node.has_errors = true;
+          runState(node).message = data.exception_message;
+        }
+        toast(`Failed${node ? ` in ${node.title}` : ''}: ${data.exception_message}`, 'error');
+        break;
+      }
+      case 'execution_interrupted':
+        toast('Stopped', 'info');
+        break;
+      case 'execution_success':
+        this.view.set(1, 'done');
+        break;
+    }
+    this.redraw();
+  }
+}
