@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   canvas.allow_searchbox = true;
   canvas.clear_background_color = '#1e1f22';
   canvas.render_canvas_border = false;
+  canvas.show_info = false;
   const redraw = () => canvas.setDirty(true, true);
 
   const area = $('canvas-area');
@@ -145,7 +146,8 @@ async function main(): Promise<void> {
     redraw();
   }, true);
 
-  (window as unknown as { fewstep: unknown }).fewstep = { graph, canvas, queue };
+  // A handle for tests and the browser console.
+  (window as unknown as { fewstep: unknown }).fewstep = { graph, canvas, queue, LiteGraph };
 }
 
 main().catch((error) => {

@@ -204,7 +204,7 @@ function drawErrors(node: LGraphNode, ctx: CanvasRenderingContext2D): void {
   });
   const lines = [
     ...(state.message ? wrap(state.message, 64) : []),
-    ...[...state.inputErrors].flatMap(([input, message]) => wrap(`${input}: ${message}`, 64)),
+    ...[...state.inputErrors].flatMap(([input, message]) => wrap(message.startsWith(input) ? message : `${input}: ${message}`, 64)),
   ].slice(0, 8);
   ctx.font = '12px system-ui, sans-serif';
   ctx.fillStyle = '#ff7b72';
