@@ -1,6 +1,6 @@
 import path from 'node:path';
 import os from 'node:os';
-import type { Engine } from '../../engine/index.ts';
+import type { Engine, ImageRef } from '../../engine/index.ts';
 import { formatErrors } from '../../engine/index.ts';
 import { syncWidgetValues } from '../../engine/graph/sync-widgets.ts';
 import { loadWorkflowFile, UsageError } from './load.ts';
@@ -45,17 +45,13 @@ export async function runCommand(engine: Engine, file: string, options: RunComma
   process.off('SIGINT', onSigint);
   if (result.status === 'invalid') return 2;
 
-  const outputs = Object.fromEntries(
-    Object.entries(result.outputs).map(([id, ui]) => [
-      id,
-      { ...ui, images: (ui.images ?? []).map((image) => ({ ...image, path: path.join(image.type === 'output' ? folders.output : folders.temp, image.subfolder, image.filename) })) },
-    ]),
-  );
+  const withPath = (image: ImageRef) => ({ ...image, path: path.join(image.type === 'output' ? folders.output : folders.temp, image.subfolder, image.filename) });
+  const outputs = Object.fromEntries(Object.entries(result.outputs).map(([id, ui]) => [id, ui.images ? { ...ui, images: ui.images.map(withPath) } : ui]));
   if (options.json) {
     console.log(JSON.stringify({ status: result.status, prompt_id: result.promptId, outputs, stats: result.stats, ...(result.status === 'failed' ? { error: result.error } : {}) }, null, 2));
   } else {
-    for (const [id, ui] of Object.entries(outputs)) {
-      for (const image of ui.images) console.log(`node ${id} (${classTypes[id]}): ${path.relative(process.cwd(), image.path)}`);
+    for (const [id, ui] of Object.entries(result.outputs)) {
+      for (const image of ui.images ?? []) console.log(`node ${id} (${classTypes[id]}): ${path.relative(process.cwd(), withPath(image).path)}`);
     }
     for (const [id, stats] of Object.entries(result.stats)) console.log(`node ${id} (${classTypes[id]}) stats: ${JSON.stringify(stats)}`);
   }
