@@ -1,0 +1,76 @@
+"""Samples the EMA denoiser with DDIM + CFG, renders a per-class grid PNG, and measures the Frechet
+distance (classifier features, vs the test split's statistics) and classifier agreement."""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from common import OUT_DIR, WORK_DIR, ddim_sample, feature_stats, frechet
+from export import features_of, load_classifier, load_denoiser
+
+
+def save_grid(images, path, cols=10, scale=2):
+    x = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1).numpy()
+    rows = len(x) // cols
+    grid = np.full((rows * 30, cols * 30), 255, np.uint8)
+    for i in range(rows * cols):
+        r, c = divmod(i, cols)
+        grid[r * 30 + 1:r * 30 + 29, c * 30 + 1:c * 30 + 29] = x[i]
+    Image.fromarray(grid).resize((cols * 30 * scale, rows * 30 * scale), Image.NEAREST).save(path)
+
+
+def grid(model, steps=50, cfg=2.0, path=None, seed=0):
+    labels = torch.arange(10).repeat_interleave(10)
+    imgs = ddim_sample(model, labels, steps=steps, cfg=cfg, seed=seed)
+    path = path or os.path.join(WORK_DIR, f"grid_{steps}steps_cfg{cfg}.png")
+    save_grid(imgs, path)
+    return path
+
+
+def metrics(model, clf, stats, steps, cfg, n=1000, seed=1):
+    labels = torch.arange(10).repeat_interleave(n // 10)
+    t0 = time.time()
+    imgs = ddim_sample(model, labels, steps=steps, cfg=cfg, seed=seed)
+    with torch.no_grad():
+        logits = torch.cat([clf(imgs[i:i + 1000])[0] for i in range(0, len(imgs), 1000)])
+    agree = (logits.argmax(1) == labels).float().mean().item()
+    mu, cov = feature_stats(features_of(clf, imgs))
+    fd = frechet(mu, cov, stats["mean"], stats["cov"])
+    return {"steps": steps, "cfg": cfg, "n": n, "fd": round(fd, 4), "agreement": round(agree, 4),
+            "seconds": round(time.time() - t0, 1)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, nargs="+", default=[100])
+    ap.add_argument("--cfg", type=float, nargs="+", default=[2.0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--grid-only", action="store_true")
+    args = ap.parse_args()
+    model, st = load_denoiser()
+    print(f"denoiser at step {st['step']} ({st['train_seconds'] / 60:.1f} min)", flush=True)
+    for cfg in args.cfg:
+        print("grid:", grid(model, 50, cfg), flush=True)
+    if args.grid_only:
+        return
+    clf, _ = load_classifier()
+    with open(os.path.join(OUT_DIR, "classifier-stats.json")) as f:
+        stats = json.load(f)
+    results = []
+    for steps in args.steps:
+        for cfg in args.cfg:
+            r = metrics(model, clf, stats, steps, cfg, args.n)
+            r["trainStep"] = st["step"]
+            print(json.dumps(r), flush=True)
+            results.append(r)
+    with open(os.path.join(WORK_DIR, "eval.jsonl"), "a") as f:
+        for r in results:
+            f.write(json.dumps(r) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Exports the EMA denoiser as ONNX segments + full graph, the classifier and its statistics,
+writes models/fmnist/model.json, and checks the ONNX chain against torch with onnxruntime-node."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+from common import (ARCH, CLASSES, NULL_CLASS, OUT_DIR, RECIPE_DIR, REPO_ROOT, SCHEDULE, WORK_DIR,
+                    Classifier, Denoiser, FullChain, count_flops, feature_stats, frechet, load_split)
+from train_diffusion import CKPT, HP
+
+OPSET = 17
+FD_SIZES = [256, 1000, 2000, 5000]
+
+
+class BlockWrap(nn.Module):
+    def __init__(self, blk):
+        super().__init__()
+        self.blk = blk
+
+    def forward(self, h, emb):
+        return self.blk(h, emb)
+
+
+def onnx_export(module, args, path, inputs, outputs):
+    module.eval()
+    axes = {n: {0: "batch"} for n in inputs + outputs}
+    torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs,
+                      dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+
+
+def load_denoiser():
+    st = torch.load(CKPT)
+    model = Denoiser(st["arch"])
+    model.load_state_dict(st["ema"])
+    model.eval()
+    return model, st
+
+
+def load_classifier():
+    ck = torch.load(os.path.join(WORK_DIR, "classifier.pt"))
+    clf = Classifier(ck["feat"])
+    clf.load_state_dict(ck["state"])
+    clf.eval()
+    return clf, ck
+
+
+@torch.no_grad()
+def features_of(clf, x):
+    return torch.cat([clf(x[i:i + 1000])[1] for i in range(0, len(x), 1000)]).numpy()
+
+
+def classifier_stats(clf, log):
+    xte, _ = load_split("test")
+    xtr, _ = load_split("train")
+    fte = features_of(clf, xte)
+    mu, cov = feature_stats(fte)
+    ftr = features_of(clf, xtr)
+    floor = {}
+    for n in FD_SIZES:
+        vals = []
+        for draw in range(3):
+            idx = np.random.default_rng(100 * n + draw).choice(len(ftr), n, replace=False)
+            m2, c2 = feature_stats(ftr[idx])
+            vals.append(frechet(m2, c2, mu, cov))
+        floor[str(n)] = round(float(np.mean(vals)), 4)
+        log(f"FD floor real(train, n={n}) vs test: {floor[str(n)]:.4f} (draws {[round(v, 3) for v in vals]})")
+    stats = {"dim": int(fte.shape[1]), "n": int(fte.shape[0]),
+             "mean": [float(f"{v:.6g}") for v in mu],
+             "cov": [[float(f"{v:.6g}") for v in row] for row in cov]}
+    return stats, floor
+
+
+def verify_with_onnxruntime(model, clf, nblocks, log):
+    """Runs the exported files with onnxruntime-node (the product's runtime) and compares to torch."""
+    vdir = os.path.join(WORK_DIR, "verify")
+    os.makedirs(vdir, exist_ok=True)
+    g = torch.Generator().manual_seed(7)
+    B = 4
+    x = torch.randn(B, 1, 28, 28, generator=g)
+    t = torch.tensor([0.0, 250.5, 731.25, 999.0])
+    label = torch.tensor([0, 3, 9, NULL_CLASS], dtype=torch.int64)
+    image = torch.rand(B, 1, 28, 28, generator=g) * 2 - 1
+    x.numpy().tofile(os.path.join(vdir, "x.bin"))
+    t.numpy().tofile(os.path.join(vdir, "t.bin"))
+    label.numpy().tofile(os.path.join(vdir, "label.bin"))
+    image.numpy().tofile(os.path.join(vdir, "image.bin"))
+    subprocess.run(["node", os.path.join(RECIPE_DIR, "verify_chain.mjs"), OUT_DIR, vdir, str(B), str(nblocks)],
+                   check=True, cwd=REPO_ROOT)
+    with torch.no_grad():
+        ref = model(x, t, label).numpy()
+        logits, feats = clf(image)
+    errs = {}
+    for name, want in [("chain", ref), ("full", ref), ("logits", logits.numpy()), ("features", feats.numpy())]:
+        got = np.fromfile(os.path.join(vdir, f"{name}.out.bin"), dtype=np.float32).reshape(want.shape)
+        errs[name] = float(np.abs(got - want).max())
+    log("onnxruntime-node vs torch max abs error: " + ", ".join(f"{k} {v:.2e}" for k, v in errs.items()))
+    worst = max(errs.values())
+    if worst > 1e-4:
+        raise SystemExit(f"ONNX chain does not match torch: max abs error {worst:.2e} > 1e-4")
+    return errs
+
+
+def export_all(log=print):
+    os.makedirs(OUT_DIR, exist_ok=True)
+    model, st = load_denoiser()
+    clf, cck = load_classifier()
+    a = st["arch"]
+    x1, t1, y1 = torch.zeros(1, 1, 28, 28), torch.tensor([500.0]), torch.tensor([3], dtype=torch.int64)
+    with torch.no_grad():
+        h1, e1 = model.embed(x1, t1, y1)
+    C, H, W, E = h1.shape[1], h1.shape[2], h1.shape[3], e1.shape[1]
+    segments = []
+    onnx_export(model.embed, (x1, t1, y1), os.path.join(OUT_DIR, "embed.onnx"), ["x", "t", "label"], ["h", "emb"])
+    segments.append({"name": "embed", "kind": "embed", "file": "embed.onnx", "inputs": ["x", "t", "label"],
+                     "outputs": ["h", "emb"], "flops": count_flops(model.embed, x1, t1, y1)})
+    for i, blk in enumerate(model.blocks):
+        name = f"block_{i:02d}"
+        onnx_export(BlockWrap(blk), (h1, e1), os.path.join(OUT_DIR, name + ".onnx"), ["h", "emb"], ["h_out"])
+        segments.append({"name": name, "kind": "block", "file": name + ".onnx", "inputs": ["h", "emb"],
+                         "outputs": ["h_out"], "flops": count_flops(BlockWrap(blk), h1, e1)})
+    onnx_export(model.head, (h1, e1, x1), os.path.join(OUT_DIR, "head.onnx"), ["h", "emb", "x"], ["out"])
+    segments.append({"name": "head", "kind": "head", "file": "head.onnx", "inputs": ["h", "emb", "x"],
+                     "outputs": ["out"], "flops": count_flops(model.head, h1, e1, x1)})
+    full = FullChain(model)
+    onnx_export(full, (x1, t1, y1), os.path.join(OUT_DIR, "full.onnx"), ["x", "t", "label"], ["out"])
+    full_flops = count_flops(full, x1, t1, y1)
+    assert full_flops == sum(s["flops"] for s in segments), "segment FLOPs must add up to the full graph"
+    biggest = max(s["flops"] for s in segments if s["kind"] == "block")
+    log(f"FLOPs per sample: full {full_flops / 1e6:.1f}M, largest block {biggest / full_flops:.1%} of total")
+    assert biggest <= 0.2 * full_flops
+
+    onnx_export(clf, (torch.zeros(1, 1, 28, 28),), os.path.join(OUT_DIR, "classifier.onnx"),
+                ["image"], ["logits", "features"])
+    stats, floor = classifier_stats(clf, log)
+    with open(os.path.join(OUT_DIR, "classifier-stats.json"), "w") as f:
+        json.dump(stats, f, separators=(",", ":"))
+
+    hist = st["history"]
+    manifest = {
+        "format": "fewstep-segmented/1",
+        "name": "fmnist",
+        "description": (f"Class-conditional v-prediction diffusion model of Fashion-MNIST 28x28 "
+                        f"(cosine schedule, classifier-free guidance via null class 10), "
+                        f"a chain of embed -> {len(model.blocks)} residual blocks -> head over a "
+                        f"[{C},{H},{W}] residual stream; trained with stochastic depth so blocks can be skipped. "
+                        f"{sum(p.numel() for p in model.parameters())} parameters, EMA weights."),
+        "image": {"channels": 1, "height": 28, "width": 28, "range": [-1, 1]},
+        "classes": CLASSES,
+        "nullClass": NULL_CLASS,
+        "prediction": "v",
+        "schedule": SCHEDULE,
+        "stochasticDepth": HP["drop_prob"],
+        "segments": segments,
+        "full": {"file": "full.onnx", "flops": full_flops},
+        "classifier": {"file": "classifier.onnx", "input": "image", "logits": "logits", "features": "features",
+                       "stats": "classifier-stats.json", "testAccuracy": round(cck["test_accuracy"], 4),
+                       "fdFloor": floor},
+        "training": {"steps": st["step"], "heldOutVLoss": round(hist[-1]["heldOutVLoss"], 5) if hist else None,
+                     "minutes": round(st["train_seconds"] / 60, 1), "recipe": "models/recipe/README.md"},
+    }
+    with open(os.path.join(OUT_DIR, "model.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    log(f"shapes: h [B,{C},{H},{W}], emb [B,{E}], features [B,{cck['feat']}]")
+    verify_with_onnxruntime(model, clf, len(model.blocks), log)
+    total = sum(os.path.getsize(os.path.join(OUT_DIR, f)) for f in os.listdir(OUT_DIR))
+    log(f"wrote {OUT_DIR} ({total / 1e6:.1f} MB)")
+    return manifest
+
+
+if __name__ == "__main__":
+    export_all(log=lambda s: print(s, flush=True))

@@ -1,0 +1,142 @@
+"""Trains the class-conditional v-prediction denoiser with stochastic depth and EMA.
+
+Resumable: state lives in work/diffusion.pt; training stops once the accumulated training time
+reaches --minutes (the learning-rate cosine is laid out over that same time budget).
+"""
+import argparse
+import copy
+import math
+import os
+import time
+
+import torch
+
+from common import ARCH, NULL_CLASS, WORK_DIR, Denoiser, alpha_cumprod, load_split
+
+CKPT = os.path.join(WORK_DIR, "diffusion.pt")
+HP = {"batch": 128, "lr": 6e-4, "min_lr_frac": 0.03, "warmup": 300, "weight_decay": 0.01,
+      "ema": 0.999, "label_drop": 0.12, "drop_prob": 0.1, "grad_clip": 1.0}
+
+
+def save_atomic(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def v_target(x0, eps, abar):
+    a = abar.view(-1, 1, 1, 1)
+    return a.sqrt() * eps - (1 - a).sqrt() * x0
+
+
+def noisy(x0, eps, abar):
+    a = abar.view(-1, 1, 1, 1)
+    return a.sqrt() * x0 + (1 - a).sqrt() * eps
+
+
+class HeldOut:
+    """Fixed (image, t, noise) triples from the test split so the v-loss is comparable over time."""
+
+    def __init__(self, n=2000):
+        x, y = load_split("test")
+        g = torch.Generator().manual_seed(1234)
+        idx = torch.randperm(len(x), generator=g)[:n]
+        self.x0, self.y = x[idx], y[idx]
+        self.t = torch.rand(n, generator=g) * 1000
+        self.eps = torch.randn(self.x0.shape, generator=g)
+
+    @torch.no_grad()
+    def loss(self, model):
+        model.eval()
+        total = 0.0
+        for i in range(0, len(self.x0), 500):
+            sl = slice(i, i + 500)
+            ab = alpha_cumprod(self.t[sl])
+            v = model(noisy(self.x0[sl], self.eps[sl], ab), self.t[sl], self.y[sl])
+            total += (v - v_target(self.x0[sl], self.eps[sl], ab)).pow(2).mean().item() * len(v)
+        return total / len(self.x0)
+
+
+def load_state():
+    if not os.path.exists(CKPT):
+        return None
+    return torch.load(CKPT)
+
+
+def train(minutes, log=print, ckpt_every_s=180, eval_every=500):
+    torch.manual_seed(int(time.time()) % 100000)
+    xtr, ytr = load_split("train")
+    held = HeldOut()
+    model = Denoiser(ARCH)
+    ema = copy.deepcopy(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=HP["lr"], weight_decay=HP["weight_decay"])
+    st = load_state()
+    step, train_s, history = 0, 0.0, []
+    if st is not None:
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        step, train_s, history = st["step"], st["train_seconds"], st["history"]
+        log(f"resume at step {step}, {train_s / 60:.1f} min trained")
+    budget = minutes * 60.0
+    nparams = sum(p.numel() for p in model.parameters())
+    log(f"denoiser params {nparams}, arch {ARCH}, hp {HP}, budget {minutes} min")
+
+    def checkpoint():
+        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                     "step": step, "train_seconds": train_s, "history": history,
+                     "arch": ARCH, "hp": HP}, CKPT)
+
+    last_ckpt = time.time()
+    run_loss, run_n = 0.0, 0
+    while train_s < budget:
+        t0 = time.time()
+        frac = train_s / budget
+        lr = HP["lr"] * min(1.0, (step + 1) / HP["warmup"])
+        lr *= HP["min_lr_frac"] + (1 - HP["min_lr_frac"]) * 0.5 * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        model.train()
+        idx = torch.randint(0, len(xtr), (HP["batch"],))
+        x0, y = xtr[idx], ytr[idx].clone()
+        y[torch.rand(len(y)) < HP["label_drop"]] = NULL_CLASS
+        t = torch.rand(len(y)) * 1000
+        ab = alpha_cumprod(t)
+        eps = torch.randn_like(x0)
+        v = model(noisy(x0, eps, ab), t, y, drop_prob=HP["drop_prob"])
+        loss = (v - v_target(x0, eps, ab)).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), HP["grad_clip"])
+        opt.step()
+        decay = min(HP["ema"], (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(decay).add_(pm, alpha=1 - decay)
+        step += 1
+        run_loss += loss.item()
+        run_n += 1
+        train_s += time.time() - t0
+        if step % 100 == 0:
+            log(f"step {step} loss {run_loss / run_n:.4f} lr {lr:.2e} {train_s / 60:.1f} min "
+                f"({train_s / step:.2f} s/step avg)")
+            run_loss, run_n = 0.0, 0
+        if step % eval_every == 0:
+            hl = held.loss(ema)
+            history.append({"step": step, "minutes": round(train_s / 60, 2), "heldOutVLoss": hl})
+            log(f"step {step} held-out v-loss (EMA, test split) {hl:.4f}")
+        if time.time() - last_ckpt > ckpt_every_s:
+            checkpoint()
+            last_ckpt = time.time()
+    if not history or history[-1]["step"] != step:
+        hl = held.loss(ema)
+        history.append({"step": step, "minutes": round(train_s / 60, 2), "heldOutVLoss": hl})
+        log(f"step {step} held-out v-loss (EMA, test split) {hl:.4f}")
+    checkpoint()
+    log(f"training done: {step} steps, {train_s / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=85)
+    train(ap.parse_args().minutes, log=lambda s: print(s, flush=True))
