@@ -34,20 +34,21 @@ export const SESSION_TUNINGS = {
 export type SessionTuningName = keyof typeof SESSION_TUNINGS
 
 /**
- * Default: 'no-spin'. Why, from bench/onnx-chain.ts (10-block model, 2 cores shared with a
- * training job, so every number is noisy; ratios are paired within one run):
- *  - 'ort-default' is unusable for a chain: 12 idle pools spin against the working one
- *    (chain 1.2-2.3x its own full, and even full.onnx is 7-16x slower than with parked pools).
- *  - 'spin-stop' fixes the idle pools but still spins inside each run, which loses badly when
- *    the cores are shared (chain 1.3-2.6x full).
- *  - 'no-spin' and 'one-thread' put the chain within a few percent of full.onnx under the same
- *    options (paired medians 0.99-1.09), since both pay the same per-op costs and the chain
- *    adds only ~15 us per extra Run() (measured on a near-empty 10-block model).
- * 'no-spin' keeps onnxruntime's thread count (one per core), so large batches still use every
- * core on an idle machine; 'one-thread' is the pick where the cores are busy with other work
- * (FEWSTEP_ORT_TUNING=one-thread). Preallocated outputs (run fetches) gave no measurable gain
- * on CPU: the copy of h between sessions is tiny next to the convolutions; onnxruntime-node's
- * IO binding only applies to GPU buffers.
+ * Default: 'no-spin'. Why, from bench/onnx-chain.ts (models/fmnist, 10 blocks; 2 cores shared
+ * with a training job, so every number is noisy; ratios are paired within one run):
+ *  - 'ort-default' is unusable for a chain: idle pools spin against the working one (chain
+ *    1.2-2.3x its own full, and even full.onnx 7-16x slower than with parked pools).
+ *  - 'spin-stop' parks idle pools but still spins inside each run, which loses badly when the
+ *    cores are shared (chain 1.1-2.9x full, full itself 2-3x slower than 'no-spin').
+ *  - 'no-spin' gave the fastest full.onnx and the fastest chain at batch 2..32 (chain 1.11-1.22x
+ *    full); 'one-thread' was close (1.09-1.23x) and best at batch 1.
+ * The chain's fixed cost is small (~15 us per extra Run(), measured on a near-empty model), and
+ * on a conv-only synthetic model the chain is within ~0-7% of full; the remaining ~10% on
+ * fmnist is kernel time inside the block sessions (profiled: Conv slower per block than inside
+ * full.onnx), likely layout reorders (NCHW <-> NCHWc) at every session boundary.
+ * Preallocated outputs (run fetches) gave no measurable gain: the copy of h between sessions is
+ * tiny next to the convolutions; onnxruntime-node's IO binding only applies to GPU buffers.
+ * 'one-thread' is the pick where the cores are busy with other work (FEWSTEP_ORT_TUNING).
  */
 export const DEFAULT_TUNING_NAME: SessionTuningName = 'no-spin'
 export const DEFAULT_SESSION_TUNING: SessionTuning = SESSION_TUNINGS[DEFAULT_TUNING_NAME]
