@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import { createServer, type FewstepServer } from './app.ts';
 import { isLoopback } from './security.ts';
 import { createFewstepEngine } from './setup.ts';
-import { buildEditor, EDITOR_DIST } from './web-build.ts';
+import { EDITOR_DIST, editorIsBuilt, ensureEditorBuilt } from './web-build.ts';
 
 export interface ServeOptions {
   host: string;
@@ -28,9 +28,9 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   const root = process.cwd();
   const folders = options.folders ?? { output: path.join(root, 'output'), input: path.join(root, 'input'), temp: path.join(root, 'temp') };
   for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true });
-  if (!existsSync(path.join(EDITOR_DIST, 'index.html'))) {
-    console.log('fewstep: building the editor (web/dist) once...');
-    await buildEditor();
+  if (!editorIsBuilt()) {
+    console.log('fewstep: building the editor (web/dist)...');
+    await ensureEditorBuilt();
   }
   const server = createServer({ engine: createFewstepEngine(), folders, webDir: EDITOR_DIST, token, workflowsDir: path.join(root, 'workflows') });
   try {

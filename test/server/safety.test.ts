@@ -7,7 +7,7 @@ import { getJson, imagePrompt, postJson, startTestServer, testPng, WsClient, typ
 
 async function upload(base: string, name: string, bytes: Buffer, fields: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const form = new FormData();
-  form.append('image', new Blob([bytes], { type: 'image/png' }), name);
+  form.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), name);
   for (const [key, value] of Object.entries(fields)) form.append(key, value);
   const response = await fetch(`${base}/upload/image`, { method: 'POST', body: form });
   return { status: response.status, body: await response.json() };

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { buildEditor, EDITOR_DIST } from '../../server/web-build.ts';
+import { EDITOR_DIST, ensureEditorBuilt } from '../../server/web-build.ts';
 import { startTestServer, testPng, type TestServer } from '../server/helpers.ts';
 import { ARTIFACTS, dropFile, launchChromium, nodes, socketPosition, watchConsole } from './browser.ts';
 
@@ -43,7 +43,7 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
   let problems: string[];
 
   before(async () => {
-    await buildEditor();
+    await ensureEditorBuilt();
     t = await startTestServer({ webDir: EDITOR_DIST });
     // LoadImage's default file name, so a freshly added node runs as it is.
     writeFileSync(path.join(t.folders.input, 'example.png'), testPng(32, 32));
@@ -91,7 +91,7 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     await page.click('#queue-button');
     const shown = await until(() => nodes(page), (n) => n.find((x) => x.type === 'SaveImage')!.images.length === 1, 'the image on SaveImage');
     assert.equal(shown.find((x) => x.type === 'SaveImage')!.images[0], 'fewstep_00001_.png');
-    await until(() => page.locator('#overall-text').textContent(), (text) => text === 'idle', 'the run to end');
+    await until(() => page.locator('#overall-text').textContent(), (text) => text === 'done', 'the run to end');
     await page.screenshot({ path: path.join(ARTIFACTS, 'editor-ran.png') });
   });
 

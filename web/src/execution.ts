@@ -19,6 +19,7 @@ export class ExecutionView {
   private totals = new Map<string, number>();
   private done = new Set<string>();
   private nodeFraction = 0;
+  private outcome: 'done' | 'failed' | 'stopped' = 'done';
 
   constructor(
     private readonly graph: () => LGraph,
@@ -111,6 +112,7 @@ export class ExecutionView {
         this.done.clear();
         this.nodeFraction = 0;
         this.currentNode = undefined;
+        this.outcome = 'done';
         this.clearMarks();
         this.view.set(0, 'starting');
         break;
@@ -125,7 +127,8 @@ export class ExecutionView {
         this.nodeFraction = 0;
         if (data.node === null) {
           this.currentNode = undefined;
-          this.view.set(null, 'idle');
+          // The bar stays full after a success, empty after a failure or a stop, until the next run.
+          this.view.set(this.outcome === 'done' ? 1 : null, this.outcome);
         } else {
           this.currentNode = String(data.node);
           const node = this.node(this.currentNode);
@@ -166,10 +169,12 @@ export class ExecutionView {
           node.has_errors = true;
           runState(node).message = data.exception_message;
         }
+        this.outcome = 'failed';
         toast(`Failed${node ? ` in ${node.title}` : ''}: ${data.exception_message}`, 'error');
         break;
       }
       case 'execution_interrupted':
+        this.outcome = 'stopped';
         toast('Stopped', 'info');
         break;
       case 'execution_success':

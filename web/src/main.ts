@@ -5,7 +5,7 @@ import { api, ApiError, connectSocket, type PromptRejection } from './api.ts';
 import { ExecutionView } from './execution.ts';
 import { registerNodeTypes } from './nodes.ts';
 import { toast } from './toast.ts';
-import { downloadWorkflow, loadFile, loadWorkflow, restoreFromStorage, saveToStorage, serializeWorkflow } from './workflow-io.ts';
+import { downloadWorkflow, fitView, loadFile, loadWorkflow, restoreFromStorage, saveToStorage, serializeWorkflow } from './workflow-io.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -75,7 +75,10 @@ async function main(): Promise<void> {
     examples.value = '';
     if (!name) return;
     try {
-      if (loadWorkflow(graph, await api.workflow(name), name)) toast(`Loaded example ${name}`, 'ok');
+      if (loadWorkflow(graph, await api.workflow(name), name)) {
+        fitView(canvas, graph);
+        toast(`Loaded example ${name}`, 'ok');
+      }
     } catch (error) {
       toast(`${name}: ${(error as Error).message}`, 'error');
     }
@@ -83,7 +86,7 @@ async function main(): Promise<void> {
 
   if (!restoreFromStorage(graph) && shipped.length > 0) {
     const first = shipped.find((w) => w.name === 'four-step') ?? shipped[0];
-    await api.workflow(first.name).then((w) => loadWorkflow(graph, w, first.name)).catch(() => false);
+    await api.workflow(first.name).then((w) => loadWorkflow(graph, w, first.name) && fitView(canvas, graph)).catch(() => false);
   }
   graph.start();
   setInterval(() => saveToStorage(graph), 1000);
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
   picker.onchange = async () => {
     const file = picker.files?.[0];
     picker.value = '';
-    if (file) await loadFile(graph, file);
+    if (file && (await loadFile(graph, file))) fitView(canvas, graph);
     redraw();
   };
 
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
     if (!file) return;
     event.preventDefault();
     event.stopPropagation();
-    await loadFile(graph, file);
+    if (await loadFile(graph, file)) fitView(canvas, graph);
     redraw();
   }, true);
 

@@ -1,4 +1,4 @@
-import type { LGraph } from '@comfyorg/litegraph';
+import type { LGraph, LGraphCanvas } from '@comfyorg/litegraph';
 import { LiteGraph } from '@comfyorg/litegraph';
 import { api } from './api.ts';
 import { toast } from './toast.ts';
@@ -17,6 +17,26 @@ export function loadWorkflow(graph: LGraph, workflow: unknown, source: string): 
   graph.configure(structuredClone(workflow) as Parameters<LGraph['configure']>[0]);
   if (missing.length > 0) toast(`${source}: this server has no node type ${missing.join(', ')}`, 'error');
   return true;
+}
+
+/** Centres the graph in view, zooming out (never in past 1:1) until every node shows. */
+export function fitView(canvas: LGraphCanvas, graph: LGraph): void {
+  const nodes = graph._nodes;
+  if (nodes.length === 0) return;
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const node of nodes) {
+    x0 = Math.min(x0, node.pos[0]);
+    y0 = Math.min(y0, node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT);
+    x1 = Math.max(x1, node.pos[0] + node.size[0]);
+    y1 = Math.max(y1, node.pos[1] + node.size[1]);
+  }
+  const element = canvas.canvas;
+  const width = element.clientWidth;
+  const height = element.clientHeight;
+  const scale = Math.max(0.3, Math.min(1, (width - 80) / (x1 - x0), (height - 120) / (y1 - y0)));
+  canvas.ds.scale = scale;
+  canvas.ds.offset = [(width / scale - (x1 - x0)) / 2 - x0, (height / scale - (y1 - y0)) / 2 - y0];
+  canvas.setDirty(true, true);
 }
 
 export function serializeWorkflow(graph: LGraph): unknown {
