@@ -57,7 +57,14 @@ export function createServer(options: ServerOptions): FewstepServer {
   app.set('query parser', 'simple');
   app.use(tokenGuard(token));
   app.use(originGuard);
-  app.use(express.json({ limit: maxJsonBytes }));
+  // JSON whatever the declared type: ComfyUI's own API example posts with urllib's default
+  // form content type. Uploads (multipart) and /workflow/parse (raw bytes) parse their own bodies.
+  app.use(
+    express.json({
+      limit: maxJsonBytes,
+      type: (req) => !String(req.headers['content-type'] ?? '').startsWith('multipart/') && !(req.url ?? '').includes('/workflow/parse'),
+    }),
+  );
   app.use('/api', api);
   app.use(api);
   if (options.webDir && existsSync(options.webDir)) app.use(express.static(options.webDir, { index: 'index.html' }));

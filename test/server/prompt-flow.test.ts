@@ -74,7 +74,15 @@ describe('prompt -> websocket events -> history -> view', () => {
 
   it('works as ComfyUI\'s websocket API example does, under /api as well', async () => {
     const ws = await WsClient.connect(`${t.wsBase}/ws?clientId=example`);
-    const { body } = await postJson(`${t.base}/api/prompt`, { prompt: imagePrompt({ prefix: 'example' }), client_id: 'example' });
+    // As the example does with urllib: JSON bytes under the default form content type, and its own prompt_id.
+    const response = await fetch(`${t.base}/prompt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: JSON.stringify({ prompt: imagePrompt({ prefix: 'example' }), client_id: 'example', prompt_id: 'example-1' }),
+    });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { prompt_id: string };
+    assert.equal(body.prompt_id, 'example-1');
     await ws.waitFor((m) => m.type === 'executing' && m.data.node === null && m.data.prompt_id === body.prompt_id);
     const history = (await getJson(`${t.base}/api/history/${body.prompt_id}`)).body[body.prompt_id];
     let fetched = 0;
