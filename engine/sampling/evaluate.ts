@@ -1,0 +1,198 @@
+/**
+ * The shared evaluation harness: generate n samples over fixed seeds and balanced classes, in
+ * batches, and measure them with the model's own classifier: FD against the test split's
+ * feature statistics, agreement with the requested class, mean confidence, and compute
+ * (NFE, FLOPs, images/s, wall time). Results can be cached on disk, keyed by a hash of the
+ * model's files and the full configuration, so an expensive baseline is computed once.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Classifier } from '../onnx/index.ts';
+import { classAgreement, classConfidence, mean } from '../rewards/classifier-scores.ts';
+import { FrechetReference, featureMoments, momentsFromArrays } from '../rewards/frechet.ts';
+import { generate } from './generate.ts';
+import type { ModelHandle } from './model-handle.ts';
+
+export interface EvaluationConfig {
+  /** How many images (n >= 1000 for reported figures). */
+  samples: number;
+  /** Image j uses noise stream seedBase + j and class j mod classes, whatever the batch size. */
+  seedBase: number;
+  timesteps: readonly number[];
+  cfg: number | readonly number[];
+  sampler: string;
+  samplerOptions?: Record<string, unknown>;
+  /** Images per generate() call; does not change the images. Default 100. */
+  batchSize?: number;
+  /** Images per chunk for `chunkFd` (the batch FD a trainer sees as its reward). Default 128. */
+  chunkSize?: number;
+}
+
+export interface EvaluateOptions extends EvaluationConfig {
+  handle: ModelHandle;
+  classifier: Classifier;
+  /** The test split's features (classifier.featureStats()), as a reference with its sqrt precomputed. */
+  reference: FrechetReference;
+  /** A folder for cached results (bench/.cache); omit to always compute. */
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface EvaluationResult {
+  samples: number;
+  /** FD of all samples' classifier features against the test statistics. */
+  fd: number;
+  /** Mean FD over consecutive chunks of chunkSize images (biased upwards; what a batch reward sees). */
+  chunkFd: number;
+  chunkSize: number;
+  /** Fraction of images whose top class is the requested one. */
+  agreement: number;
+  /** Mean probability of the requested class. */
+  meanConfidence: number;
+  nfe: number;
+  modelEvaluationsPerImage: number;
+  flopsPerImage: number;
+  flopsSavedFraction: number;
+  seconds: number;
+  imagesPerSecond: number;
+  /** True when read from the cache (seconds are then those of the run that filled it). */
+  cached: boolean;
+  cacheKey?: string;
+}
+
+/** The seed ranges, kept apart so a figure never uses seeds a trainer saw. */
+export const SEED_RANGES = {
+  /** Training rollouts draw from here upwards. */
+  train: 1_000_000,
+  /** Held-out FD during training. */
+  heldOut: 2_000_000,
+  /** bench/ figures. */
+  bench: 3_000_000,
+} as const;
+
+/** sha256 over every file of a model folder (names and bytes), memoised per folder. */
+const folderHashes = new Map<string, string>();
+export function modelFilesHash(dir: string): string {
+  const known = folderHashes.get(dir);
+  if (known) return known;
+  const hash = createHash('sha256');
+  for (const name of readdirSync(dir).sort()) {
+    const file = path.join(dir, name);
+    hash.update(name);
+    hash.update(readFileSync(file));
+  }
+  const digest = hash.digest('hex');
+  folderHashes.set(dir, digest);
+  return digest;
+}
+
+/** The key a result is cached under: the model's files plus everything that changes the images or the metric. */
+export function evaluationCacheKey(options: EvaluateOptions): string {
+  const config = {
+    version: 1,
+    model: modelFilesHash(options.handle.model.dir),
+    classifier: modelFilesHash(options.classifier.dir),
+    skip: options.handle.skip?.description ?? null,
+    samples: options.samples,
+    seedBase: options.seedBase,
+    timesteps: options.timesteps,
+    cfg: options.cfg,
+    sampler: options.sampler,
+    samplerOptions: options.samplerOptions ?? {},
+    chunkSize: options.chunkSize ?? 128,
+  };
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 32);
+}
+
+/** Loads the classifier's test statistics as an FD reference. */
+export async function frechetReferenceFor(classifier: Classifier): Promise<FrechetReference> {
+  return new FrechetReference(momentsFromArrays(await classifier.featureStats()));
+}
+
+export async function evaluate(options: EvaluateOptions): Promise<EvaluationResult> {
+  const key = options.cacheDir ? evaluationCacheKey(options) : undefined;
+  const cacheFile = key && options.cacheDir ? path.join(options.cacheDir, `eval-${key}.json`) : undefined;
+  if (cacheFile && existsSync(cacheFile)) {
+    try {
+      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as EvaluationResult;
+      return { ...cached, cached: true, cacheKey: key };
+    } catch {
+      // An unreadable cache entry is recomputed and overwritten.
+    }
+  }
+  const result = await computeEvaluation(options);
+  if (cacheFile && options.cacheDir) {
+    mkdirSync(options.cacheDir, { recursive: true });
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(result, null, 2));
+    renameSync(temporary, cacheFile);
+  }
+  return { ...result, cacheKey: key };
+}
+
+async function computeEvaluation(options: EvaluateOptions): Promise<EvaluationResult> {
+  const { samples, seedBase, handle, classifier } = options;
+  if (!Number.isInteger(samples) || samples < 2) throw new RangeError(`samples must be an integer >= 2, got ${samples}`);
+  const batchSize = options.batchSize ?? 100;
+  const chunkSize = Math.min(options.chunkSize ?? 128, samples);
+  const classes = handle.model.classes.length;
+  const dim = options.reference.moments.dim;
+  const features = new Float32Array(samples * dim);
+  const labels: number[] = [];
+  const confidences: number[] = [];
+  const agreements: number[] = [];
+  let flopsUsed = 0;
+  let flopsFull = 0;
+  let nfe = 0;
+  let evaluationsPerImage = 0;
+  let generateSeconds = 0;
+  const started = performance.now();
+  for (let first = 0; first < samples; first += batchSize) {
+    const count = Math.min(batchSize, samples - first);
+    const batchLabels = Array.from({ length: count }, (_, i) => (first + i) % classes);
+    const result = await generate({
+      handle,
+      labels: batchLabels,
+      seed: seedBase + first,
+      cfg: options.cfg,
+      sampler: options.sampler,
+      samplerOptions: options.samplerOptions,
+      timesteps: options.timesteps,
+      signal: options.signal,
+    });
+    generateSeconds += result.stats.seconds;
+    flopsUsed += result.stats.flops;
+    flopsFull += result.stats.flops_full;
+    nfe = result.stats.nfe;
+    evaluationsPerImage = result.stats.model_evaluations_per_image;
+    const scored = await classifier.classify(result.images);
+    if (scored.featureDim !== dim) throw new RangeError(`classifier features have ${scored.featureDim} dimensions, the statistics ${dim}`);
+    features.set(scored.features, first * dim);
+    confidences.push(...classConfidence(scored.logits, classes, batchLabels));
+    agreements.push(...classAgreement(scored.logits, classes, batchLabels));
+    labels.push(...batchLabels);
+    options.onProgress?.(first + count, samples);
+  }
+  const chunkFds: number[] = [];
+  for (let first = 0; first + chunkSize <= samples; first += chunkSize) {
+    chunkFds.push(options.reference.distanceOfFeatures(features.subarray(first * dim, (first + chunkSize) * dim)));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    samples,
+    fd: options.reference.distance(featureMoments(features, dim)),
+    chunkFd: mean(chunkFds),
+    chunkSize,
+    agreement: mean(agreements),
+    meanConfidence: mean(confidences),
+    nfe,
+    modelEvaluationsPerImage: evaluationsPerImage,
+    flopsPerImage: flopsUsed / samples,
+    flopsSavedFraction: flopsFull > 0 ? 1 - flopsUsed / flopsFull : 0,
+    seconds,
+    imagesPerSecond: samples / generateSeconds,
+    cached: false,
+  };
+}
