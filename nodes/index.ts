@@ -1,5 +1,6 @@
 import type { AnyNodeSpec } from '../engine/node.ts';
 import LoadModel from './LoadModel.ts';
+import SkipGate from './SkipGate.ts';
 import ClassLabel from './ClassLabel.ts';
 import StepScheduler from './StepScheduler.ts';
 import FewStepSampler from './FewStepSampler.ts';
@@ -8,4 +9,4 @@ import PreviewImage from './PreviewImage.ts';
 import LoadImage from './LoadImage.ts';
 
 /** Every node type fewstep ships, in the order the editor's menu lists them. */
-export const allNodes: readonly AnyNodeSpec[] = [LoadModel, ClassLabel, StepScheduler, FewStepSampler, SaveImage, PreviewImage, LoadImage];
+export const allNodes: readonly AnyNodeSpec[] = [LoadModel, SkipGate, ClassLabel, StepScheduler, FewStepSampler, SaveImage, PreviewImage, LoadImage];

@@ -1,50 +1,29 @@
 import type { SegmentedModel } from '../onnx/index.ts';
 import type { FloatTensor } from '../onnx/tensors.ts';
-import { ComputeAccount, type BlockAction } from './accounting.ts';
+import { ComputeAccount } from './accounting.ts';
+import type { BlockAction, BlockQuery, SkipRun, SkipSettings, UncondPass } from './policy.ts';
 
-/** How SkipGate asks blocks to be run; null on a model means run every block. */
-export interface SkipSettings {
-  readonly policy: SkipPolicy;
-  readonly description: string;
-}
-
-/** What a skip policy sees when it decides for one block at one step. */
-export interface BlockQuery {
-  step: number;
-  steps: number;
-  block: number;
-  blocks: number;
-  /** Per batch element: this block's input now. */
-  input: FloatTensor;
-  /** True for the elements of the unconditional (guidance) half. */
-  isUncond: (element: number) => boolean;
-}
-
-export interface SkipPolicy {
-  /** Creates the per-run decision state (e.g. last inputs); called once per sampling run. */
-  start(blocks: number, batch: number): SkipRun;
-}
-
-export interface SkipRun {
-  decide(query: BlockQuery, element: number, hasResidual: boolean): BlockAction;
-  /** Told after a block ran for an element, with the input it ran on. */
-  ran?(block: number, element: number, input: Float32Array): void;
-}
+export type { BlockAction, BlockQuery, SkipPolicy, SkipRun, SkipSettings, UncondPass } from './policy.ts';
 
 export interface EvaluateInfo {
   step: number;
   steps: number;
-  /** Elements at or past this index are the unconditional half of a guided batch. */
+  /** Elements at or past this index are the unconditional half of a guided batch [cond; uncond]. */
   uncondFrom: number;
 }
 
 /**
- * Runs a segmented model block by block for one sampling run. Holds that run's state: the
- * residual each block last produced per batch element (for 'reuse'), and the compute account.
+ * Runs a segmented model block by block for ONE sampling run (create one per run, never share).
+ * Holds that run's state: the policy's per-run decisions, the residual each block last produced
+ * per batch element (for 'reuse'), the last guidance direction per element (for skipped
+ * unconditional passes), and the compute account. Nothing here outlives the run, which is what
+ * keeps a gated MODEL held in the output cache from carrying residuals into another run.
  */
 export class ModelRunner {
   readonly account: ComputeAccount;
   private readonly residuals: Array<Array<Float32Array | undefined>> = [];
+  /** Per conditional element: cond - uncond model output at the last step the uncond half ran. */
+  private guidanceDelta: Float32Array | undefined;
   private skipRun: SkipRun | null = null;
 
   constructor(
@@ -56,35 +35,79 @@ export class ModelRunner {
   }
 
   async evaluate(x: Float32Array, t: Float32Array, labels: Int32Array, info: EvaluateInfo): Promise<Float32Array> {
+    const started = performance.now();
     const batch = t.length;
+    const blocks = this.model.blockCount;
     if (!this.skip) {
       const out = await this.model.forward(x, t, labels);
       const all: BlockAction[] = new Array(batch).fill('run');
-      this.account.record(info.step, this.model.flops.blocks.map(() => all), batch, info.uncondFrom);
+      this.account.record({ step: info.step, actions: Array.from({ length: blocks }, () => all), elements: batch, uncondFrom: info.uncondFrom, seconds: seconds(started) });
       return out;
     }
-    this.skipRun ??= this.skip.policy.start(this.model.blockCount, batch);
-    const { h: h0, emb } = await this.model.embed({ x, t, label: labels });
+    const skipRun = (this.skipRun ??= this.skip.policy.start(blocks, batch));
+    const guided = info.uncondFrom < batch;
+    let pass: UncondPass = guided ? (skipRun.uncondPass?.(info.step, info.steps) ?? 'run') : 'run';
+    // Nothing to reuse before the unconditional half first ran: run it.
+    if (pass === 'reuse' && !this.guidanceDelta) pass = 'run';
+    const elements = pass === 'run' ? batch : info.uncondFrom;
+    const size = x.length / batch;
+
+    // Copies, not views, when the batch is cut: tensors are handed to onnxruntime whole.
+    const xRun = elements === batch ? x : x.slice(0, elements * size);
+    const { h: h0, emb } = await this.model.embed({ x: xRun, t: elements === batch ? t : t.slice(0, elements), label: elements === batch ? labels : labels.slice(0, elements) });
     let h = h0;
     const actions: BlockAction[][] = [];
-    for (let block = 0; block < this.model.blockCount; block++) {
-      const query: BlockQuery = { step: info.step, steps: info.steps, block, blocks: this.model.blockCount, input: h, isUncond: (e) => e >= info.uncondFrom };
+    for (let block = 0; block < blocks; block++) {
+      const query: BlockQuery = { step: info.step, steps: info.steps, block, blocks, input: h, isUncond: (e) => e >= info.uncondFrom };
       const cache = (this.residuals[block] ??= []);
-      const perElement = Array.from({ length: batch }, (_, e) => this.skipRun!.decide(query, e, cache[e] !== undefined));
+      const perElement = Array.from({ length: elements }, (_, e) => skipRun.decide(query, e, cache[e] !== undefined));
       actions.push(perElement);
-      h = await this.runBlock(block, h, emb, perElement);
+      h = await this.runBlock(block, h, emb, perElement, skipRun);
     }
-    this.account.record(info.step, actions, batch, info.uncondFrom);
-    return this.model.head({ h, emb, x });
+    const out = await this.model.head({ h, emb, x: xRun });
+    const full = guided ? this.completeGuidedBatch(out, pass, info.uncondFrom, size) : out;
+    this.account.record({ step: info.step, actions, elements, uncondFrom: info.uncondFrom, uncondSkipped: batch - elements, seconds: seconds(started) });
+    return full;
+  }
+
+  /** Fills in the unconditional half when it was skipped; remembers cond - uncond when it ran. */
+  private completeGuidedBatch(out: Float32Array, pass: UncondPass, uncondFrom: number, size: number): Float32Array {
+    const half = uncondFrom * size;
+    if (pass === 'run') {
+      const delta = (this.guidanceDelta ??= new Float32Array(half));
+      for (let k = 0; k < half; k++) delta[k] = out[k] - out[half + k];
+      return out;
+    }
+    const full = new Float32Array(2 * half);
+    full.set(out.subarray(0, half), 0);
+    if (pass === 'skip') full.set(out.subarray(0, half), half);
+    else for (let k = 0; k < half; k++) full[half + k] = out[k] - this.guidanceDelta![k];
+    return full;
   }
 
   /** Runs block `block` for the elements that need it (as one sub-batch), reuses or drops for the rest. */
-  private async runBlock(block: number, h: FloatTensor, emb: FloatTensor, actions: readonly BlockAction[]): Promise<FloatTensor> {
+  private async runBlock(block: number, h: FloatTensor, emb: FloatTensor, actions: readonly BlockAction[], skipRun: SkipRun): Promise<FloatTensor> {
     const batch = h.dims[0];
     const size = h.data.length / batch;
     const embSize = emb.data.length / batch;
-    const out = Float32Array.from(h.data);
     const running = actions.flatMap((action, e) => (action === 'run' ? [e] : []));
+    const keep = (e: number, input: Float32Array, output: Float32Array) => {
+      if (skipRun.needsResiduals) {
+        const residual = (this.residuals[block][e] ??= new Float32Array(size));
+        for (let k = 0; k < size; k++) residual[k] = output[k] - input[k];
+      }
+      skipRun.ran?.(block, e, input);
+    };
+
+    if (running.length === batch) {
+      // Everyone runs: no sub-batch copies.
+      const result = await this.model.block(block, { h, emb });
+      for (let e = 0; e < batch; e++) keep(e, h.data.subarray(e * size, (e + 1) * size), result.data.subarray(e * size, (e + 1) * size));
+      return result;
+    }
+    if (actions.every((action) => action === 'drop')) return h;
+
+    const out = Float32Array.from(h.data);
     if (running.length > 0) {
       const subH = new Float32Array(running.length * size);
       const subEmb = new Float32Array(running.length * embSize);
@@ -94,21 +117,21 @@ export class ModelRunner {
       });
       const result = await this.model.block(block, { h: { data: subH, dims: [running.length, ...h.dims.slice(1)] }, emb: { data: subEmb, dims: [running.length, ...emb.dims.slice(1)] } });
       running.forEach((e, i) => {
-        const input = h.data.subarray(e * size, (e + 1) * size);
         const output = result.data.subarray(i * size, (i + 1) * size);
         out.set(output, e * size);
-        const residual = new Float32Array(size);
-        for (let k = 0; k < size; k++) residual[k] = output[k] - input[k];
-        this.residuals[block][e] = residual;
-        this.skipRun!.ran?.(block, e, input);
+        keep(e, h.data.subarray(e * size, (e + 1) * size), output);
       });
     }
     actions.forEach((action, e) => {
       if (action !== 'reuse') return;
       const residual = this.residuals[block][e];
-      if (!residual) throw new Error(`block ${block} was asked to reuse a residual it never produced (element ${e})`);
+      if (!residual) throw new Error(`block ${block} was asked to reuse a residual it never produced (element ${e}); a policy must check hasResidual`);
       for (let k = 0; k < size; k++) out[e * size + k] += residual[k];
     });
     return { data: out, dims: h.dims };
   }
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
 }
