@@ -36,7 +36,7 @@ export function editorIsBuilt(): boolean {
  */
 export async function ensureEditorBuilt(): Promise<void> {
   for (;;) {
-    if (editorIsBuilt()) return;
+    if (!existsSync(LOCK) && editorIsBuilt()) return;
     let lock: number | undefined;
     try {
       lock = openSync(LOCK, 'wx');

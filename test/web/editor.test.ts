@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -145,6 +145,23 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     await page.waitForFunction(() => (window as any).fewstep?.graph?._nodes.length === 2);
     const after = await page.evaluate(() => (window as any).fewstep.graph.serialize());
     assert.deepEqual(shape(after), shape(before));
+  });
+
+  it('uploads an image from the LoadImage node and selects it', async () => {
+    const load = (await nodes(page)).find((n) => n.type === 'LoadImage')!;
+    const button = await page.evaluate(`(() => {
+      const { graph, canvas, LiteGraph } = window.fewstep;
+      const node = graph.getNodeById(${load.id});
+      const widget = node.widgets.find((w) => w.type === 'button');
+      const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2]);
+      const rect = canvas.canvas.getBoundingClientRect();
+      return { x: rect.left + x, y: rect.top + y };
+    })()`) as { x: number; y: number };
+    const chooser = page.waitForEvent('filechooser');
+    await page.mouse.click(button.x, button.y);
+    await (await chooser).setFiles({ name: 'picked.png', mimeType: 'image/png', buffer: testPng(16, 16) });
+    await until(() => nodes(page), (n) => n.find((x) => x.type === 'LoadImage')!.widgets.image === 'picked.png', 'the uploaded name in the widget');
+    assert.ok(existsSync(path.join(t.folders.input, 'picked.png')));
   });
 
   it('puts validation errors on their nodes and inputs', async () => {

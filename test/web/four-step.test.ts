@@ -45,15 +45,18 @@ describe('four-step.json in the editor on the default model', { timeout: 120000,
     await page.selectOption('#examples', 'four-step');
     await page.waitForFunction(() => (window as any).fewstep.graph._nodes.some((n: any) => n.type === 'FewStepSampler'));
     await page.click('#queue-button');
-    await page.waitForFunction(
-      () => (window as any).fewstep.graph._nodes.some((n: any) => n.type === 'SaveImage' && n.fewstep?.images?.some((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)),
-      undefined,
-      { timeout: 100000 },
-    );
+    try {
+      await page.waitForFunction(
+        () => (window as any).fewstep.graph._nodes.some((n: any) => n.type === 'SaveImage' && n.fewstep?.images?.some((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)),
+        undefined,
+        { timeout: 60000 },
+      );
+    } finally {
+      await page.screenshot({ path: path.join(ARTIFACTS, 'four-step.png') });
+    }
     const saved = (await nodes(page)).find((n) => n.type === 'SaveImage')!;
     assert.match(saved.images[0], /^four-step_\d{5}_\.png$/);
     assert.ok(!(await nodes(page)).some((n) => n.hasErrors));
-    await page.screenshot({ path: path.join(ARTIFACTS, 'four-step.png') });
     assert.deepEqual(problems, []);
   });
 });

@@ -55,6 +55,7 @@ export class ExecutionView {
       state.message = undefined;
       state.inputErrors.clear();
       state.preview = undefined;
+      state.text = [];
     }
     this.redraw();
   }
@@ -149,6 +150,8 @@ export class ExecutionView {
       case 'executed': {
         const node = this.node(String(data.node));
         const images = (data.output?.images ?? []) as ImageRef[];
+        const text = data.output?.text;
+        if (node && Array.isArray(text)) runState(node).text = text.map(String);
         if (node && images.length > 0) {
           const state = runState(node);
           state.preview = undefined;

@@ -23,13 +23,15 @@ const PRIMITIVES = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN']);
 export interface NodeRunState {
   images: HTMLImageElement[];
   preview?: HTMLImageElement;
+  /** Lines a node reported (ui.text), e.g. the sampler's step and compute figures. */
+  text: string[];
   message?: string;
   inputErrors: Map<string, string>;
 }
 
 export function runState(node: LGraphNode): NodeRunState {
   const holder = node as LGraphNode & { fewstep?: NodeRunState };
-  holder.fewstep ??= { images: [], inputErrors: new Map() };
+  holder.fewstep ??= { images: [], text: [], inputErrors: new Map() };
   return holder.fewstep;
 }
 
@@ -152,17 +154,28 @@ function contentBottom(node: LGraphNode): number {
 
 /** Grows a node so its image area can show a picture. */
 export function makeRoomForImages(node: LGraphNode): void {
-  const top = contentBottom(node);
+  const top = contentBottom(node) + runState(node).text.length * 15;
   if (node.size[1] - top < 200) node.setSize([Math.max(node.size[0], 240), top + 220]);
 }
 
 function drawImages(node: LGraphNode, ctx: CanvasRenderingContext2D): void {
   if (node.flags.collapsed) return;
   const state = runState(node);
+  let top = contentBottom(node);
+  if (state.text.length > 0) {
+    ctx.save();
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.fillStyle = '#b8bcc4';
+    for (const line of state.text.flatMap((t) => wrap(t, Math.max(20, Math.floor(node.size[0] / 7))))) {
+      top += 15;
+      ctx.fillText(line, 10, top - 3);
+    }
+    ctx.restore();
+    top += 4;
+  }
   const shown = state.preview ? [state.preview] : state.images;
   const ready = shown.filter((img) => img.complete && img.naturalWidth > 0);
   if (ready.length === 0) return;
-  const top = contentBottom(node);
   const width = node.size[0] - 16;
   const height = node.size[1] - top - 8;
   if (height < 20) return;
@@ -174,7 +187,8 @@ function drawImages(node: LGraphNode, ctx: CanvasRenderingContext2D): void {
   ctx.save();
   ctx.imageSmoothingEnabled = false;
   ready.forEach((img, index) => {
-    const scale = Math.min(cellW / img.naturalWidth, cellH / img.naturalHeight);
+    const gap = ready.length > 1 ? 4 : 0;
+    const scale = Math.min((cellW - gap) / img.naturalWidth, (cellH - gap) / img.naturalHeight);
     const w = img.naturalWidth * scale;
     const h = img.naturalHeight * scale;
     const x = 8 + (index % columns) * cellW + (cellW - w) / 2;
