@@ -7,7 +7,7 @@ import Type from 'typebox';
 import Value from 'typebox/value';
 import { ChangePolicyConfig, changePolicy } from './change.ts';
 import { greedyGateMask, LearnedGateParams } from './learned.ts';
-import { maskIssues, maskPolicy, MaskPolicyConfig, MaskRows, parseMaskRows } from './mask.ts';
+import { formatRows, maskIssues, maskPolicy, MaskPolicyConfig, MaskRows, parseMaskRows } from './mask.ts';
 import { rowForStep, type BlockAction, type SkipPolicy, type SkipRun, type SkipSettings, type UncondPass } from './policy.ts';
 
 export const NoSkipConfig = Type.Object({ kind: Type.Literal('none') }, { description: 'Run every block.' });
@@ -101,7 +101,11 @@ export function describeSkipConfig(config: SkipConfig): string {
   const parts: string[] = [];
   if (policy.kind === 'mask') parts.push(`mask ${policy.rows.join('/')}`);
   if (policy.kind === 'change') parts.push(`change < ${policy.threshold} on blocks ${policy.blocks.join(',')} in [${policy.start}, ${policy.end}), ${policy.action}, max ${policy.maxConsecutive} in a row`);
-  if (policy.kind === 'learned') parts.push(`learned gates (${policy.logits.length} steps, ${policy.skipAction})`);
+  if (policy.kind === 'learned') {
+    // The greedy masks are what runs: describe them, so settings that run differently read differently.
+    const mask = greedyGateMask(policy);
+    parts.push(`learned gates ${formatRows(mask.cond)}${mask.uncond ? ` uncond ${formatRows(mask.uncond)}` : ''}`);
+  }
   if (guidance?.uncondRows) parts.push(`uncond mask ${guidance.uncondRows.join('/')}`);
   if (guidance?.uncondPass) parts.push(`uncond pass ${guidance.uncondPass}`);
   return parts.join('; ') || 'no skipping';
