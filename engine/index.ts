@@ -1,5 +1,5 @@
 import type { AnyNodeSpec, ModelCatalog, NodeEnvironment } from './node.ts';
-import { buildRegistry, type Registry } from './registry.ts';
+import { buildRegistry, type Registry } from './graph/registry.ts';
 import { validatePrompt, type ValidationResult } from './graph/validate.ts';
 import { workflowToPrompt, type ConvertResult } from './graph/convert-to-prompt.ts';
 import { promptToWorkflow } from './graph/convert-to-workflow.ts';
@@ -83,7 +83,7 @@ export { formatErrors, type NodeErrors, type PromptError } from './graph/errors.
 export { readWorkflowSource, type WorkflowSource } from './graph/source.ts';
 export { looksLikeWorkflow } from './graph/workflow.ts';
 export type { ObjectInfoEntry } from './graph/object-info.ts';
-export type { Registry, NodeDef } from './registry.ts';
+export type { Registry, NodeDef } from './graph/registry.ts';
 export { SOCKET_TYPES, type SocketType } from './sockets.ts';
 export { encodePng, decodePng } from './image/png.ts';
 export type { ImageBatch } from './image/image-batch.ts';

@@ -1,4 +1,4 @@
-import type { Registry } from '../registry.ts';
+import type { Registry } from './registry.ts';
 import type { Prompt, PromptNode } from './prompt.ts';
 import { parseWorkflow, type UiLink, type UiNode } from './workflow.ts';
 

@@ -1,4 +1,4 @@
-import type { Registry } from '../registry.ts';
+import type { Registry } from './registry.ts';
 import { compareIds, topologicalOrder } from './order.ts';
 import { isPlainObject, isPromptLink } from './prompt.ts';
 import { widgetDefault } from './widgets.ts';

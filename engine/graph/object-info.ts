@@ -1,4 +1,4 @@
-import type { NodeDef, Registry } from '../registry.ts';
+import type { NodeDef, Registry } from './registry.ts';
 import { comfyWidgetSpec } from './widgets.ts';
 
 /** One node type in ComfyUI's /object_info shape. */

@@ -1,5 +1,5 @@
 import type { NodeEnvironment } from '../node.ts';
-import type { NodeDef, Registry } from '../registry.ts';
+import type { NodeDef, Registry } from './registry.ts';
 import { checkWidgetValue, coerceWidgetValue } from './check-value.ts';
 import type { NodeErrorEntry, NodeErrors, PromptError } from './errors.ts';
 import { ancestorsOf, compareIds, topologicalOrder } from './order.ts';

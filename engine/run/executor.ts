@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Folders, ModelCatalog, NodeContext, NodeResult, OutputSpecs, UiOutput } from '../node.ts';
-import type { Registry } from '../registry.ts';
+import type { Registry } from '../graph/registry.ts';
 import { checkWidgetValue } from '../graph/check-value.ts';
 import type { Graph } from '../graph/prompt.ts';
 import type { NodeErrors, PromptError } from '../graph/errors.ts';

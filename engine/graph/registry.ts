@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox';
-import type { AnyNodeSpec, NodeEnvironment } from './node.ts';
-import type { SocketType } from './sockets.ts';
-import { widgetKind, type WidgetKind } from './graph/widgets.ts';
+import type { AnyNodeSpec, NodeEnvironment } from '../node.ts';
+import type { SocketType } from '../sockets.ts';
+import { widgetKind, type WidgetKind } from './widgets.ts';
 
 /** A node type as the engine uses it: its spec with widgets resolved and everything in order. */
 export interface NodeDef {
