@@ -34,7 +34,7 @@ const graph = (steps: number, seed: number) => ({
 
 // The bare loop: the same segment sessions, created here by hand, called in order.
 const options = sessionOptionsFor('cpu', DEFAULT_SESSION_TUNING);
-const sessions = [];
+const sessions: ort.InferenceSession[] = [];
 for (const segment of manifest.segments) sessions.push(await ort.InferenceSession.create(path.join(dir, segment.file), options));
 const size = manifest.image.channels * manifest.image.height * manifest.image.width;
 async function bareLoop(steps: number): Promise<Float32Array> {
