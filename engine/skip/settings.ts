@@ -34,25 +34,40 @@ const PASS_OF: Record<string, UncondPass> = { R: 'run', S: 'skip', C: 'reuse' };
 
 /** Everything wrong with a config for a model with `blocks` blocks, reported at once. */
 export function skipConfigIssues(config: unknown, blocks: number): SkipConfigIssue[] {
-  if (!Value.Check(SkipConfig, config)) {
-    return [...Value.Errors(SkipConfig, config)].slice(0, 5).map((error) => ({ field: error.instancePath.replace(/^\//, '') || '(root)', message: error.message }));
-  }
+  // Shape problems first, in words about masks and blocks; the schema's own errors only when
+  // they say something the shape check did not (a bad character fails both).
+  const issues = shapeIssues(config as Partial<SkipConfig>, blocks);
+  if (issues.length > 0 || Value.Check(SkipConfig, config)) return issues;
+  return [...Value.Errors(SkipConfig, config)].slice(0, 5).map((error) => ({ field: error.instancePath.replace(/^\//, '') || '(root)', message: error.message }));
+}
+
+function shapeIssues(config: Partial<SkipConfig>, blocks: number): SkipConfigIssue[] {
   const issues: SkipConfigIssue[] = [];
-  const { policy, guidance } = config;
+  const policy = (config?.policy ?? {}) as Record<string, any>;
+  const guidance = (config?.guidance ?? {}) as Record<string, any>;
+  const strings = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
   const range = `0..${blocks - 1}`;
-  if (policy.kind === 'mask') for (const message of maskIssues(policy.rows, blocks)) issues.push({ field: 'policy/rows', message });
+  if (policy.kind === 'mask' && strings(policy.rows)) for (const message of maskIssues(policy.rows, blocks)) issues.push({ field: 'policy/rows', message });
   if (policy.kind === 'change') {
-    for (const block of policy.blocks) if (block >= blocks) issues.push({ field: 'policy/blocks', message: `names block ${block}, but the model has ${blocks} blocks (${range})` });
-    if (policy.start >= policy.end) issues.push({ field: 'policy/start', message: `start ${policy.start} must be below end ${policy.end}` });
+    if (Array.isArray(policy.blocks)) {
+      for (const block of policy.blocks) if (typeof block === 'number' && block >= blocks) issues.push({ field: 'policy/blocks', message: `names block ${block}, but the model has ${blocks} blocks (${range})` });
+    }
+    if (typeof policy.start === 'number' && typeof policy.end === 'number' && policy.start >= policy.end) issues.push({ field: 'policy/start', message: `start ${policy.start} must be below end ${policy.end}` });
   }
   if (policy.kind === 'learned') {
-    for (const [field, table] of [['policy/logits', policy.logits], ['policy/uncondLogits', policy.uncondLogits]] as const) {
-      table?.forEach((row, step) => {
-        if (row.length !== blocks) issues.push({ field, message: `row ${step + 1} has ${row.length} logits, but the model has ${blocks} blocks` });
+    for (const field of ['logits', 'uncondLogits'] as const) {
+      const table = policy[field];
+      if (table === undefined) continue;
+      if (!Array.isArray(table) || table.length === 0 || !table.every(Array.isArray)) {
+        issues.push({ field: `policy/${field}`, message: 'must be a table of numbers: one row per step, one logit per block' });
+        continue;
+      }
+      table.forEach((row: unknown[], step: number) => {
+        if (row.length !== blocks) issues.push({ field: `policy/${field}`, message: `row ${step + 1} has ${row.length} logits, but the model has ${blocks} blocks` });
       });
     }
   }
-  if (guidance?.uncondRows) for (const message of maskIssues(guidance.uncondRows, blocks)) issues.push({ field: 'guidance/uncondRows', message });
+  if (strings(guidance.uncondRows)) for (const message of maskIssues(guidance.uncondRows, blocks)) issues.push({ field: 'guidance/uncondRows', message });
   return issues;
 }
 
