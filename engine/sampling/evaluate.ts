@@ -167,7 +167,9 @@ async function computeEvaluation(options: EvaluateOptions): Promise<EvaluationRe
     flopsFull += result.stats.flops_full;
     nfe = result.stats.nfe;
     evaluationsPerImage = result.stats.model_evaluations_per_image;
-    const scored = await classifier.classify(result.images);
+    // Scored as a saved image would be: clamped to the model's range.
+    const [lo, hi] = handle.model.image.range;
+    const scored = await classifier.classify(result.images.map((v) => Math.min(hi, Math.max(lo, v))));
     if (scored.featureDim !== dim) throw new RangeError(`classifier features have ${scored.featureDim} dimensions, the statistics ${dim}`);
     features.set(scored.features, first * dim);
     confidences.push(...classConfidence(scored.logits, classes, batchLabels));
