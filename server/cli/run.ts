@@ -53,7 +53,7 @@ export async function runCommand(engine: Engine, file: string, options: RunComma
     for (const [id, ui] of Object.entries(result.outputs)) {
       for (const image of ui.images ?? []) console.log(`node ${id} (${classTypes[id]}): ${path.relative(process.cwd(), withPath(image).path)}`);
     }
-    for (const [id, stats] of Object.entries(result.stats)) console.log(`node ${id} (${classTypes[id]}) stats: ${JSON.stringify(stats)}`);
+    for (const [id, stats] of Object.entries(result.stats)) console.log(`node ${id} (${classTypes[id]}): ${formatStats(stats)}`);
   }
   if (result.status === 'failed') {
     console.error(`run failed: ${result.error.message}`);
@@ -64,4 +64,12 @@ export async function runCommand(engine: Engine, file: string, options: RunComma
     return 1;
   }
   return 0;
+}
+
+/** Scalar figures as `name=value`, numbers rounded; nested detail (per-step tables) is left to --json. */
+function formatStats(stats: Record<string, unknown>): string {
+  return Object.entries(stats)
+    .filter(([, value]) => value !== null && typeof value !== 'object')
+    .map(([name, value]) => `${name}=${typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value}`)
+    .join(' ');
 }
