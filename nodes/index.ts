@@ -7,6 +7,7 @@ import FewStepSampler from './FewStepSampler.ts';
 import SaveImage from './SaveImage.ts';
 import PreviewImage from './PreviewImage.ts';
 import LoadImage from './LoadImage.ts';
+import RewardScorer from './RewardScorer.ts';
 
 /** Every node type fewstep ships, in the order the editor's menu lists them. */
-export const allNodes: readonly AnyNodeSpec[] = [LoadModel, SkipGate, ClassLabel, StepScheduler, FewStepSampler, SaveImage, PreviewImage, LoadImage];
+export const allNodes: readonly AnyNodeSpec[] = [LoadModel, SkipGate, ClassLabel, StepScheduler, FewStepSampler, SaveImage, PreviewImage, LoadImage, RewardScorer];

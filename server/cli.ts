@@ -58,6 +58,26 @@ program
   .action(action((file: string, options) => convertCommand(createFewstepEngine(), file, options)));
 
 program
+  .command('train')
+  .description('Learn the schedule of a workflow\'s StepScheduler (spacing "learned") against its RewardScorer; writes <name>-learned.json, the reward curve PNG and the trainer state into --out (never over the input).')
+  .argument('<file>', 'workflow .json or .png')
+  .option('-o, --out <dir>', 'folder for the learned workflow, plot and state', 'output')
+  .option('--iterations <n>', 'policy-gradient iterations', Number)
+  .option('--group <n>', 'schedules per iteration, on shared seeds (even)', Number)
+  .option('--batch <n>', 'images per rollout', Number)
+  .option('--held-out <n>', 'images per held-out FD', Number)
+  .option('--evaluate-every <n>', 'held-out FD every n iterations', Number)
+  .option('--patience <n>', 'stop after n held-out evaluations without improvement (0: never)', Number)
+  .option('--learning-rate <x>', 'Adam step size', Number)
+  .option('--std <x>', 'exploration noise of the policy', Number)
+  .option('--no-learn-guidance', 'keep the sampler\'s cfg instead of learning it per step')
+  .option('--learn-eta', 'also learn eta per step (ddim, euler_ancestral)')
+  .option('--max-minutes <x>', 'stop after this many minutes', Number)
+  .option('--resume <state.json>', 'continue from a saved trainer state')
+  .option('--json', 'print the result as JSON', false)
+  .action(action(async (file: string, options) => (await import('./cli/train.ts')).trainCommand(file, options)));
+
+program
   .command('serve')
   .description('Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback).')
   .option('--host <host>', 'address to bind', '127.0.0.1')

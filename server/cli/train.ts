@@ -1,0 +1,308 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import Type from 'typebox';
+import { createEngine, defineNode, formatErrors, type Engine } from '../../engine/index.ts';
+import { syncWidgetValues } from '../../engine/graph/sync-widgets.ts';
+import { isPromptLink } from '../../engine/graph/prompt.ts';
+import { encodePng } from '../../engine/image/png.ts';
+import { computeTimesteps, parseNoiseSchedule } from '../../engine/diffusion/index.ts';
+import type { ModelStore } from '../../engine/onnx/index.ts';
+import { FrechetReference, momentsFromArrays, OnnxScorer } from '../../engine/rewards/index.ts';
+import {
+  encodeSchedule, finalMean, initialState, parseLearnedSchedule, train, type LearnedSchedule, type ScheduleSpace, type TrainerState, type TrainProgress,
+} from '../../engine/rl/index.ts';
+import { LEARNED_SCHEDULE_FORMAT } from '../../engine/rl/learned-schedule.ts';
+import { scheduleTask } from '../../engine/rl/schedule-task.ts';
+import { plotCurves } from '../../engine/rl/curve-plot.ts';
+import { SEED_RANGES } from '../../engine/sampling/evaluate.ts';
+import type { ModelHandle } from '../../engine/sampling/model-handle.ts';
+import { allNodes } from '../../nodes/index.ts';
+import { rewardWeights } from '../../nodes/RewardScorer.ts';
+import { LEARNED_START_SPACING } from '../../nodes/StepScheduler.ts';
+import { createFewstepSetup } from '../setup.ts';
+import { loadWorkflowFile, UsageError } from './load.ts';
+
+export interface TrainSettings {
+  iterations: number;
+  /** Schedules per iteration (antithetic pairs), all on the same seeds. */
+  group: number;
+  /** Images per rollout (balanced classes). */
+  batch: number;
+  /** Images for each held-out FD. */
+  heldOut: number;
+  evaluateEvery: number;
+  patience: number;
+  learningRate: number;
+  /** Exploration noise (std of the Gaussian policy, in action units). */
+  std: number;
+  learnGuidance: boolean;
+  learnEta: boolean;
+  seed: number;
+  /** Stop after this many minutes (checked between iterations). */
+  maxMinutes: number;
+}
+
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
+  iterations: 24, group: 8, batch: 64, heldOut: 256, evaluateEvery: 4, patience: 3, learningRate: 0.08, std: 0.25,
+  learnGuidance: true, learnEta: false, seed: 0, maxMinutes: 9,
+};
+
+type Prompt = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+
+/** What training found in the workflow: the learned StepScheduler, the sampler it feeds, the reward. */
+export interface TrainPlan {
+  schedulerId: string;
+  samplerId: string;
+  scorerId: string;
+  steps: number;
+  learned: string;
+  sampler: string;
+  cfg: number;
+  eta: number;
+  scorer: Record<string, unknown>;
+}
+
+/** Finds the parts `fewstep train` needs, or says in one line what is missing. */
+export function planTraining(prompt: Prompt): TrainPlan {
+  const learned = Object.entries(prompt).filter(([, node]) => node.class_type === 'StepScheduler' && node.inputs.spacing === 'learned');
+  if (learned.length !== 1) {
+    throw new UsageError(learned.length === 0 ? 'no StepScheduler has spacing "learned": there is nothing to train' : `${learned.length} StepSchedulers have spacing "learned" (nodes ${learned.map(([id]) => id).join(', ')}); train one at a time`);
+  }
+  const [schedulerId, scheduler] = learned[0];
+  const samplers = Object.entries(prompt).filter(([, node]) => node.class_type === 'FewStepSampler' && isPromptLink(node.inputs.schedule) && String(node.inputs.schedule[0]) === schedulerId);
+  if (samplers.length !== 1) throw new UsageError(`the learned StepScheduler (node ${schedulerId}) must feed exactly one FewStepSampler (it feeds ${samplers.length})`);
+  const scorers = Object.entries(prompt).filter(([, node]) => node.class_type === 'RewardScorer');
+  if (scorers.length !== 1) throw new UsageError(`training needs exactly one RewardScorer for its reward (found ${scorers.length})`);
+  const [samplerId, sampler] = samplers[0];
+  return {
+    schedulerId,
+    samplerId,
+    scorerId: scorers[0][0],
+    steps: scheduler.inputs.steps as number,
+    learned: String(scheduler.inputs.learned ?? ''),
+    sampler: sampler.inputs.sampler as string,
+    cfg: sampler.inputs.cfg as number,
+    eta: sampler.inputs.eta as number,
+    scorer: scorers[0][1].inputs,
+  };
+}
+
+/** The nodes `id` depends on (itself included). */
+function ancestors(prompt: Prompt, ids: string[]): Set<string> {
+  const seen = new Set<string>();
+  const visit = (id: string) => {
+    if (seen.has(id) || !prompt[id]) return;
+    seen.add(id);
+    for (const value of Object.values(prompt[id].inputs)) if (isPromptLink(value)) visit(String(value[0]));
+  };
+  ids.forEach(visit);
+  return seen;
+}
+
+/**
+ * Runs the part of the graph that makes the sampler's model (LoadModel, SkipGate, ...) and hands
+ * back the MODEL value itself, so training samples exactly what the workflow would.
+ */
+async function resolveModel(engine: Engine, prompt: Prompt, samplerId: string): Promise<ModelHandle> {
+  const link = prompt[samplerId].inputs.model;
+  if (!isPromptLink(link)) throw new UsageError(`the FewStepSampler (node ${samplerId}) has no model connected`);
+  let captured: ModelHandle | undefined;
+  const capture = defineNode({
+    type: 'TrainModelCapture',
+    displayName: 'Train model capture',
+    category: 'internal',
+    description: 'Hands the MODEL value to fewstep train.',
+    inputs: { model: { type: 'MODEL' } },
+    outputNode: true,
+    deterministic: false,
+    widgets: { note: Type.String({ default: '' }) },
+    run(_ctx, { model }) {
+      captured = model;
+      return { outputs: {} };
+    },
+  });
+  const captureEngine = createEngine({ nodes: [...allNodes, capture], models: engine.models });
+  const keep = ancestors(prompt, [String(link[0])]);
+  const sub: Prompt = Object.fromEntries(Object.entries(prompt).filter(([id]) => keep.has(id)));
+  sub.__train_capture = { class_type: 'TrainModelCapture', inputs: { model: link, note: '' } };
+  const result = await captureEngine.run(sub, { folders: { output: 'output', input: 'input', temp: 'temp' } });
+  if (result.status !== 'success' || !captured) {
+    throw new UsageError(`could not load the model: ${result.status === 'failed' ? result.error.message : result.status}`, 1);
+  }
+  return captured;
+}
+
+export interface TrainResult {
+  /** The prompt with the learned schedule in the StepScheduler's `learned` widget. */
+  prompt: Prompt;
+  learned: LearnedSchedule;
+  state: TrainerState;
+  plan: TrainPlan;
+  seconds: number;
+}
+
+/**
+ * Trains the workflow's learned StepScheduler against its RewardScorer. Progress goes to
+ * `onProgress` ({iteration, reward, heldOutFd}), so a server can forward it as it likes.
+ */
+export async function trainPrompt(
+  setup: { engine: Engine; store: ModelStore },
+  prompt: Prompt,
+  settings: TrainSettings,
+  hooks: { onProgress?: (progress: TrainProgress) => void; onIteration?: (state: TrainerState) => void; resume?: TrainerState; signal?: AbortSignal } = {},
+): Promise<TrainResult> {
+  const started = performance.now();
+  const plan = planTraining(prompt);
+  const handle = await resolveModel(setup.engine, prompt, plan.samplerId);
+  const classifier = await setup.store.classifier(handle.name);
+  const reference = new FrechetReference(momentsFromArrays(await classifier.featureStats()));
+  const noiseSchedule = parseNoiseSchedule(handle.model.schedule);
+  const etaSampler = plan.sampler === 'ddim' || plan.sampler === 'euler_ancestral';
+  const space: ScheduleSpace = { steps: plan.steps, learnGuidance: settings.learnGuidance, learnEta: settings.learnEta && etaSampler };
+  const weights = rewardWeights(plan.scorer as never);
+  if (weights.confidence === 0 && weights.fd === 0 && weights.jpeg === 0 && weights.onnx === 0) throw new UsageError(`the RewardScorer (node ${plan.scorerId}) has every weight 0: there is no reward to train for`);
+  const onnxPath = String(plan.scorer.onnx_path ?? '');
+  const scorer = weights.onnx !== 0 ? await OnnxScorer.load(path.resolve(onnxPath), Number(plan.scorer.onnx_input_size)) : undefined;
+
+  // Start from the schedule already learned (same space), else from the hand-made start.
+  let start: Float64Array | undefined;
+  if (plan.learned.trim() !== '') {
+    const parsed = parseLearnedSchedule(plan.learned, plan.steps);
+    if (!parsed.ok) throw new UsageError(`node ${plan.schedulerId} learned: ${parsed.message}`);
+    const saved = parsed.value;
+    if (saved.action && saved.space && saved.space.steps === space.steps && saved.space.learnGuidance === space.learnGuidance && saved.space.learnEta === space.learnEta) {
+      start = Float64Array.from(saved.action);
+    } else start = encodeSchedule({ timesteps: saved.timesteps, guidance: saved.guidance ?? plan.cfg, eta: saved.eta ?? plan.eta }, space, noiseSchedule);
+  }
+  start ??= encodeSchedule({ timesteps: computeTimesteps({ kind: LEARNED_START_SPACING }, plan.steps, noiseSchedule), guidance: plan.cfg, eta: plan.eta }, space, noiseSchedule);
+
+  const task = scheduleTask({
+    handle, classifier, reference, noiseSchedule, space, weights,
+    sampler: plan.sampler, cfg: plan.cfg, eta: plan.eta, batch: settings.batch, heldOutSamples: settings.heldOut,
+    onnxScore: scorer ? (images) => scorer.score(images) : undefined,
+    signal: hooks.signal,
+  });
+  const state = await train(task, hooks.resume ?? initialState(start, settings.std, settings.seed), {
+    iterations: settings.iterations, groupSize: settings.group, learningRate: settings.learningRate,
+    evaluateEvery: settings.evaluateEvery, patience: settings.patience, maxSeconds: settings.maxMinutes * 60,
+  }, { onProgress: hooks.onProgress, onIteration: hooks.onIteration, signal: hooks.signal });
+  await scorer?.dispose();
+
+  const action = finalMean(state);
+  const decoded = task.decode(action);
+  const heldOutHistory = state.history.filter((entry) => entry.heldOut !== undefined);
+  const seconds = (performance.now() - started) / 1000;
+  const learned: LearnedSchedule = {
+    format: LEARNED_SCHEDULE_FORMAT,
+    timesteps: decoded.timesteps.map((t) => Number(t.toFixed(3))),
+    ...(decoded.guidance ? { guidance: decoded.guidance.map((g) => Number(g.toFixed(4))) } : {}),
+    ...(decoded.eta ? { eta: decoded.eta.map((e) => Number(e.toFixed(4))) } : {}),
+    space,
+    action,
+    training: {
+      iterations: state.iteration,
+      stopped: state.stopped,
+      best_iteration: state.best?.iteration ?? null,
+      held_out_fd_start: heldOutHistory[0]?.heldOut ?? null,
+      held_out_fd_best: state.best?.heldOut ?? null,
+      held_out_samples: settings.heldOut,
+      reward_weights: weights,
+      sampler: plan.sampler,
+      group: settings.group,
+      batch: settings.batch,
+      learning_rate: settings.learningRate,
+      std: settings.std,
+      seeds: `training from ${SEED_RANGES.train}, held-out from ${SEED_RANGES.heldOut}`,
+      seconds: Number(seconds.toFixed(1)),
+    },
+  };
+  const trained: Prompt = structuredClone(prompt);
+  trained[plan.schedulerId].inputs.learned = JSON.stringify(learned);
+  return { prompt: trained, learned, state, plan, seconds };
+}
+
+/** A path for the learned workflow that is never the input file. */
+export function learnedOutputPath(input: string, outDir: string): string {
+  const base = path.basename(input).replace(/\.(json|png)$/i, '');
+  let candidate = path.join(outDir, `${base}-learned.json`);
+  for (let n = 2; path.resolve(candidate) === path.resolve(input); n++) candidate = path.join(outDir, `${base}-learned-${n}.json`);
+  return candidate;
+}
+
+export interface TrainCommandOptions extends Partial<TrainSettings> {
+  out: string;
+  resume?: string;
+  json?: boolean;
+}
+
+/** `fewstep train FILE`: trains, then writes FILE's name + -learned.json, the reward curve PNG and the trainer state into --out. */
+export async function trainCommand(file: string, options: TrainCommandOptions, setup = createFewstepSetup()): Promise<number> {
+  const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, ...Object.fromEntries(Object.entries(options).filter(([key, value]) => key in DEFAULT_TRAIN_SETTINGS && value !== undefined)) };
+  if (settings.group % 2 !== 0 || settings.group < 2) throw new UsageError(`--group ${settings.group}: must be an even number >= 2 (schedules are drawn in mirrored pairs)`);
+  if (settings.batch < 2) throw new UsageError(`--batch ${settings.batch}: the FD reward needs at least 2 images`);
+  const source = loadWorkflowFile(file);
+  const converted = setup.engine.toPrompt(source.kind === 'workflow' ? source.workflow : source.prompt);
+  if (!converted.ok) throw new UsageError(`${file}: ${converted.errors.join('; ')}`);
+  const prompt = converted.prompt as Prompt;
+  const validation = setup.engine.validate(prompt);
+  if (!validation.ok) {
+    console.error(`${file}: invalid workflow`);
+    for (const line of formatErrors(validation.error, validation.nodeErrors)) console.error(line);
+    return 2;
+  }
+  const resume = options.resume ? (JSON.parse(readFileSync(options.resume, 'utf8')) as TrainerState) : undefined;
+  if (resume && resume.format !== 'fewstep-pg/1') throw new UsageError(`${options.resume}: not a fewstep trainer state`);
+
+  mkdirSync(options.out, { recursive: true });
+  const outFile = learnedOutputPath(file, options.out);
+  const stem = outFile.replace(/\.json$/, '');
+  const stateFile = `${stem}-state.json`;
+  const plotFile = `${stem}-reward.png`;
+
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: ' train |{bar}| {value}/{total} it | reward {reward} | held-out FD {fd} | {duration_formatted}', hideCursor: true, barsize: 24 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(settings.iterations, resume?.iteration ?? 0, { reward: '-', fd: '-' });
+  let lastFd = '-';
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  let result: TrainResult;
+  try {
+    result = await trainPrompt(setup, prompt, settings, {
+      resume,
+      signal: controller.signal,
+      onProgress: ({ iteration, reward, heldOutFd }) => {
+        if (heldOutFd !== undefined) lastFd = heldOutFd.toFixed(2);
+        bar.update(iteration, { reward: reward === null ? '-' : reward.toFixed(3), fd: lastFd });
+      },
+      // Saved after every iteration: an interrupted run resumes with --resume.
+      onIteration: (state) => writeFileSync(stateFile, JSON.stringify(state)),
+    });
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+  }
+  const { state, learned } = result;
+  writeFileSync(stateFile, JSON.stringify(state));
+  const workflow = source.kind === 'workflow' ? syncWidgetValues(setup.engine.registry, source.workflow, result.prompt) : result.prompt;
+  if (existsSync(outFile) && path.resolve(outFile) === path.resolve(file)) throw new Error('refusing to write over the input');
+  writeFileSync(outFile, `${JSON.stringify(workflow, null, 2)}\n`);
+  const rewards = state.history.filter((h) => h.reward !== null).map((h): [number, number] => [h.iteration, h.reward!]);
+  const heldOut = state.history.filter((h) => h.heldOut !== undefined).map((h): [number, number] => [h.iteration, -h.heldOut!]);
+  writeFileSync(plotFile, encodePng(plotCurves([{ points: rewards, color: [0.1, 0.3, 0.8] }, { points: heldOut, color: [0.85, 0.35, 0.1] }]), 0, { description: 'top: mean training reward per iteration; bottom: minus held-out FD' }));
+
+  if (options.json) {
+    console.log(JSON.stringify({ status: 'trained', file: outFile, plot: plotFile, state: stateFile, learned, history: state.history }, null, 2));
+  } else {
+    console.log('iteration  reward      held-out FD');
+    for (const entry of state.history) console.log(`${String(entry.iteration).padStart(9)}  ${entry.reward === null ? '-'.padStart(10) : entry.reward.toFixed(4).padStart(10)}  ${entry.heldOut === undefined ? '' : entry.heldOut.toFixed(3)}`);
+    console.log(`stopped: ${state.stopped} after ${state.iteration} iterations, ${result.seconds.toFixed(0)} s`);
+    console.log(`learned timesteps ${learned.timesteps.join(', ')}${learned.guidance ? `; guidance ${learned.guidance.join(', ')}` : ''}${learned.eta ? `; eta ${learned.eta.join(', ')}` : ''}`);
+    console.log(`held-out FD (${settings.heldOut} images): start ${String(learned.training?.held_out_fd_start ?? '-')}, best ${String(learned.training?.held_out_fd_best ?? '-')}`);
+    console.log(`wrote ${outFile}, ${plotFile}, ${stateFile}`);
+  }
+  return state.stopped === 'aborted' ? 1 : 0;
+}
