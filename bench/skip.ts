@@ -1,0 +1,360 @@
+/**
+ * Skipping blocks at few steps: what it saves and what it costs, on the default model.
+ *
+ *   node --import tsx bench/skip.ts [--tables sensitivity,select,settings,timing,plot]
+ *        [--samples 1000] [--sets 3] [--long-sets 1] [--steps 4,8,20] [--probe 64] [--tune 500]
+ *
+ * sensitivity  per step and block, on tuning seeds: how far the final images' classifier
+ *              features move when that one block is dropped (both halves, or only the
+ *              unconditional half), or reused, and when the unconditional pass is skipped.
+ * select       greedy settings from the sensitivities (least damage per FLOP first) at several
+ *              FLOP budgets, checked by FD and agreement on tuning seeds.
+ * settings     every named policy and setting on bench seeds (never used for tuning): FLOPs
+ *              saved (conditional blocks / guidance half), FD on `sets` disjoint seed sets of
+ *              `samples` images (the seed-to-seed spread), classifier agreement and confidence.
+ * timing       wall time saved, measured paired and interleaved against the unskipped run.
+ * plot         bench/skip-tradeoff.png: FD against FLOPs saved, the unskipped spread shaded.
+ *
+ * Evaluations are cached in bench/.cache (keyed by the model's files and the setting).
+ */
+import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
+import { encodePng } from '../engine/image/png.ts';
+import { ModelStore } from '../engine/onnx/index.ts';
+import { evaluate, frechetReferenceFor, modelFilesHash, SEED_RANGES, type EvaluationResult } from '../engine/sampling/evaluate.ts';
+import { generate } from '../engine/sampling/generate.ts';
+import type { ModelHandle } from '../engine/sampling/model-handle.ts';
+import { createSkipSettings, type SkipConfig } from '../engine/skip/index.ts';
+import { drawScatter, type PlotPoint } from './skip-plot.ts';
+
+const { values } = parseArgs({
+  options: {
+    tables: { type: 'string', default: 'settings,timing,plot' },
+    samples: { type: 'string', default: '1000' },
+    sets: { type: 'string', default: '3' },
+    'long-sets': { type: 'string', default: '1' },
+    steps: { type: 'string', default: '4,8,20' },
+    probe: { type: 'string', default: '64' },
+    tune: { type: 'string', default: '500' },
+    only: { type: 'string', default: '' },
+    cfg: { type: 'string', default: '2' },
+    sampler: { type: 'string', default: 'dpmpp_2m' },
+    reps: { type: 'string', default: '4' },
+  },
+});
+const tables = values.tables.split(',');
+const samples = Number(values.samples);
+const cfg = Number(values.cfg);
+const sampler = values.sampler;
+const stepCounts = values.steps.split(',').map(Number);
+/** Tuning seeds: apart from the bench seeds and from the ranges the RL trainer uses. */
+const TUNING_SEED = SEED_RANGES.heldOut + 500_000;
+
+const store = new ModelStore();
+const model = await store.load('fmnist');
+const classifier = await store.classifier('fmnist');
+const reference = await frechetReferenceFor(classifier);
+const schedule = parseNoiseSchedule(model.schedule);
+const blocks = model.blockCount;
+const classes = model.classes.length;
+const cacheDir = path.resolve(import.meta.dirname, '.cache');
+const modelHash = modelFilesHash(model.dir).slice(0, 12);
+const handleFor = (config: SkipConfig | null): ModelHandle => ({ name: 'fmnist', model, skip: config ? createSkipSettings(config, blocks) : null });
+const timestepsFor = (steps: number) => computeTimesteps({ kind: 'trailing' }, steps, schedule);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const full = (ch = 'R') => ch.repeat(blocks);
+const rowsWith = (steps: number, step: number, block: number, ch: string) => Array.from({ length: steps }, (_, s) => (s === step ? full().slice(0, block) + ch + full().slice(block + 1) : full()));
+
+// ---- named settings -------------------------------------------------------------------------
+
+/** The settings the tables compare. Masks with 4 rows stretch over 8 and 20 steps. */
+function namedSettings(steps: number): Array<{ name: string; config: SkipConfig | null }> {
+  const middle = `RR${'C'.repeat(blocks - 4)}RR`;
+  const list: Array<{ name: string; config: SkipConfig | null }> = [
+    { name: 'off', config: null },
+    { name: 'naive reuse, middle blocks', config: { policy: { kind: 'mask', rows: [full(), ...Array.from({ length: steps - 1 }, () => middle)] } } },
+    { name: 'change<0.05 reuse', config: { policy: { kind: 'change', threshold: 0.05, start: 0.25, end: 1, maxConsecutive: 1, blocks: range(1, blocks - 2), action: 'reuse' } } },
+    { name: 'change<0.15 reuse', config: { policy: { kind: 'change', threshold: 0.15, start: 0.25, end: 1, maxConsecutive: 1, blocks: range(1, blocks - 2), action: 'reuse' } } },
+    { name: 'change<0.15 drop', config: { policy: { kind: 'change', threshold: 0.15, start: 0.25, end: 1, maxConsecutive: 1, blocks: range(1, blocks - 2), action: 'drop' } } },
+    { name: 'uncond pass skipped, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRS' } } },
+    { name: 'uncond pass reused, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRC' } } },
+    ...TUNED.map((t) => ({ name: t.name, config: t.config })),
+  ];
+  return list.filter((s) => !values.only || s.name === 'off' || values.only.split(',').some((o) => s.name.includes(o)));
+}
+
+/** Settings picked from the sensitivity tables on tuning seeds (see `--tables select`). */
+const TUNED: Array<{ name: string; config: SkipConfig }> = [];
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+// ---- sensitivity ----------------------------------------------------------------------------
+
+interface Sensitivity {
+  steps: number;
+  probe: number;
+  /** [step][block]: mean feature distance of final images to the unskipped ones. */
+  dropBoth: number[][];
+  dropUncond: number[][];
+  reuseBoth: number[][];
+  /** [step]: the unconditional pass skipped (S) or reused (C) at that step. */
+  passSkip: number[];
+  passReuse: number[];
+  /** Mean distance between features of different unskipped images, for scale. */
+  scale: number;
+}
+
+async function probeFeatures(config: SkipConfig | null, steps: number, count: number): Promise<Float32Array> {
+  const labels = Array.from({ length: count }, (_, j) => j % classes);
+  const result = await generate({ handle: handleFor(config), labels, seed: TUNING_SEED, cfg, sampler, timesteps: timestepsFor(steps) });
+  const scored = await classifier.classify(result.images);
+  return Float32Array.from(scored.features);
+}
+
+function meanDistance(a: Float32Array, b: Float32Array, count: number): number {
+  const dim = a.length / count;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    let sq = 0;
+    for (let k = 0; k < dim; k++) sq += (a[i * dim + k] - b[i * dim + k]) ** 2;
+    total += Math.sqrt(sq);
+  }
+  return total / count;
+}
+
+async function sensitivity(steps: number): Promise<Sensitivity> {
+  const count = Number(values.probe);
+  const file = path.join(cacheDir, `skip-sensitivity-${modelHash}-${steps}-${count}-${cfg}-${sampler}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const base = await probeFeatures(null, steps, count);
+  const shifted = base.slice(base.length / count);
+  const scale = meanDistance(base.subarray(0, shifted.length), shifted, count - 1);
+  const distanceOf = async (config: SkipConfig) => meanDistance(await probeFeatures(config, steps, count), base, count);
+  const table = async (what: string, make: (s: number, b: number) => SkipConfig | null) => {
+    const out: number[][] = [];
+    for (let s = 0; s < steps; s++) {
+      const row: number[] = [];
+      for (let b = 0; b < blocks; b++) {
+        const config = make(s, b);
+        row.push(config ? await distanceOf(config) : NaN);
+      }
+      out.push(row);
+      log(`  ${what} step ${s}: ${row.map((d) => d.toFixed(2)).join(' ')}`);
+    }
+    return out;
+  };
+  const result: Sensitivity = {
+    steps,
+    probe: count,
+    scale,
+    dropBoth: await table('drop both', (s, b) => ({ policy: { kind: 'mask', rows: rowsWith(steps, s, b, 'D') } })),
+    dropUncond: await table('drop uncond', (s, b) => ({ policy: { kind: 'none' }, guidance: { uncondRows: rowsWith(steps, s, b, 'D') } })),
+    reuseBoth: await table('reuse both', (s, b) => (s === 0 ? null : { policy: { kind: 'mask', rows: rowsWith(steps, s, b, 'C') } })),
+    passSkip: [],
+    passReuse: [],
+  };
+  for (let s = 0; s < steps; s++) {
+    const pass = (ch: string) => Array.from({ length: steps }, (_, i) => (i === s ? ch : 'R')).join('');
+    result.passSkip.push(await distanceOf({ policy: { kind: 'none' }, guidance: { uncondPass: pass('S') } }));
+    result.passReuse.push(s === 0 ? NaN : await distanceOf({ policy: { kind: 'none' }, guidance: { uncondPass: pass('C') } }));
+  }
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(result));
+  return result;
+}
+
+function printSensitivity(sens: Sensitivity) {
+  const out = [`Sensitivity at ${sens.steps} steps (${sens.probe} images, tuning seeds from ${TUNING_SEED}): mean classifier-feature distance of the final images to the unskipped ones; for scale, two different unskipped images are ${sens.scale.toFixed(2)} apart.`];
+  const grid = (title: string, table: number[][]) => {
+    out.push('', title, '', `| step | ${range(0, blocks - 1).map((b) => `b${b}`).join(' | ')} |`, `|---|${'---|'.repeat(blocks)}`);
+    table.forEach((row, s) => out.push(`| ${s} | ${row.map((d) => (Number.isNaN(d) ? '-' : d.toFixed(2))).join(' | ')} |`));
+  };
+  grid('Drop one block, both halves:', sens.dropBoth);
+  grid('Drop one block, unconditional half only:', sens.dropUncond);
+  grid('Reuse one block\'s residual from the previous step, both halves:', sens.reuseBoth);
+  out.push('', `Unconditional pass skipped at one step (S): ${sens.passSkip.map((d, s) => `step ${s}: ${d.toFixed(2)}`).join(', ')}`);
+  out.push(`Unconditional pass reusing the last guidance direction (C): ${sens.passReuse.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`);
+  console.log(out.join('\n'));
+}
+
+// ---- greedy selection -----------------------------------------------------------------------
+
+/** Least damage per FLOP first, until `budget` of the full FLOPs is saved. Assumes damages add. */
+export function greedySetting(sens: Sensitivity, budget: number, allowPass = true): SkipConfig {
+  const { embed, head, blocks: blockFlops } = model.flops;
+  const perEval = embed + head + blockFlops.reduce((a, b) => a + b, 0);
+  const total = 2 * sens.steps * perEval;
+  type Candidate = { cost: number; saving: number; apply: () => void; taken: () => boolean };
+  const cond = Array.from({ length: sens.steps }, () => [...full()]);
+  const uncond = Array.from({ length: sens.steps }, () => [...full()]);
+  const pass = [...'R'.repeat(sens.steps)];
+  const candidates: Candidate[] = [];
+  for (let s = 0; s < sens.steps; s++) {
+    for (let b = 0; b < blocks; b++) {
+      const both = (ch: string) => () => ((cond[s][b] = ch), (uncond[s][b] = ch));
+      candidates.push({ cost: sens.dropBoth[s][b], saving: 2 * blockFlops[b], apply: both('D'), taken: () => cond[s][b] !== 'R' });
+      if (s > 0) candidates.push({ cost: sens.reuseBoth[s][b], saving: 2 * blockFlops[b], apply: both('C'), taken: () => cond[s][b] !== 'R' });
+      candidates.push({ cost: sens.dropUncond[s][b], saving: blockFlops[b], apply: () => (uncond[s][b] = 'D'), taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R' });
+    }
+    if (allowPass) {
+      const reuse = !Number.isNaN(sens.passReuse[s]) && sens.passReuse[s] < sens.passSkip[s];
+      candidates.push({ cost: reuse ? sens.passReuse[s] : sens.passSkip[s], saving: perEval, apply: () => (pass[s] = reuse ? 'C' : 'S'), taken: () => pass[s] !== 'R' });
+    }
+  }
+  candidates.sort((a, b) => a.cost / a.saving - b.cost / b.saving);
+  const skipped = (row: string[]) => row.reduce((n, ch, b) => n + (ch !== 'R' ? blockFlops[b] : 0), 0);
+  let saved = 0;
+  for (const candidate of candidates) {
+    if (saved >= budget * total) break;
+    if (candidate.taken()) continue;
+    candidate.apply();
+    saved = cond.reduce((sum, row) => sum + skipped(row), 0) + uncond.reduce((sum, row, s) => sum + (pass[s] !== 'R' ? perEval : skipped(row)), 0);
+  }
+  const passString = pass.join('');
+  return {
+    policy: { kind: 'mask', rows: cond.map((r) => r.join('')) },
+    guidance: { uncondRows: uncond.map((r) => r.join('')), ...(passString.includes('S') || passString.includes('C') ? { uncondPass: passString } : {}) },
+  };
+}
+
+// ---- evaluation on bench seeds ---------------------------------------------------------------
+
+interface Row {
+  index: number;
+  steps: number;
+  name: string;
+  config: SkipConfig | null;
+  results: EvaluationResult[];
+  fd: number;
+  agreement: number;
+  confidence: number;
+  saved: number;
+  savedCond: number;
+  savedUncond: number;
+}
+
+async function flopsSplit(config: SkipConfig | null, steps: number) {
+  // One small run gives the exact split (masks and guidance are per-image; the change rule
+  // varies by image, so the evaluated fraction is what the table reports for the total).
+  const result = await generate({ handle: handleFor(config), labels: range(0, 9), seed: TUNING_SEED, cfg, sampler, timesteps: timestepsFor(steps) });
+  return { cond: result.stats.flops_saved_cond_fraction, uncond: result.stats.flops_saved_uncond_fraction };
+}
+
+async function evaluateSetting(index: number, steps: number, name: string, config: SkipConfig | null, sets: number, seedBase: number = SEED_RANGES.bench, count = samples): Promise<Row> {
+  const results: EvaluationResult[] = [];
+  for (let set = 0; set < sets; set++) {
+    const result = await evaluate({ handle: handleFor(config), classifier, reference, cacheDir, samples: count, seedBase: seedBase + set * count, timesteps: timestepsFor(steps), cfg, sampler });
+    log(`  ${steps} steps, ${name}, set ${set}: FD ${result.fd.toFixed(3)}, agreement ${pct(result.agreement)}, saved ${pct(result.flopsSavedFraction)}${result.cached ? ' (cached)' : ` (${result.seconds.toFixed(0)} s)`}`);
+    results.push(result);
+  }
+  const mean = (f: (r: EvaluationResult) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;
+  const split = await flopsSplit(config, steps);
+  const saved = mean((r) => r.flopsSavedFraction);
+  return { index, steps, name, config, results, fd: mean((r) => r.fd), agreement: mean((r) => r.agreement), confidence: mean((r) => r.meanConfidence), saved, savedCond: config?.policy.kind === 'change' ? saved - split.uncond : split.cond, savedUncond: split.uncond };
+}
+
+function spreadOf(base: Row) {
+  const fds = base.results.map((r) => r.fd);
+  const mean = base.fd;
+  const std = fds.length > 1 ? Math.sqrt(fds.reduce((a, f) => a + (f - mean) ** 2, 0) / (fds.length - 1)) : NaN;
+  return { min: Math.min(...fds), max: Math.max(...fds), std };
+}
+
+// ---- timing -----------------------------------------------------------------------------------
+
+async function timeSetting(config: SkipConfig | null, steps: number): Promise<number> {
+  const labels = range(0, 99).map((j) => j % classes);
+  const started = performance.now();
+  await generate({ handle: handleFor(config), labels, seed: SEED_RANGES.bench, cfg, sampler, timesteps: timestepsFor(steps) });
+  return (performance.now() - started) / 1000;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// ---- main -------------------------------------------------------------------------------------
+
+const output: string[] = [`model fmnist (${modelHash}), ${sampler}, trailing spacing, cfg ${cfg}; ${blocks} blocks of ${(model.flops.blocks[0] / 1e6).toFixed(0)} MFLOPs + embed ${(model.flops.embed / 1e6).toFixed(0)} + head ${(model.flops.head / 1e6).toFixed(0)} per sample`];
+
+if (tables.includes('sensitivity') || tables.includes('select')) {
+  for (const steps of stepCounts.filter((s) => s <= 8)) {
+    const sens = await sensitivity(steps);
+    if (tables.includes('sensitivity')) printSensitivity(sens);
+    if (tables.includes('select')) {
+      const tune = Number(values.tune);
+      const lines = ['', `Greedy settings at ${steps} steps, checked on ${tune} tuning-seed images:`, '', '| budget | FLOPs saved | FD | agreement | mask | uncond mask | uncond pass |', '|---|---|---|---|---|---|---|'];
+      const base = await evaluateSetting(0, steps, 'off (tuning)', null, 1, TUNING_SEED, tune);
+      lines.push(`| 0 | 0.0% | ${base.fd.toFixed(3)} | ${pct(base.agreement)} | - | - | - |`);
+      for (const budget of [0.18, 0.24, 0.3, 0.36]) {
+        for (const allowPass of [true, false]) {
+          const config = greedySetting(sens, budget, allowPass);
+          const row = await evaluateSetting(0, steps, `greedy ${budget}${allowPass ? '' : ' no-pass'} (tuning)`, config, 1, TUNING_SEED, tune);
+          lines.push(`| ${budget}${allowPass ? '' : ' (uncond pass kept)'} | ${pct(row.saved)} | ${row.fd.toFixed(3)} | ${pct(row.agreement)} | ${config.policy.kind === 'mask' ? config.policy.rows.join('/') : ''} | ${config.guidance?.uncondRows?.join('/') ?? ''} | ${config.guidance?.uncondPass ?? ''} |`);
+        }
+      }
+      console.log(lines.join('\n'));
+    }
+  }
+}
+
+const rows: Row[] = [];
+if (tables.includes('settings') || tables.includes('plot')) {
+  let index = 0;
+  for (const steps of stepCounts) {
+    const sets = steps <= 4 ? Number(values.sets) : Number(values['long-sets']);
+    const settings = namedSettings(steps).filter((s) => steps <= 4 || ['off', 'uncond pass skipped, last quarter', 'change<0.15 reuse', ...TUNED.map((t) => t.name)].includes(s.name));
+    for (const { name, config } of settings) rows.push(await evaluateSetting(++index, steps, name, config, name === 'off' || TUNED.some((t) => t.name === name) ? sets : Math.min(sets, 1)));
+  }
+  const lines = ['', `Bench seeds from ${SEED_RANGES.bench}, ${samples} images per seed set; FD of each set against the test split (spread: min..max and std over disjoint seed sets of the unskipped run). FLOPs saved = of the full guided run; cond = blocks of the conditional half, uncond = the guidance half.`, ''];
+  lines.push('| # | steps | setting | FLOPs saved (cond + uncond) | FD (per set) | FD - unskipped | agreement | - unskipped | confidence |', '|---|---|---|---|---|---|---|---|---|');
+  for (const steps of stepCounts) {
+    const base = rows.find((r) => r.steps === steps && r.name === 'off')!;
+    const spread = spreadOf(base);
+    for (const row of rows.filter((r) => r.steps === steps)) {
+      // Compare on the seed sets both have, so seed-to-seed variation cancels.
+      const shared = row.results.length;
+      const baseFd = base.results.slice(0, shared).reduce((a, r) => a + r.fd, 0) / shared;
+      const baseAgreement = base.results.slice(0, shared).reduce((a, r) => a + r.agreement, 0) / shared;
+      lines.push(`| ${row.index} | ${steps} | ${row.name} | ${pct(row.saved)} (${pct(row.savedCond)} + ${pct(row.savedUncond)}) | ${row.fd.toFixed(3)} (${row.results.map((r) => r.fd.toFixed(2)).join(', ')}) | ${row.name === 'off' ? `spread ${spread.min.toFixed(2)}..${spread.max.toFixed(2)}, std ${spread.std.toFixed(3)}` : (row.fd - baseFd >= 0 ? '+' : '') + (row.fd - baseFd).toFixed(3)} | ${pct(row.agreement)} | ${row.name === 'off' ? '' : `${((row.agreement - baseAgreement) * 100).toFixed(2)} pt`} | ${row.confidence.toFixed(3)} |`);
+    }
+  }
+  if (tables.includes('settings')) console.log(lines.join('\n'));
+}
+
+if (tables.includes('timing')) {
+  const reps = Number(values.reps);
+  const lines = ['', `Wall time, 100 images per call, ${reps} calls each, interleaved with the unskipped run (median seconds; same process, same machine):`, '', '| steps | setting | unskipped s | setting s | wall time saved | FLOPs saved |', '|---|---|---|---|---|---|'];
+  for (const steps of stepCounts) {
+    for (const { name, config } of namedSettings(steps).filter((s) => s.name !== 'off' && (steps <= 4 || TUNED.some((t) => t.name === s.name) || s.name.startsWith('uncond pass skipped')))) {
+      const base: number[] = [];
+      const skip: number[] = [];
+      await timeSetting(config, steps);
+      for (let r = 0; r < reps; r++) {
+        base.push(await timeSetting(null, steps));
+        skip.push(await timeSetting(config, steps));
+      }
+      const flops = rows.find((row) => row.steps === steps && row.name === name)?.saved;
+      lines.push(`| ${steps} | ${name} | ${median(base).toFixed(2)} | ${median(skip).toFixed(2)} | ${pct(1 - median(skip) / median(base))} | ${flops === undefined ? '-' : pct(flops)} |`);
+      log(`  timing ${steps} ${name}: ${median(base).toFixed(2)} vs ${median(skip).toFixed(2)}`);
+    }
+  }
+  console.log(lines.join('\n'));
+}
+
+if (tables.includes('plot') && rows.length > 0) {
+  const points: PlotPoint[] = rows.map((r) => ({ x: r.saved * 100, y: r.fd, label: String(r.index), series: stepCounts.indexOf(r.steps) }));
+  const bands = stepCounts.map((steps, series) => {
+    const spread = spreadOf(rows.find((r) => r.steps === steps && r.name === 'off')!);
+    return { series, low: spread.min, high: spread.max };
+  });
+  const image = drawScatter({ title: 'SKIP: FD VS FLOPS SAVED', xLabel: 'FLOPS SAVED %', yLabel: 'FD', points, bands, seriesNames: stepCounts.map((s) => `${s} STEPS`) });
+  const file = path.resolve(import.meta.dirname, 'skip-tradeoff.png');
+  writeFileSync(file, encodePng(image));
+  console.log(`\nPlot: ${path.relative(process.cwd(), file)} (x: FLOPs saved %, y: FD; numbers are the table's rows; shaded: the unskipped run's FD range over seed sets)`);
+}
+
+await store.dispose();
