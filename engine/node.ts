@@ -58,8 +58,8 @@ export interface NodeContext {
   /** The prompt and UI workflow being run, for metadata (SaveImage embeds them). */
   readonly prompt: unknown;
   readonly workflow: unknown;
-  /** Reports progress of a long node, e.g. per sampler step, with an optional preview. */
-  progress(value: number, max: number, preview?: ImageBatch): void;
+  /** Reports progress of a long node, e.g. per sampler step, with an optional preview and figures so far (e.g. compute per step). */
+  progress(value: number, max: number, preview?: ImageBatch, detail?: Record<string, unknown>): void;
   /** Throws an AbortError when the run was interrupted; call between steps. */
   throwIfAborted(): void;
 }

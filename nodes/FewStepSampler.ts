@@ -39,7 +39,7 @@ export default defineNode({
       samplerOptions,
       timesteps: schedule.timesteps,
       signal: ctx.signal,
-      onStep: (step, steps, predictedX0) => ctx.progress(step, steps, tileBatch(toImages(predictedX0))),
+      onStep: (step, steps, predictedX0, compute) => ctx.progress(step, steps, tileBatch(toImages(predictedX0)), { compute }),
     });
     const { per_step, ...summary } = result.stats;
     return {

@@ -54,7 +54,7 @@ export function comfyReporter(hub: WsHub, status: () => unknown): QueueReporter 
           hub.send(to, 'executing', { node: event.nodeId, display_node: event.nodeId, prompt_id });
           break;
         case 'node_progress':
-          hub.send(to, 'progress', { value: event.value, max: event.max, prompt_id, node: event.nodeId });
+          hub.send(to, 'progress', { value: event.value, max: event.max, prompt_id, node: event.nodeId, ...(event.detail ? { detail: event.detail } : {}) });
           if (event.preview) hub.sendPreview(to, encodePng(event.preview, 0));
           break;
         case 'node_finished':

@@ -6,7 +6,7 @@ export type RunEvent =
   | { type: 'run_started'; promptId: string; nodes: string[] }
   | { type: 'node_cached'; promptId: string; nodeIds: string[] }
   | { type: 'node_started'; promptId: string; nodeId: string; classType: string }
-  | { type: 'node_progress'; promptId: string; nodeId: string; value: number; max: number; preview?: ImageBatch }
+  | { type: 'node_progress'; promptId: string; nodeId: string; value: number; max: number; preview?: ImageBatch; detail?: Record<string, unknown> }
   | { type: 'node_finished'; promptId: string; nodeId: string; classType: string; ui?: UiOutput; stats?: Record<string, unknown> }
   | { type: 'node_failed'; promptId: string; nodeId: string; classType: string; message: string; errorType: string }
   | { type: 'run_interrupted'; promptId: string; nodeId: string | null }

@@ -113,7 +113,7 @@ export async function executeGraph(
       models,
       prompt,
       workflow: options.workflow,
-      progress: (value, max, preview) => emit({ type: 'node_progress', promptId, nodeId: id, value, max, preview }),
+      progress: (value, max, preview, detail) => emit({ type: 'node_progress', promptId, nodeId: id, value, max, preview, ...(detail ? { detail } : {}) }),
       throwIfAborted: () => signal.throwIfAborted(),
     };
     let result: NodeResult<OutputSpecs>;

@@ -11,6 +11,7 @@ import {
   resolveSamplerOptions,
 } from '../diffusion/index.ts';
 import { ModelRunner } from '../skip/runner.ts';
+import type { ComputeSummary } from '../skip/accounting.ts';
 import type { ModelHandle } from './model-handle.ts';
 
 export interface GenerateOptions {
@@ -24,8 +25,17 @@ export interface GenerateOptions {
   samplerOptions?: Record<string, unknown>;
   timesteps: readonly number[];
   signal?: AbortSignal;
-  /** Called after each step with the model's current clean-image estimate (model range). */
-  onStep?: (step: number, steps: number, predictedX0: Float32Array) => void;
+  /** Called after each step with the model's current clean-image estimate (model range) and the compute so far. */
+  onStep?: (step: number, steps: number, predictedX0: Float32Array, compute: StepCompute) => void;
+}
+
+/** Compute accounting as a step ends: that step's blocks and FLOPs, and the run's totals so far. */
+export interface StepCompute {
+  step: ComputeSummary['per_step'][number];
+  flops: number;
+  flops_full: number;
+  flops_saved_fraction: number;
+  seconds: number;
 }
 
 export interface GenerateResult {
@@ -80,7 +90,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     evaluations += guided ? 2 : 1;
     const result = sampler.step(state, guided ? applyClassifierFreeGuidance(out, scale) : out, noise);
     state = result.state;
-    options.onStep?.(step + 1, steps, result.predictedX0);
+    if (options.onStep) {
+      const so = runner.account.summary();
+      options.onStep(step + 1, steps, result.predictedX0, { step: so.per_step[so.per_step.length - 1], flops: so.flops, flops_full: so.flops_full, flops_saved_fraction: so.flops_saved_fraction, seconds: (performance.now() - started) / 1000 });
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   return {

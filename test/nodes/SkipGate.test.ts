@@ -40,7 +40,7 @@ function errorsOf(p: unknown) {
   const result = engine.validate(p);
   assert.ok(!result.ok, 'expected validation errors');
   if (result.ok) return [];
-  return (result.nodeErrors['6']?.errors ?? []).map((e) => [e.extra_info.input_name, e.details]);
+  return (result.nodeErrors['6']?.errors ?? []).map((e): [string, string] => [String(e.extra_info.input_name), e.details]);
 }
 
 test('a mask of the wrong shape is a validation error on the SkipGate node, before anything runs', () => {
@@ -72,7 +72,13 @@ test('block lists: ranges, lists, empty for all', () => {
 });
 
 test('the sampler runs a gated model unchanged and reports what was run, reused and dropped', async () => {
-  const { stats, result } = await sample(prompt({ mode: 'mask', mask: `${ALL}/RRRDDRRRRR/RRCCRRRRRR`, uncond_pass: 'RRS' }));
+  const { stats, result, events } = await sample(prompt({ mode: 'mask', mask: `${ALL}/RRRDDRRRRR/RRCCRRRRRR`, uncond_pass: 'RRS' }));
+  // Progress events carry each step's compute as it ends, and the running total.
+  const progress = events.filter((e): e is Extract<RunEvent, { type: 'node_progress' }> => e.type === 'node_progress' && e.nodeId === '4');
+  const compute = progress.map((e) => (e.detail as { compute: { step: { drop: number; uncond_skipped: number }; flops_saved_fraction: number } }).compute);
+  assert.deepEqual(compute.map((c) => [c.step.drop, c.step.uncond_skipped]), [[0, 0], [8, 0], [0, 2]]);
+  assert.equal(compute[0].flops_saved_fraction, 0);
+  assert.equal(compute[2].flops_saved_fraction, stats.flops_saved_fraction);
   // 2 images, cfg: 4 elements at steps 0-1, 2 at step 2 (uncond pass skipped).
   assert.deepEqual(stats.per_step.map((s: any) => [s.run, s.reuse, s.drop, s.uncond_skipped]), [[40, 0, 0, 0], [32, 0, 8, 0], [16, 4, 0, 2]]);
   const { embed, head, blocks } = { embed: 7840768, head: 16189440, blocks: 45021184 };
