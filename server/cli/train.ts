@@ -104,7 +104,7 @@ function ancestors(prompt: Prompt, ids: string[]): Set<string> {
  * Runs the part of the graph that makes the sampler's model (LoadModel, SkipGate, ...) and hands
  * back the MODEL value itself, so training samples exactly what the workflow would.
  */
-async function resolveModel(engine: Engine, prompt: Prompt, samplerId: string): Promise<ModelHandle> {
+export async function resolveModel(engine: Engine, prompt: Prompt, samplerId: string): Promise<ModelHandle> {
   const link = prompt[samplerId].inputs.model;
   if (!isPromptLink(link)) throw new UsageError(`the FewStepSampler (node ${samplerId}) has no model connected`);
   let captured: ModelHandle | undefined;
