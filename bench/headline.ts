@@ -61,7 +61,7 @@ async function measure(setting: Setting, n: number, seedBase: number): Promise<E
   return result;
 }
 const handMade = (name: string, steps: number, spacing: Spacing, sampler = 'ddim', guidance = cfg): Setting => ({
-  name, handle, timesteps: computeTimesteps(spacing, steps, noiseSchedule), cfg: guidance, sampler, samplerOptions: sampler === 'ddim' ? { eta: 0 } : {},
+  name, handle, timesteps: computeTimesteps(spacing, steps, noiseSchedule), cfg: guidance, sampler, samplerOptions: {},
 });
 
 // The best hand-made 4-step setting, picked on held-out seeds (not the bench seeds).

@@ -88,10 +88,13 @@ export function modelFilesHash(dir: string): string {
   return digest;
 }
 
-/** The key a result is cached under: the model's files plus everything that changes the images or the metric. */
+/**
+ * The key a result is cached under: the model's files plus everything that changes the images.
+ * The features are cached too, so figures over them (chunkFd at any chunk size) need no key.
+ */
 export function evaluationCacheKey(options: EvaluateOptions): string {
   const config = {
-    version: 1,
+    version: 2,
     model: modelFilesHash(options.handle.model.dir),
     classifier: modelFilesHash(options.classifier.dir),
     skip: options.handle.skip?.description ?? null,
@@ -101,7 +104,6 @@ export function evaluationCacheKey(options: EvaluateOptions): string {
     cfg: options.cfg,
     sampler: options.sampler,
     samplerOptions: options.samplerOptions ?? {},
-    chunkSize: options.chunkSize ?? 128,
   };
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 32);
 }
@@ -114,29 +116,41 @@ export async function frechetReferenceFor(classifier: Classifier): Promise<Frech
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationResult> {
   const key = options.cacheDir ? evaluationCacheKey(options) : undefined;
   const cacheFile = key && options.cacheDir ? path.join(options.cacheDir, `eval-${key}.json`) : undefined;
+  const chunkSize = Math.min(options.chunkSize ?? 128, options.samples);
   if (cacheFile && existsSync(cacheFile)) {
     try {
-      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as EvaluationResult;
-      return { ...cached, cached: true, cacheKey: key };
+      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { result: EvaluationResult; features: string };
+      const bytes = Buffer.from(cached.features, 'base64');
+      const features = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      return { ...cached.result, chunkFd: chunkedFd(options.reference, features, chunkSize), chunkSize, cached: true, cacheKey: key };
     } catch {
       // An unreadable cache entry is recomputed and overwritten.
     }
   }
-  const result = await computeEvaluation(options);
+  const { result, features } = await computeEvaluation(options, chunkSize);
   if (cacheFile && options.cacheDir) {
     mkdirSync(options.cacheDir, { recursive: true });
     const temporary = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(result, null, 2));
+    const bytes = Buffer.from(features.buffer, features.byteOffset, features.byteLength);
+    writeFileSync(temporary, JSON.stringify({ result, features: bytes.toString('base64') }));
     renameSync(temporary, cacheFile);
   }
   return { ...result, cacheKey: key };
 }
 
-async function computeEvaluation(options: EvaluateOptions): Promise<EvaluationResult> {
+/** Mean FD over consecutive whole chunks of `chunkSize` feature rows. */
+function chunkedFd(reference: FrechetReference, features: Float32Array, chunkSize: number): number {
+  const dim = reference.moments.dim;
+  const rows = features.length / dim;
+  const fds: number[] = [];
+  for (let first = 0; first + chunkSize <= rows; first += chunkSize) fds.push(reference.distanceOfFeatures(features.subarray(first * dim, (first + chunkSize) * dim)));
+  return mean(fds);
+}
+
+async function computeEvaluation(options: EvaluateOptions, chunkSize: number): Promise<{ result: EvaluationResult; features: Float32Array }> {
   const { samples, seedBase, handle, classifier } = options;
   if (!Number.isInteger(samples) || samples < 2) throw new RangeError(`samples must be an integer >= 2, got ${samples}`);
   const batchSize = options.batchSize ?? 100;
-  const chunkSize = Math.min(options.chunkSize ?? 128, samples);
   const classes = handle.model.classes.length;
   const dim = options.reference.moments.dim;
   const features = new Float32Array(samples * dim);
@@ -177,15 +191,11 @@ async function computeEvaluation(options: EvaluateOptions): Promise<EvaluationRe
     labels.push(...batchLabels);
     options.onProgress?.(first + count, samples);
   }
-  const chunkFds: number[] = [];
-  for (let first = 0; first + chunkSize <= samples; first += chunkSize) {
-    chunkFds.push(options.reference.distanceOfFeatures(features.subarray(first * dim, (first + chunkSize) * dim)));
-  }
   const seconds = (performance.now() - started) / 1000;
-  return {
+  const result: EvaluationResult = {
     samples,
     fd: options.reference.distance(featureMoments(features, dim)),
-    chunkFd: mean(chunkFds),
+    chunkFd: chunkedFd(options.reference, features, chunkSize),
     chunkSize,
     agreement: mean(agreements),
     meanConfidence: mean(confidences),
@@ -197,4 +207,5 @@ async function computeEvaluation(options: EvaluateOptions): Promise<EvaluationRe
     imagesPerSecond: samples / generateSeconds,
     cached: false,
   };
+  return { result, features };
 }
