@@ -42,6 +42,8 @@ const { values } = parseArgs({
     cfg: { type: 'string', default: '2' },
     sampler: { type: 'string', default: 'dpmpp_2m' },
     reps: { type: 'string', default: '4' },
+    /** Another models folder (e.g. an intermediate export); default: the repository's models/. */
+    models: { type: 'string', default: '' },
   },
 });
 const tables = values.tables.split(',');
@@ -52,7 +54,7 @@ const stepCounts = values.steps.split(',').map(Number);
 /** Tuning seeds: apart from the bench seeds and from the ranges the RL trainer uses. */
 const TUNING_SEED = SEED_RANGES.heldOut + 500_000;
 
-const store = new ModelStore();
+const store = values.models ? new ModelStore(path.resolve(values.models)) : new ModelStore();
 const model = await store.load('fmnist');
 const classifier = await store.classifier('fmnist');
 const reference = await frechetReferenceFor(classifier);

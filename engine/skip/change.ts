@@ -40,7 +40,7 @@ export function changePolicy(config: ChangePolicyConfig): SkipPolicy {
       const lastInput: Array<Array<Float32Array | undefined>> = Array.from({ length: blocks }, () => new Array(batch));
       const consecutive: number[][] = Array.from({ length: blocks }, () => new Array(batch).fill(0));
       return {
-        needsResiduals: config.action === 'reuse',
+        needsResidual: (block) => config.action === 'reuse' && eligible.has(block),
         decide(query, element, hasResidual): BlockAction {
           const fraction = query.step / query.steps;
           const before = lastInput[query.block][element];

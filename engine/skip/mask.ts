@@ -48,11 +48,11 @@ export function parseMaskRows(rows: readonly string[]): BlockAction[][] {
 
 /** A policy that follows a table of actions; 'reuse' before a block ever ran falls back to 'run'. */
 export function maskPolicy(table: readonly (readonly BlockAction[])[]): SkipPolicy {
-  const needsResiduals = table.some((row) => row.includes('reuse'));
+  const reused = new Set(table.flatMap((row) => row.flatMap((action, block) => (action === 'reuse' ? [block] : []))));
   return {
     start(): SkipRun {
       return {
-        needsResiduals,
+        needsResidual: (block) => reused.has(block),
         decide(query, _element, hasResidual) {
           const action = table[rowForStep(query.step, query.steps, table.length)][query.block] ?? 'run';
           return action === 'reuse' && !hasResidual ? 'run' : action;

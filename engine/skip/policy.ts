@@ -35,8 +35,8 @@ export interface SkipRun {
   ran?(block: number, element: number, input: Float32Array): void;
   /** How to get the unconditional half at this step; absent means 'run'. */
   uncondPass?(step: number, steps: number): UncondPass;
-  /** False when the policy never reuses: the runner then keeps no residuals (less copying). */
-  readonly needsResiduals: boolean;
+  /** Whether the policy may ever reuse this block: the runner keeps residuals only for those. */
+  needsResidual(block: number): boolean;
 }
 
 export interface SkipPolicy {

@@ -91,8 +91,9 @@ export class ModelRunner {
     const size = h.data.length / batch;
     const embSize = emb.data.length / batch;
     const running = actions.flatMap((action, e) => (action === 'run' ? [e] : []));
+    const keepResidual = skipRun.needsResidual(block);
     const keep = (e: number, input: Float32Array, output: Float32Array) => {
-      if (skipRun.needsResiduals) {
+      if (keepResidual) {
         const residual = (this.residuals[block][e] ??= new Float32Array(size));
         for (let k = 0; k < size; k++) residual[k] = output[k] - input[k];
       }

@@ -99,7 +99,7 @@ function withGuidance(base: SkipPolicy | null, uncondTable: BlockAction[][] | un
       const baseRun = base?.start(blocks, batch);
       const uncondRun = uncond?.start(blocks, batch);
       return {
-        needsResiduals: Boolean(baseRun?.needsResiduals || uncondRun?.needsResiduals),
+        needsResidual: (block) => Boolean(baseRun?.needsResidual(block) || uncondRun?.needsResidual(block)),
         decide(query, element, hasResidual) {
           if (uncondRun && query.isUncond(element)) return uncondRun.decide(query, element, hasResidual);
           return baseRun ? baseRun.decide(query, element, hasResidual) : 'run';

@@ -27,8 +27,8 @@ test('a mask decides per step and block; reuse before a block ever ran falls bac
   assert.deepEqual([0, 1, 2, 3].map((b) => run.decide(query(0, 2, b, [[1]]), 0, false)), ['run', 'run', 'run', 'run']);
   assert.deepEqual([0, 1, 2, 3].map((b) => run.decide(query(1, 2, b, [[1]]), 0, true)), ['run', 'reuse', 'drop', 'run']);
   assert.equal(run.decide(query(1, 2, 1, [[1]]), 0, false), 'run');
-  assert.equal(run.needsResiduals, true);
-  assert.equal(maskPolicy(parseMaskRows(['RDRR'])).start(4, 1).needsResiduals, false);
+  assert.deepEqual([0, 1, 2, 3].map((b) => run.needsResidual(b)), [false, true, false, false]);
+  assert.equal(maskPolicy(parseMaskRows(['RDRR'])).start(4, 1).needsResidual(1), false);
 });
 
 test('rows stretch over runs with another step count', () => {
@@ -68,7 +68,7 @@ test('the change rule skips a block while its input barely changed since it last
 
 test('the change rule with drop needs no residual, and the runner keeps none', () => {
   const run = changePolicy({ ...change, action: 'drop' }).start(4, 1);
-  assert.equal(run.needsResiduals, false);
+  assert.equal(run.needsResidual(2), false);
   run.ran!(2, 0, Float32Array.of(2, 2));
   assert.equal(run.decide(query(1, 4, 2, [[2, 2]]), 0, false), 'drop');
 });
