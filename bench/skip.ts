@@ -103,6 +103,8 @@ interface Sensitivity {
   /** [step][block]: mean feature distance of final images to the unskipped ones. */
   dropBoth: number[][];
   dropUncond: number[][];
+  /** [step][block]: the unconditional half shares the conditional half's residual. */
+  shareUncond: number[][];
   reuseBoth: number[][];
   /** [step]: the unconditional pass skipped (S) or reused (C) at that step. */
   passSkip: number[];
@@ -131,8 +133,9 @@ function meanDistance(a: Float32Array, b: Float32Array, count: number): number {
 
 async function sensitivity(steps: number): Promise<Sensitivity> {
   const count = Number(values.probe);
-  const file = path.join(cacheDir, `skip-sensitivity-${modelHash}-${steps}-${count}-${cfg}-${sampler}.json`);
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const file = path.join(cacheDir, `skip-sensitivity-v2-${modelHash}-${steps}-${count}-${cfg}-${sampler}.json`);
+  // JSON writes NaN (not measured) as null: read it back as NaN.
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'), (_key, value) => (value === null ? NaN : value));
   const base = await probeFeatures(null, steps, count);
   const shifted = base.slice(base.length / count);
   const scale = meanDistance(base.subarray(0, shifted.length), shifted, count - 1);
@@ -156,6 +159,7 @@ async function sensitivity(steps: number): Promise<Sensitivity> {
     scale,
     dropBoth: await table('drop both', (s, b) => ({ policy: { kind: 'mask', rows: rowsWith(steps, s, b, 'D') } })),
     dropUncond: await table('drop uncond', (s, b) => ({ policy: { kind: 'none' }, guidance: { uncondRows: rowsWith(steps, s, b, 'D') } })),
+    shareUncond: await table('share uncond', (s, b) => ({ policy: { kind: 'none' }, guidance: { uncondRows: rowsWith(steps, s, b, 'S') } })),
     reuseBoth: await table('reuse both', (s, b) => (s === 0 ? null : { policy: { kind: 'mask', rows: rowsWith(steps, s, b, 'C') } })),
     passSkip: [],
     passReuse: [],
@@ -178,6 +182,7 @@ function printSensitivity(sens: Sensitivity) {
   };
   grid('Drop one block, both halves:', sens.dropBoth);
   grid('Drop one block, unconditional half only:', sens.dropUncond);
+  grid('Unconditional half shares the conditional half\'s residual at one block:', sens.shareUncond);
   grid('Reuse one block\'s residual from the previous step, both halves:', sens.reuseBoth);
   out.push('', `Unconditional pass skipped at one step (S): ${sens.passSkip.map((d, s) => `step ${s}: ${d.toFixed(2)}`).join(', ')}`);
   out.push(`Unconditional pass reusing the last guidance direction (C): ${sens.passReuse.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`);
@@ -202,6 +207,7 @@ export function greedySetting(sens: Sensitivity, budget: number, allowPass = tru
       candidates.push({ cost: sens.dropBoth[s][b], saving: 2 * blockFlops[b], apply: both('D'), taken: () => cond[s][b] !== 'R' });
       if (s > 0) candidates.push({ cost: sens.reuseBoth[s][b], saving: 2 * blockFlops[b], apply: both('C'), taken: () => cond[s][b] !== 'R' });
       candidates.push({ cost: sens.dropUncond[s][b], saving: blockFlops[b], apply: () => (uncond[s][b] = 'D'), taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R' });
+      candidates.push({ cost: sens.shareUncond[s][b], saving: blockFlops[b], apply: () => (uncond[s][b] = 'S'), taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R' });
     }
     if (allowPass) {
       const reuse = !Number.isNaN(sens.passReuse[s]) && sens.passReuse[s] < sens.passSkip[s];

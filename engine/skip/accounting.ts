@@ -20,6 +20,7 @@ export interface StepAccount {
   run: number;
   reuse: number;
   drop: number;
+  share: number;
   /** Unconditional passes not run at all (guidance lever), one per element. */
   uncondSkipped: number;
   flopsUsed: number;
@@ -78,7 +79,7 @@ export class ComputeAccount {
   private stepEntry(step: number): StepAccount {
     let entry = this.steps.find((s) => s.step === step);
     if (!entry) {
-      entry = { step, run: 0, reuse: 0, drop: 0, uncondSkipped: 0, flopsUsed: 0, flopsFull: 0, uncondFlopsUsed: 0, uncondFlopsFull: 0, seconds: 0 };
+      entry = { step, run: 0, reuse: 0, drop: 0, share: 0, uncondSkipped: 0, flopsUsed: 0, flopsFull: 0, uncondFlopsUsed: 0, uncondFlopsFull: 0, seconds: 0 };
       this.steps.push(entry);
     }
     return entry;
@@ -102,6 +103,7 @@ export class ComputeAccount {
       blocks_run: sum('run'),
       blocks_reused: sum('reuse'),
       blocks_dropped: sum('drop'),
+      blocks_shared: sum('share'),
       uncond_passes_skipped: sum('uncondSkipped'),
       uncond_flops: uncondUsed,
       uncond_flops_full: uncondFull,
@@ -111,6 +113,7 @@ export class ComputeAccount {
         run: s.run,
         reuse: s.reuse,
         drop: s.drop,
+        share: s.share,
         uncond_skipped: s.uncondSkipped,
         flops: s.flopsUsed,
         flops_full: s.flopsFull,

@@ -3,13 +3,15 @@
  *   R  run the block
  *   C  reuse the residual the block produced when it last ran (runs if it never ran)
  *   D  drop the block (identity; the default model was trained with stochastic depth)
+ *   S  unconditional half only: share the residual the conditional partner got at this step
+ *      (free; means "no guidance through this block"); on conditional elements S runs
  * Rows are written "RRRRRRRRRR/RRDDRRRRRR/..." (separated by '/', ',', ';' or white space).
  * A mask with fewer or more rows than the run has steps is stretched over the run by fraction.
  */
 import Type from 'typebox';
 import { rowForStep, type BlockAction, type SkipPolicy, type SkipRun } from './policy.ts';
 
-export const MaskRow = Type.String({ pattern: '^[RCDrcd]+$', description: 'One character per block: R run, C reuse cached residual, D drop.' });
+export const MaskRow = Type.String({ pattern: '^[RCDSrcds]+$', description: 'One character per block: R run, C reuse cached residual, D drop, S share the conditional half\'s residual (unconditional half).' });
 export const MaskRows = Type.Array(MaskRow, { minItems: 1 });
 
 export const MaskPolicyConfig = Type.Object(
@@ -18,8 +20,8 @@ export const MaskPolicyConfig = Type.Object(
 );
 export type MaskPolicyConfig = Type.Static<typeof MaskPolicyConfig>;
 
-const ACTION_OF: Record<string, BlockAction> = { R: 'run', C: 'reuse', D: 'drop' };
-const CHAR_OF: Record<BlockAction, string> = { run: 'R', reuse: 'C', drop: 'D' };
+const ACTION_OF: Record<string, BlockAction> = { R: 'run', C: 'reuse', D: 'drop', S: 'share' };
+const CHAR_OF: Record<BlockAction, string> = { run: 'R', reuse: 'C', drop: 'D', share: 'S' };
 
 /** Splits a widget string into rows; empty text gives no rows. */
 export function splitRows(text: string): string[] {
@@ -36,7 +38,7 @@ export function maskIssues(rows: readonly string[], blocks: number): string[] {
   if (rows.length === 0) issues.push('has no rows (one per step, e.g. "RRRRRRRRRR/RRDDRRRRRR")');
   rows.forEach((row, step) => {
     const bad = [...row].find((char) => !(char.toUpperCase() in ACTION_OF));
-    if (bad !== undefined) issues.push(`row ${step + 1} ("${row}") has "${bad}": use R (run), C (reuse cached residual) or D (drop)`);
+    if (bad !== undefined) issues.push(`row ${step + 1} ("${row}") has "${bad}": use R (run), C (reuse cached residual), D (drop) or S (share the conditional half\'s residual)`);
     else if (row.length !== blocks) issues.push(`row ${step + 1} ("${row}") has ${row.length} entries, but the model has ${blocks} blocks (one character per block)`);
   });
   return issues;
@@ -53,8 +55,9 @@ export function maskPolicy(table: readonly (readonly BlockAction[])[]): SkipPoli
     start(): SkipRun {
       return {
         needsResidual: (block) => reused.has(block),
-        decide(query, _element, hasResidual) {
+        decide(query, element, hasResidual) {
           const action = table[rowForStep(query.step, query.steps, table.length)][query.block] ?? 'run';
+          if (action === 'share' && !query.isUncond(element)) return 'run';
           return action === 'reuse' && !hasResidual ? 'run' : action;
         },
       };

@@ -5,9 +5,13 @@
  */
 import type { FloatTensor } from '../onnx/tensors.ts';
 
-/** run the block; reuse the residual it produced when it last ran; drop it (identity). */
-export type BlockAction = 'run' | 'reuse' | 'drop';
-export const BLOCK_ACTIONS: readonly BlockAction[] = ['run', 'reuse', 'drop'];
+/**
+ * run the block; reuse the residual it produced when it last ran; drop it (identity); share:
+ * an unconditional element takes the residual its conditional partner got from this block at
+ * this step (cond and uncond see the same x and t, only the label differs), at no cost.
+ */
+export type BlockAction = 'run' | 'reuse' | 'drop' | 'share';
+export const BLOCK_ACTIONS: readonly BlockAction[] = ['run', 'reuse', 'drop', 'share'];
 
 /**
  * The unconditional half of a guided batch, per step: run it; skip it and use the conditional

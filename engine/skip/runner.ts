@@ -62,7 +62,7 @@ export class ModelRunner {
       const cache = (this.residuals[block] ??= []);
       const perElement = Array.from({ length: elements }, (_, e) => skipRun.decide(query, e, cache[e] !== undefined));
       actions.push(perElement);
-      h = await this.runBlock(block, h, emb, perElement, skipRun);
+      h = await this.runBlock(block, h, emb, perElement, skipRun, info.uncondFrom);
     }
     const out = await this.model.head({ h, emb, x: xRun });
     const full = guided ? this.completeGuidedBatch(out, pass, info.uncondFrom, size) : out;
@@ -86,7 +86,7 @@ export class ModelRunner {
   }
 
   /** Runs block `block` for the elements that need it (as one sub-batch), reuses or drops for the rest. */
-  private async runBlock(block: number, h: FloatTensor, emb: FloatTensor, actions: readonly BlockAction[], skipRun: SkipRun): Promise<FloatTensor> {
+  private async runBlock(block: number, h: FloatTensor, emb: FloatTensor, actions: readonly BlockAction[], skipRun: SkipRun, uncondFrom: number): Promise<FloatTensor> {
     const batch = h.dims[0];
     const size = h.data.length / batch;
     const embSize = emb.data.length / batch;
@@ -128,6 +128,13 @@ export class ModelRunner {
       const residual = this.residuals[block][e];
       if (!residual) throw new Error(`block ${block} was asked to reuse a residual it never produced (element ${e}); a policy must check hasResidual`);
       for (let k = 0; k < size; k++) out[e * size + k] += residual[k];
+    });
+    // After run and reuse: the conditional partner's residual at this block is final now.
+    actions.forEach((action, e) => {
+      if (action !== 'share') return;
+      const partner = e - uncondFrom;
+      if (partner < 0) throw new Error(`element ${e} is not in the unconditional half, so it has no conditional partner to share block ${block} with`);
+      for (let k = 0; k < size; k++) out[e * size + k] += out[partner * size + k] - h.data[partner * size + k];
     });
     return { data: out, dims: h.dims };
   }

@@ -95,3 +95,20 @@ test('a run keeps its residuals to itself: a new runner on the same settings sta
   assert.ok(maxAbsDifference(out, await model.forward(x, t, labels)) < 1e-5, 'no residual existed, so every block ran');
   assert.equal(fresh.account.summary().blocks_reused, 0);
 });
+
+test('share: an unconditional element takes its conditional partner\'s residual at that block and step', async () => {
+  const { x: half, t: tHalf, labels: condLabels } = inputs(2);
+  const x = new Float32Array(4 * 784);
+  x.set(half, 0);
+  x.set(half, 2 * 784);
+  const t = new Float32Array(4).fill(tHalf[0]);
+  // With the same labels in both halves, the partner's residual is exactly what the block would give.
+  const same = Int32Array.of(condLabels[0], condLabels[1], condLabels[0], condLabels[1]);
+  const sharing = new ModelRunner(model, settings({ policy: { kind: 'none' }, guidance: { uncondRows: ['RSSD'] } }));
+  const out = await sharing.evaluate(x, t, same, { step: 0, steps: 1, uncondFrom: 2 });
+  const expected = await chainWithout(x.slice(0, 2 * 784), t.slice(0, 2), same.slice(0, 2), new Set([3]));
+  assert.ok(maxAbsDifference(out.subarray(2 * 784), expected) < 1e-5);
+  const s = sharing.account.summary();
+  assert.deepEqual([s.blocks_run, s.blocks_shared, s.blocks_dropped], [2 * 4 + 2, 4, 2]);
+  assert.equal(s.uncond_flops, 2 * (model.flops.embed + model.flops.head + model.flops.blocks[0]));
+});
