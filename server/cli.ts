@@ -73,6 +73,7 @@ program
   .option('--no-learn-guidance', 'keep the sampler\'s cfg instead of learning it per step')
   .option('--learn-eta', 'also learn eta per step (ddim, euler_ancestral)')
   .option('--max-minutes <x>', 'stop after this many minutes', Number)
+  .option('--compute-penalty <x>', 'with a SkipGate in learned mode: reward minus x times the fraction of FLOPs used', Number)
   .option('--resume <state.json>', 'continue from a saved trainer state')
   .option('--json', 'print the result as JSON', false)
   .action(action(async (file: string, options) => (await import('./cli/train.ts')).trainCommand(file, options)));

@@ -13,7 +13,8 @@ import type { ImagesLike } from '../rewards/onnx-scorer.ts';
 import { evaluate, SEED_RANGES } from '../sampling/evaluate.ts';
 import { generate } from '../sampling/generate.ts';
 import type { ModelHandle } from '../sampling/model-handle.ts';
-import { decodeSchedule, type DecodedSchedule, type ScheduleSpace } from './schedule-policy.ts';
+import { createSkipSettings, formatRows, type BlockAction, type SkipConfig } from '../skip/index.ts';
+import { actionSize, decodeSchedule, type DecodedSchedule, type ScheduleSpace } from './schedule-policy.ts';
 import type { PolicyTask } from './trainer.ts';
 
 export interface ScheduleTaskOptions {
@@ -32,7 +33,38 @@ export interface ScheduleTaskOptions {
   /** Images for each held-out FD. */
   heldOutSamples: number;
   onnxScore?: (images: ImagesLike) => Promise<Float64Array>;
+  /** Learn SkipGate's gates jointly: one run/skip bit per step and block (and per half when withUncond). */
+  gates?: GateSpace;
   signal?: AbortSignal;
+}
+
+export interface GateSpace {
+  steps: number;
+  blocks: number;
+  withUncond: boolean;
+  skipAction: 'reuse' | 'drop';
+  /** Reward minus computePenalty x (FLOPs used / FLOPs of running everything). */
+  computePenalty: number;
+  /** SkipGate's guidance lever (uncond_pass), kept as the workflow sets it. */
+  guidance?: SkipConfig['guidance'];
+}
+
+export function gateCount(gates: GateSpace): number {
+  return gates.steps * gates.blocks * (gates.withUncond ? 2 : 1);
+}
+
+/** Gate bits (1 = run) as mask tables, cond first. */
+export function gateTables(bits: ArrayLike<number>, gates: GateSpace): { cond: BlockAction[][]; uncond?: BlockAction[][] } {
+  const table = (offset: number) =>
+    Array.from({ length: gates.steps }, (_, step) => Array.from({ length: gates.blocks }, (_, block): BlockAction => (bits[offset + step * gates.blocks + block] >= 0.5 ? 'run' : gates.skipAction)));
+  return { cond: table(0), ...(gates.withUncond ? { uncond: table(gates.steps * gates.blocks) } : {}) };
+}
+
+/** The skip config a gate action stands for (a static mask: replayable and cacheable). */
+export function gateSkipConfig(bits: ArrayLike<number>, gates: GateSpace): SkipConfig {
+  const tables = gateTables(bits, gates);
+  const guidance = { ...(gates.guidance ?? {}), ...(tables.uncond ? { uncondRows: formatRows(tables.uncond).split('/') } : {}) };
+  return { policy: { kind: 'mask', rows: formatRows(tables.cond).split('/') }, ...(Object.keys(guidance).length > 0 ? { guidance } : {}) };
 }
 
 const ETA_SAMPLERS = new Set(['ddim', 'euler_ancestral']);
@@ -43,27 +75,35 @@ export function runSettings(decoded: DecodedSchedule, options: Pick<ScheduleTask
   return { timesteps: decoded.timesteps, cfg: decoded.guidance ?? options.cfg, sampler: options.sampler, samplerOptions };
 }
 
-export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decode(action: ArrayLike<number>): DecodedSchedule } {
-  const { handle, classifier, reference } = options;
+export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decode(action: ArrayLike<number>): DecodedSchedule; handleFor(action: ArrayLike<number>): ModelHandle } {
+  const { handle, classifier, reference, gates } = options;
   const classes = handle.model.classes.length;
   const { channels, height, width, range } = handle.model.image;
   const labels = Array.from({ length: options.batch }, (_, i) => i % classes);
-  const decode = (action: ArrayLike<number>) => decodeSchedule(action, options.space, options.noiseSchedule);
+  const scheduleSize = actionSize(options.space);
+  const decode = (action: ArrayLike<number>) => decodeSchedule(Array.prototype.slice.call(action, 0, scheduleSize) as number[], options.space, options.noiseSchedule);
+  const handleFor = (action: ArrayLike<number>): ModelHandle => {
+    if (!gates) return handle;
+    const bits = Array.prototype.slice.call(action, scheduleSize) as number[];
+    return { ...handle, skip: createSkipSettings(gateSkipConfig(bits, gates), handle.model.blockCount) };
+  };
   return {
     decode,
+    handleFor,
     async rollout(actions, iteration) {
       const rewards: number[] = [];
       for (const action of actions) {
         const settings = runSettings(decode(action), options);
-        const result = await generate({ handle, labels, seed: SEED_RANGES.train + iteration * options.batch, signal: options.signal, ...settings });
+        const result = await generate({ handle: handleFor(action), labels, seed: SEED_RANGES.train + iteration * options.batch, signal: options.signal, ...settings });
         const images = { count: options.batch, channels, height, width, data: fromModelRange(result.images, range) };
         const scores = await scoreImages({ images, weights: options.weights, labels, classes, range, classifier, reference, onnxScore: options.onnxScore });
-        rewards.push(scores.mean);
+        const computeUsed = result.stats.flops_full > 0 ? result.stats.flops / result.stats.flops_full : 1;
+        rewards.push(scores.mean - (gates ? gates.computePenalty * computeUsed : 0));
       }
       return rewards;
     },
-    async heldOut(mean) {
-      const result = await evaluate({ handle, classifier, reference, samples: options.heldOutSamples, seedBase: SEED_RANGES.heldOut, batchSize: options.batch, signal: options.signal, ...runSettings(decode(mean), options) });
+    async heldOut(action) {
+      const result = await evaluate({ handle: handleFor(action), classifier, reference, samples: options.heldOutSamples, seedBase: SEED_RANGES.heldOut, batchSize: options.batch, signal: options.signal, ...runSettings(decode(action), options) });
       return result.fd;
     },
   };

@@ -11,7 +11,7 @@
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { adamAscend, adamInit, type AdamState } from './adam.ts';
-import { actionFor, gradLogProb, type GaussianPolicyParams } from './gaussian-policy.ts';
+import { actionFor, gradLogProb, logProb, type GaussianPolicyParams } from './gaussian-policy.ts';
 import { SeededRandom } from './random.ts';
 
 export const TrainerOptionsSchema = Type.Object({
@@ -41,8 +41,8 @@ export function trainerOptions(partial: Partial<TrainerOptions> = {}): TrainerOp
 export interface PolicyTask {
   /** Rewards of a group of actions, all rolled out on the seeds of `iteration` (common random numbers). */
   rollout(actions: readonly Float64Array[], iteration: number): Promise<number[]>;
-  /** A held-out figure for the policy's mean, lower = better, on seeds the rollouts never use. */
-  heldOut?(mean: Float64Array): Promise<number>;
+  /** A held-out figure for the policy's greedy action (mean; likelier gates), lower = better, on seeds the rollouts never use. */
+  heldOut?(action: Float64Array): Promise<number>;
 }
 
 export interface HistoryEntry {
@@ -54,14 +54,22 @@ export interface HistoryEntry {
   seconds: number;
 }
 
+/** A Gaussian over the continuous part, plus optional independent Bernoulli gates (logits of 1). */
+export interface JointPolicyParams extends GaussianPolicyParams {
+  gateLogits?: number[];
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
 export interface TrainerState {
   format: 'fewstep-pg/1';
   iteration: number;
-  policy: GaussianPolicyParams;
+  policy: JointPolicyParams;
   adam: AdamState;
   random: number;
   history: HistoryEntry[];
-  best: { mean: number[]; heldOut: number; iteration: number } | null;
+  /** The greedy action with the best held-out figure so far. */
+  best: { action: number[]; heldOut: number; iteration: number } | null;
   evaluationsWithoutImprovement: number;
   stopped: null | 'iterations' | 'early-stopping' | 'time' | 'aborted';
 }
@@ -74,14 +82,19 @@ export interface TrainProgress {
   heldOutFd?: number;
 }
 
-export function initialState(initialMean: ArrayLike<number>, initialStd: number | ArrayLike<number>, seed: number): TrainerState {
+/**
+ * A fresh state. `gateLogits` adds independent Bernoulli gates (e.g. SkipGate's run/skip per
+ * step and block) to the action: they follow the Gaussian part in each action vector as 0/1.
+ */
+export function initialState(initialMean: ArrayLike<number>, initialStd: number | ArrayLike<number>, seed: number, gateLogits?: ArrayLike<number>): TrainerState {
   const size = initialMean.length;
   const std = (i: number) => (typeof initialStd === 'number' ? initialStd : initialStd[i]);
+  const gates = gateLogits ? Array.from(gateLogits) : [];
   return {
     format: 'fewstep-pg/1',
     iteration: 0,
-    policy: { mean: Array.from(initialMean), logStd: Array.from({ length: size }, (_, i) => Math.log(std(i))) },
-    adam: adamInit(2 * size),
+    policy: { mean: Array.from(initialMean), logStd: Array.from({ length: size }, (_, i) => Math.log(std(i))), ...(gates.length > 0 ? { gateLogits: gates } : {}) },
+    adam: adamInit(2 * size + gates.length),
     random: seed >>> 0,
     history: [],
     best: null,
@@ -98,19 +111,41 @@ export function groupAdvantages(rewards: readonly number[]): number[] {
   return rewards.map((r) => (std > 1e-12 ? (r - mean) / std : 0));
 }
 
-/** The policy-gradient estimate for (mean, logStd) from a group of actions and their advantages. */
-export function policyGradient(policy: GaussianPolicyParams, actions: readonly ArrayLike<number>[], advantages: readonly number[]): { mean: Float64Array; logStd: Float64Array } {
+/**
+ * The policy-gradient estimate from a group of actions and their advantages: for the Gaussian
+ * part d/d(mean, logStd), for the gates d/d logit of log Bernoulli = bit - sigmoid(logit).
+ */
+export function policyGradient(policy: JointPolicyParams, actions: readonly ArrayLike<number>[], advantages: readonly number[]): { mean: Float64Array; logStd: Float64Array; gateLogits: Float64Array } {
   const size = policy.mean.length;
+  const gates = policy.gateLogits ?? [];
   const mean = new Float64Array(size);
   const logStd = new Float64Array(size);
+  const gateLogits = new Float64Array(gates.length);
   actions.forEach((action, g) => {
     const grad = gradLogProb(policy, action);
     for (let i = 0; i < size; i++) {
       mean[i] += (advantages[g] * grad.mean[i]) / actions.length;
       logStd[i] += (advantages[g] * grad.logStd[i]) / actions.length;
     }
+    for (let j = 0; j < gates.length; j++) gateLogits[j] += (advantages[g] * (action[size + j] - sigmoid(gates[j]))) / actions.length;
   });
-  return { mean, logStd };
+  return { mean, logStd, gateLogits };
+}
+
+/** log pi(action) of the joint policy (Gaussian part + Bernoulli gates). */
+export function jointLogProb(policy: JointPolicyParams, action: ArrayLike<number>): number {
+  const size = policy.mean.length;
+  let total = logProb(policy, action);
+  (policy.gateLogits ?? []).forEach((logit, j) => {
+    const p = sigmoid(logit);
+    total += Math.log(action[size + j] === 1 ? p : 1 - p);
+  });
+  return total;
+}
+
+/** The action to ship: the Gaussian mean, and each gate at its likelier value. */
+export function greedyAction(policy: JointPolicyParams): Float64Array {
+  return Float64Array.from([...policy.mean, ...(policy.gateLogits ?? []).map((logit) => (logit >= 0 ? 1 : 0))]);
 }
 
 /**
@@ -131,9 +166,10 @@ export async function train(
   const began = performance.now();
   const evaluate = async () => {
     if (!task.heldOut) return undefined;
-    const score = await task.heldOut(Float64Array.from(state.policy.mean));
+    const action = greedyAction(state.policy);
+    const score = await task.heldOut(action);
     if (!state.best || score < state.best.heldOut) {
-      state.best = { mean: [...state.policy.mean], heldOut: score, iteration: state.iteration };
+      state.best = { action: [...action], heldOut: score, iteration: state.iteration };
       state.evaluationsWithoutImprovement = 0;
     } else state.evaluationsWithoutImprovement++;
     return score;
@@ -152,17 +188,27 @@ export async function train(
       state.stopped = 'time';
       break;
     }
-    const noises: Float64Array[] = [];
+    // Antithetic pairs: mirrored Gaussian noise, and mirrored uniforms (u, 1 - u) for the gates.
+    const gates = state.policy.gateLogits ?? [];
+    const actions: Float64Array[] = [];
     for (let pair = 0; pair < options.groupSize / 2; pair++) {
       const noise = Float64Array.from({ length: size }, () => random.normal());
-      noises.push(noise, noise.map((v) => -v));
+      const uniforms = gates.map(() => random.next());
+      for (const sign of [1, -1]) {
+        const continuous = actionFor(state.policy, noise.map((v) => sign * v));
+        const bits = gates.map((logit, j) => ((sign === 1 ? uniforms[j] : 1 - uniforms[j]) < sigmoid(logit) ? 1 : 0));
+        actions.push(Float64Array.from([...continuous, ...bits]));
+      }
     }
-    const actions = noises.map((noise) => actionFor(state.policy, noise));
     const rewards = await task.rollout(actions, state.iteration);
     const gradient = policyGradient(state.policy, actions, groupAdvantages(rewards));
-    const packed = [...gradient.mean, ...(options.learnStd ? gradient.logStd : new Float64Array(size))];
-    const updated = adamAscend([...state.policy.mean, ...state.policy.logStd], packed, state.adam, { learningRate: options.learningRate });
-    state.policy = { mean: updated.slice(0, size), logStd: updated.slice(size).map((v) => Math.min(Math.log(2), Math.max(Math.log(1e-3), v))) };
+    const packed = [...gradient.mean, ...(options.learnStd ? gradient.logStd : new Float64Array(size)), ...gradient.gateLogits];
+    const updated = adamAscend([...state.policy.mean, ...state.policy.logStd, ...gates], packed, state.adam, { learningRate: options.learningRate });
+    state.policy = {
+      mean: updated.slice(0, size),
+      logStd: updated.slice(size, 2 * size).map((v) => Math.min(Math.log(2), Math.max(Math.log(1e-3), v))),
+      ...(gates.length > 0 ? { gateLogits: updated.slice(2 * size) } : {}),
+    };
     state.iteration++;
     state.random = random.state;
     const entry: HistoryEntry = {
@@ -185,7 +231,7 @@ export async function train(
   return state;
 }
 
-/** The parameters to ship: the best mean on held-out seeds when there was a held-out figure, else the last mean. */
-export function finalMean(state: TrainerState): number[] {
-  return state.best ? state.best.mean : state.policy.mean;
+/** The action to ship: the best greedy action on held-out seeds when there was a held-out figure, else the last one. */
+export function finalAction(state: TrainerState): number[] {
+  return state.best ? state.best.action : [...greedyAction(state.policy)];
 }

@@ -10,10 +10,12 @@ import { computeTimesteps, parseNoiseSchedule } from '../../engine/diffusion/ind
 import type { ModelStore } from '../../engine/onnx/index.ts';
 import { FrechetReference, momentsFromArrays, OnnxScorer } from '../../engine/rewards/index.ts';
 import {
-  encodeSchedule, finalMean, initialState, parseLearnedSchedule, train, type LearnedSchedule, type ScheduleSpace, type TrainerState, type TrainProgress,
+  encodeSchedule, finalAction, initialState, parseLearnedSchedule, train, type LearnedSchedule, type ScheduleSpace, type TrainerState, type TrainProgress,
 } from '../../engine/rl/index.ts';
 import { LEARNED_SCHEDULE_FORMAT } from '../../engine/rl/learned-schedule.ts';
-import { scheduleTask } from '../../engine/rl/schedule-task.ts';
+import { gateCount, gateTables, scheduleTask, type GateSpace } from '../../engine/rl/schedule-task.ts';
+import { actionSize } from '../../engine/rl/schedule-policy.ts';
+
 import { plotCurves } from '../../engine/rl/curve-plot.ts';
 import { SEED_RANGES } from '../../engine/sampling/evaluate.ts';
 import type { ModelHandle } from '../../engine/sampling/model-handle.ts';
@@ -41,11 +43,13 @@ export interface TrainSettings {
   seed: number;
   /** Stop after this many minutes (checked between iterations). */
   maxMinutes: number;
+  /** With a SkipGate in learned mode: reward minus this x (FLOPs used / FLOPs of the full model). */
+  computePenalty: number;
 }
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   iterations: 24, group: 8, batch: 64, heldOut: 256, evaluateEvery: 4, patience: 3, learningRate: 0.08, std: 0.25,
-  learnGuidance: true, learnEta: false, seed: 0, maxMinutes: 9,
+  learnGuidance: true, learnEta: false, seed: 0, maxMinutes: 9, computePenalty: 20,
 };
 
 type Prompt = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
@@ -61,6 +65,8 @@ export interface TrainPlan {
   cfg: number;
   eta: number;
   scorer: Record<string, unknown>;
+  /** A SkipGate in learned mode feeding the sampler's model: its gates are learned jointly. */
+  skipGateId?: string;
 }
 
 /** Finds the parts `fewstep train` needs, or says in one line what is missing. */
@@ -75,7 +81,19 @@ export function planTraining(prompt: Prompt): TrainPlan {
   const scorers = Object.entries(prompt).filter(([, node]) => node.class_type === 'RewardScorer');
   if (scorers.length !== 1) throw new UsageError(`training needs exactly one RewardScorer for its reward (found ${scorers.length})`);
   const [samplerId, sampler] = samplers[0];
+  // Follow the sampler's model link upstream for a SkipGate in learned mode.
+  let skipGateId: string | undefined;
+  for (let link = sampler.inputs.model; isPromptLink(link); ) {
+    const node = prompt[String(link[0])];
+    if (!node) break;
+    if (node.class_type === 'SkipGate' && node.inputs.mode === 'learned') {
+      skipGateId = String(link[0]);
+      break;
+    }
+    link = node.inputs.model;
+  }
   return {
+    skipGateId,
     schedulerId,
     samplerId,
     scorerId: scorers[0][0],
@@ -140,6 +158,8 @@ export interface TrainResult {
   state: TrainerState;
   plan: TrainPlan;
   seconds: number;
+  /** The learned gates, when a SkipGate was trained jointly. */
+  skipGate?: { params: { logits: number[][]; uncondLogits?: number[][] }; blocksRun: number; blocksTotal: number };
 }
 
 /**
@@ -177,20 +197,36 @@ export async function trainPrompt(
   }
   start ??= encodeSchedule({ timesteps: computeTimesteps({ kind: LEARNED_START_SPACING }, plan.steps, noiseSchedule), guidance: plan.cfg, eta: plan.eta }, space, noiseSchedule);
 
+  // Joint learning of SkipGate's gates: start from its saved logits, keep its guidance lever.
+  let gates: GateSpace | undefined;
+  let gateStart: number[] | undefined;
+  if (plan.skipGateId) {
+    const skipGate = prompt[plan.skipGateId].inputs;
+    const saved = JSON.parse(String(skipGate.learned || '{}')) as { logits?: number[][]; uncondLogits?: number[][] };
+    const blocks = handle.model.blockCount;
+    const uncondPass = String(skipGate.uncond_pass ?? '').replace(/[\s/,;]+/g, '');
+    gates = {
+      steps: plan.steps, blocks, withUncond: saved.uncondLogits !== undefined || saved.logits === undefined, skipAction: skipGate.action === 'drop' ? 'drop' : 'reuse',
+      computePenalty: settings.computePenalty, ...(uncondPass ? { guidance: { uncondPass } } : {}),
+    };
+    const table = (rows: number[][] | undefined) => Array.from({ length: plan.steps * blocks }, (_, k) => rows?.[Math.floor(k / blocks)]?.[k % blocks] ?? 3);
+    gateStart = [...table(saved.logits), ...(gates.withUncond ? table(saved.uncondLogits ?? saved.logits) : [])];
+  }
   const task = scheduleTask({
-    handle, classifier, reference, noiseSchedule, space, weights,
+    handle: gates ? { ...handle, skip: null } : handle, classifier, reference, noiseSchedule, space, weights, gates,
     sampler: plan.sampler, cfg: plan.cfg, eta: plan.eta, batch: settings.batch, heldOutSamples: settings.heldOut,
     onnxScore: scorer ? (images) => scorer.score(images) : undefined,
     signal: hooks.signal,
   });
-  const state = await train(task, hooks.resume ?? initialState(start, settings.std, settings.seed), {
+  const state = await train(task, hooks.resume ?? initialState(start, settings.std, settings.seed, gateStart), {
     iterations: settings.iterations, groupSize: settings.group, learningRate: settings.learningRate,
     evaluateEvery: settings.evaluateEvery, patience: settings.patience, maxSeconds: settings.maxMinutes * 60,
   }, { onProgress: hooks.onProgress, onIteration: hooks.onIteration, signal: hooks.signal });
   await scorer?.dispose();
 
-  const action = finalMean(state);
+  const action = finalAction(state);
   const decoded = task.decode(action);
+  const scheduleAction = action.slice(0, actionSize(space));
   const heldOutHistory = state.history.filter((entry) => entry.heldOut !== undefined);
   const seconds = (performance.now() - started) / 1000;
   const learned: LearnedSchedule = {
@@ -199,7 +235,7 @@ export async function trainPrompt(
     ...(decoded.guidance ? { guidance: decoded.guidance.map((g) => Number(g.toFixed(4))) } : {}),
     ...(decoded.eta ? { eta: decoded.eta.map((e) => Number(e.toFixed(4))) } : {}),
     space,
-    action,
+    action: scheduleAction,
     training: {
       iterations: state.iteration,
       stopped: state.stopped,
@@ -219,7 +255,20 @@ export async function trainPrompt(
   };
   const trained: Prompt = structuredClone(prompt);
   trained[plan.schedulerId].inputs.learned = JSON.stringify(learned);
-  return { prompt: trained, learned, state, plan, seconds };
+  let skipGate: TrainResult['skipGate'];
+  if (plan.skipGateId && gates && state.policy.gateLogits) {
+    // SkipGate's learned mode runs a block iff its logit >= 0: ship the logits with the signs of
+    // the chosen (best held-out) gates, so it runs exactly what was measured.
+    const bits = action.slice(actionSize(space));
+    const logits = state.policy.gateLogits.map((logit, k) => (bits[k] === 1 ? 1 : -1) * Math.max(Math.abs(logit), 0.01));
+    const rows = (offset: number) => Array.from({ length: gates.steps }, (_, step) => logits.slice(offset + step * gates.blocks, offset + (step + 1) * gates.blocks).map((v) => Number(v.toFixed(3))));
+    const params = { logits: rows(0), ...(gates.withUncond ? { uncondLogits: rows(gates.steps * gates.blocks) } : {}) };
+    trained[plan.skipGateId].inputs.learned = JSON.stringify(params);
+    const tables = gateTables(bits, gates);
+    const used = tables.cond.flat().filter((a) => a === 'run').length + (tables.uncond?.flat().filter((a) => a === 'run').length ?? 0);
+    skipGate = { params, blocksRun: used, blocksTotal: gateCount(gates) };
+  }
+  return { prompt: trained, learned, state, plan, seconds, skipGate };
 }
 
 /** A path for the learned workflow that is never the input file. */
@@ -301,6 +350,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
     for (const entry of state.history) console.log(`${String(entry.iteration).padStart(9)}  ${entry.reward === null ? '-'.padStart(10) : entry.reward.toFixed(4).padStart(10)}  ${entry.heldOut === undefined ? '' : entry.heldOut.toFixed(3)}`);
     console.log(`stopped: ${state.stopped} after ${state.iteration} iterations, ${result.seconds.toFixed(0)} s`);
     console.log(`learned timesteps ${learned.timesteps.join(', ')}${learned.guidance ? `; guidance ${learned.guidance.join(', ')}` : ''}${learned.eta ? `; eta ${learned.eta.join(', ')}` : ''}`);
+    if (result.skipGate) console.log(`SkipGate (node ${result.plan.skipGateId}): runs ${result.skipGate.blocksRun} of ${result.skipGate.blocksTotal} block evaluations per image (compute penalty ${settings.computePenalty})`);
     console.log(`held-out FD (${settings.heldOut} images): start ${String(learned.training?.held_out_fd_start ?? '-')}, best ${String(learned.training?.held_out_fd_best ?? '-')}`);
     console.log(`wrote ${outFile}, ${plotFile}, ${stateFile}`);
   }

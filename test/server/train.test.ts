@@ -64,7 +64,7 @@ test('training reports progress through onProgress: iteration, reward, held-out 
   const converted = setup.engine.toPrompt(workflow);
   assert.ok(converted.ok);
   const seen: Array<{ iteration: number; reward: number | null; heldOutFd?: number }> = [];
-  const result = await trainPrompt(setup, converted.prompt as never, { ...tiny, iterations: 1, learningRate: 0.05, std: 0.2, learnGuidance: false, learnEta: true, seed: 1 }, { onProgress: (p) => seen.push(p) });
+  const result = await trainPrompt(setup, converted.prompt as never, { ...tiny, iterations: 1, learningRate: 0.05, std: 0.2, learnGuidance: false, learnEta: true, seed: 1, computePenalty: 0 }, { onProgress: (p) => seen.push(p) });
   assert.deepEqual(seen.map((p) => p.iteration), [0, 1]);
   assert.equal(seen[0].reward, null);
   assert.ok(seen.every((p) => typeof p.heldOutFd === 'number' && p.heldOutFd > 0));
@@ -88,4 +88,22 @@ test('the learned file name never equals the input', () => {
   assert.equal(learnedOutputPath('/a/b/x.json', '/out'), '/out/x-learned.json');
   assert.equal(learnedOutputPath('/out/x-learned.json', '/out'), '/out/x-learned-learned.json');
   assert.notEqual(path.resolve(learnedOutputPath('/o/x.json', '/o')), '/o/x.json');
+});
+
+test('with a SkipGate in learned mode, its gates are learned jointly and written back into the workflow', async () => {
+  const workflow = JSON.parse(readFileSync(path.join(workflows, 'learn-schedule-skip.json'), 'utf8'));
+  const converted = setup.engine.toPrompt(workflow);
+  assert.ok(converted.ok);
+  const prompt = converted.prompt as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+  const result = await trainPrompt(setup, prompt as never, { ...tiny, iterations: 1, learningRate: 0.05, std: 0.2, learnGuidance: true, learnEta: false, seed: 2, computePenalty: 50 });
+  assert.ok(result.plan.skipGateId);
+  assert.ok(result.skipGate);
+  assert.equal(result.skipGate!.blocksTotal, 80, '4 steps x 10 blocks x 2 halves');
+  const skipGate = result.prompt[result.plan.skipGateId!];
+  const params = JSON.parse(skipGate.inputs.learned as string);
+  assert.equal(params.logits.length, 4);
+  assert.equal(params.logits[0].length, 10);
+  assert.equal(params.uncondLogits.length, 4);
+  assert.equal(setup.engine.validate(result.prompt).ok, true, 'the trained workflow validates');
+  assert.equal(result.state.policy.gateLogits?.length, 80);
 });

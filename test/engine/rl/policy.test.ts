@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  actionSize, decodeSchedule, encodeSchedule, finalMean, gradLogProb, groupAdvantages, initialState, logProb, policyGradient, train, type PolicyTask,
+  actionSize, decodeSchedule, encodeSchedule, finalAction, gradLogProb, groupAdvantages, initialState, logProb, policyGradient, train, type PolicyTask,
 } from '../../../engine/rl/index.ts';
 import { computeTimesteps, parseNoiseSchedule } from '../../../engine/diffusion/index.ts';
 
@@ -71,7 +71,7 @@ test('policy gradient with Adam improves a toy reward and keeps the best mean by
   const start = initialState([0, 0, 0, 0], 0.3, 1);
   const result = await train(task, start, { iterations: 60, groupSize: 8, learningRate: 0.05, evaluateEvery: 5, patience: 0 });
   const before = task.heldOut!(Float64Array.from(start.policy.mean));
-  const after = task.heldOut!(Float64Array.from(finalMean(result)));
+  const after = task.heldOut!(Float64Array.from(finalAction(result)));
   assert.ok((await after) < 0.1 * (await before), `held-out ${await before} -> ${await after}`);
   assert.equal(result.stopped, 'iterations');
   assert.equal(result.iteration, 60);
@@ -119,4 +119,33 @@ test('schedule actions decode to valid schedules and encode hand-made ones back'
     for (let i = 1; i < 4; i++) assert.ok(timesteps[i] < timesteps[i - 1] && timesteps[i] >= 0, `${timesteps}`);
   }
   assert.throws(() => decodeSchedule([0, 0], space, schedule), RangeError);
+});
+
+test('joint policy: Bernoulli gate gradients match finite differences of the log-probability', async () => {
+  const { jointLogProb } = await import('../../../engine/rl/index.ts');
+  const policy = { mean: [0.2], logStd: [-0.3], gateLogits: [0.7, -1.1, 2] };
+  const action = [0.5, 1, 0, 1];
+  const grad = policyGradient(policy, [action], [1]);
+  const h = 1e-6;
+  for (let j = 0; j < 3; j++) {
+    const plus = structuredClone(policy);
+    const minus = structuredClone(policy);
+    plus.gateLogits[j] += h;
+    minus.gateLogits[j] -= h;
+    const numeric = (jointLogProb(plus, action) - jointLogProb(minus, action)) / (2 * h);
+    assert.ok(Math.abs(numeric - grad.gateLogits[j]) < 1e-6, `gate ${j}: ${numeric} vs ${grad.gateLogits[j]}`);
+  }
+});
+
+test('joint policy gradient learns which gates to turn off when each costs compute', async () => {
+  // Two gates: gate 0 is free to skip (costs only compute), gate 1 hurts the reward when off.
+  const task: PolicyTask = {
+    rollout: async (actions) => actions.map((a) => -((a[0] - 1) ** 2) - 0.5 * (a[1] + a[2]) - (a[2] === 0 ? 2 : 0)),
+    heldOut: async (action) => (action[0] - 1) ** 2 + (action[1] === 1 ? 1 : 0) + (action[2] === 0 ? 5 : 0),
+  };
+  const result = await train(task, initialState([0], 0.3, 3, [1, 1]), { iterations: 80, groupSize: 8, learningRate: 0.1, evaluateEvery: 10, patience: 0 });
+  const [, gateOff, gateOn] = finalAction(result);
+  assert.equal(gateOff, 0, 'the free gate is skipped');
+  assert.equal(gateOn, 1, 'the useful gate keeps running');
+  assert.ok(result.policy.gateLogits![0] < 0 && result.policy.gateLogits![1] > 0);
 });
