@@ -49,7 +49,7 @@ test('a mask of the wrong shape is a validation error on the SkipGate node, befo
   assert.equal(errors[0][0], 'mask');
   assert.match(errors[0][1], /row 2 \("RRRRRRRRRRR"\) has 11 entries, but the model has 10 blocks/);
   assert.match(errors[1][1], /row 3 .* has 9 entries/);
-  assert.match(errorsOf(prompt({ mode: 'mask', mask: 'RRRRRXRRRR' }))[0][1], /has "X": use R \(run\), C \(reuse cached residual\) or D \(drop\)/);
+  assert.match(errorsOf(prompt({ mode: 'mask', mask: 'RRRRRXRRRR' }))[0][1], /has "X": use R \(run\), C \(reuse cached residual\), D \(drop\) or S/);
   assert.deepEqual(errorsOf(prompt({ mode: 'mask', mask: ALL, uncond_mask: 'DDDD' })).map((e) => e[0]), ['uncond_mask']);
 });
 
