@@ -26,6 +26,7 @@ const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '1000' },
     learned: { type: 'string', default: path.join(root, 'workflows/four-step-learned.json') },
+    'learned-skip': { type: 'string', default: path.join(root, 'workflows/four-step-learned-skip.json') },
     skip: { type: 'string', default: path.join(root, 'workflows/four-step-skip.json') },
     'tune-samples': { type: 'string', default: '256' },
     'baseline-steps': { type: 'string', default: '100' },
@@ -87,13 +88,17 @@ const rows: Array<{ label: string; setting?: Setting; note?: string }> = [
 const fromWorkflow = (name: string, s: SamplingSettings, withHandle = s.handle): Setting => ({ name, handle: withHandle, timesteps: s.timesteps, cfg: s.cfg, sampler: s.sampler, samplerOptions: s.samplerOptions });
 if (learned) {
   rows.push({ label: 'RL-learned 4-step', setting: fromWorkflow('learned', learned) });
+  if (existsSync(values['learned-skip'])) {
+    const joint = await workflowSampling(setup, values['learned-skip']);
+    rows.push({ label: `RL-learned 4-step + skipping, learned jointly (${joint.handle.skip?.description ?? 'skips nothing'})`, setting: fromWorkflow('learned jointly with skips', joint) });
+  } else rows.push({ label: 'RL-learned 4-step + skipping, learned jointly', note: `not trained (${path.relative(root, values['learned-skip'])} is missing)` });
   if (existsSync(values.skip)) {
     const skip = await workflowSampling(setup, values.skip);
     rows.push(skip.handle.skip
-      ? { label: `RL-learned 4-step + SkipGate (${skip.handle.skip.description})`, setting: fromWorkflow('learned+skip', learned, skip.handle) }
-      : { label: 'RL-learned 4-step + SkipGate', note: `${path.basename(values.skip)} skips nothing` });
-  } else rows.push({ label: 'RL-learned 4-step + SkipGate', note: `no SkipGate setting (${values.skip} is missing)` });
-} else rows.push({ label: 'RL-learned 4-step', note: `not trained yet (${values.learned} is missing)` });
+      ? { label: `RL-learned 4-step + SkipGate's shipped setting (${skip.handle.skip.description})`, setting: fromWorkflow('learned + shipped skip', learned, skip.handle) }
+      : { label: "RL-learned 4-step + SkipGate's shipped setting", note: `${path.basename(values.skip)} skips nothing` });
+  }
+} else rows.push({ label: 'RL-learned 4-step', note: `not trained yet (${path.relative(root, values.learned)} is missing)` });
 
 const results: Array<EvaluationResult | undefined> = [];
 for (const row of rows) results.push(row.setting ? await measure(row.setting, samples, SEED_RANGES.bench) : undefined);

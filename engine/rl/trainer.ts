@@ -228,6 +228,12 @@ export async function train(
     }
   }
   state.stopped ??= 'iterations';
+  // Whatever stopped it (time, iterations), the last policy gets its held-out figure too.
+  const last = state.history.at(-1);
+  if (options.evaluateEvery > 0 && task.heldOut && last && last.heldOut === undefined && state.stopped !== 'aborted') {
+    last.heldOut = await evaluate();
+    hooks.onProgress?.({ iteration: state.iteration, iterations: options.iterations, reward: last.reward, heldOutFd: last.heldOut });
+  }
   return state;
 }
 

@@ -48,7 +48,7 @@ export interface TrainSettings {
 }
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
-  iterations: 24, group: 8, batch: 64, heldOut: 256, evaluateEvery: 4, patience: 3, learningRate: 0.08, std: 0.25,
+  iterations: 40, group: 8, batch: 64, heldOut: 256, evaluateEvery: 4, patience: 3, learningRate: 0.08, std: 0.25,
   learnGuidance: true, learnEta: false, seed: 0, maxMinutes: 9, computePenalty: 20,
 };
 
