@@ -44,6 +44,10 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '4' },
     /** Another models folder (e.g. an intermediate export); default: the repository's models/. */
     models: { type: 'string', default: '' },
+    budgets: { type: 'string', default: '0.15,0.2,0.25,0.3,0.35' },
+    width: { type: 'string', default: '6' },
+    /** Whether the search may skip whole unconditional passes. */
+    pass: { type: 'string', default: 'true' },
   },
 });
 const tables = values.tables.split(',');
@@ -192,7 +196,7 @@ function printSensitivity(sens: Sensitivity) {
 // ---- greedy selection -----------------------------------------------------------------------
 
 /** Least damage per FLOP first, until `budget` of the full FLOPs is saved. Assumes damages add. */
-export function greedySetting(sens: Sensitivity, budget: number, allowPass = true): SkipConfig {
+export function greedySetting(sens: Sensitivity, budget: number, allowPass = true): { config: SkipConfig; assumed: number } {
   const { embed, head, blocks: blockFlops } = model.flops;
   const perEval = embed + head + blockFlops.reduce((a, b) => a + b, 0);
   const total = 2 * sens.steps * perEval;
@@ -217,17 +221,94 @@ export function greedySetting(sens: Sensitivity, budget: number, allowPass = tru
   candidates.sort((a, b) => a.cost / a.saving - b.cost / b.saving);
   const skipped = (row: string[]) => row.reduce((n, ch, b) => n + (ch !== 'R' ? blockFlops[b] : 0), 0);
   let saved = 0;
+  let assumed = 0;
   for (const candidate of candidates) {
     if (saved >= budget * total) break;
     if (candidate.taken()) continue;
     candidate.apply();
+    assumed += candidate.cost;
     saved = cond.reduce((sum, row) => sum + skipped(row), 0) + uncond.reduce((sum, row, s) => sum + (pass[s] !== 'R' ? perEval : skipped(row)), 0);
   }
   const passString = pass.join('');
-  return {
+  const config: SkipConfig = {
     policy: { kind: 'mask', rows: cond.map((r) => r.join('')) },
     guidance: { uncondRows: uncond.map((r) => r.join('')), ...(passString.includes('S') || passString.includes('C') ? { uncondPass: passString } : {}) },
   };
+  return { config, assumed };
+}
+
+/** A setting under construction: per step, the actions of each half and the unconditional pass. */
+interface Draft {
+  cond: string[][];
+  uncond: string[][];
+  pass: string[];
+}
+
+function draftConfig(d: Draft): SkipConfig {
+  const pass = d.pass.join('');
+  return {
+    policy: { kind: 'mask', rows: d.cond.map((r) => r.join('')) },
+    guidance: { uncondRows: d.uncond.map((r) => r.join('')), ...(/[SC]/.test(pass) ? { uncondPass: pass } : {}) },
+  };
+}
+
+function draftSaved(d: Draft): number {
+  const { embed, head, blocks: blockFlops } = model.flops;
+  const perEval = embed + head + blockFlops.reduce((a, b) => a + b, 0);
+  const skipped = (row: string[]) => row.reduce((n, ch, b) => n + (ch !== 'R' ? blockFlops[b] : 0), 0);
+  const saved = d.cond.reduce((sum, row) => sum + skipped(row), 0) + d.uncond.reduce((sum, row, s) => sum + (d.pass[s] !== 'R' ? perEval : skipped(row)), 0);
+  return saved / (2 * d.cond.length * perEval);
+}
+
+/**
+ * Greedy search that measures: from the unskipped setting, repeatedly try the `width` cheapest
+ * untaken entries (by single-entry damage per FLOP), measure each combined with what is taken
+ * (paired feature distance on the probe images), and keep the one that adds the least damage
+ * per FLOP saved. Damages do not add (skipping the unconditional pass at two steps is far worse
+ * than the sum), which is why each step is measured.
+ */
+async function searchSettings(sens: Sensitivity, steps: number, maxSaved: number, width: number) {
+  const probe = Number(values.probe);
+  const base = await probeFeatures(null, steps, probe);
+  const { blocks: blockFlops } = model.flops;
+  const draft: Draft = { cond: Array.from({ length: steps }, () => [...full()]), uncond: Array.from({ length: steps }, () => [...full()]), pass: [...'R'.repeat(steps)] };
+  type Move = { cost: number; saving: number; key: string; apply: (d: Draft) => void; open: (d: Draft) => boolean };
+  const moves: Move[] = [];
+  for (let s = 0; s < steps; s++) {
+    for (let b = 0; b < blocks; b++) {
+      const both = (ch: string) => (d: Draft) => ((d.cond[s][b] = ch), (d.uncond[s][b] = ch));
+      moves.push({ key: `D${s}.${b}`, cost: sens.dropBoth[s][b], saving: 2 * blockFlops[b], apply: both('D'), open: (d) => d.cond[s][b] === 'R' });
+      if (s > 0) moves.push({ key: `C${s}.${b}`, cost: sens.reuseBoth[s][b], saving: 2 * blockFlops[b], apply: both('C'), open: (d) => d.cond[s][b] === 'R' });
+      moves.push({ key: `uD${s}.${b}`, cost: sens.dropUncond[s][b], saving: blockFlops[b], apply: (d) => (d.uncond[s][b] = 'D'), open: (d) => d.uncond[s][b] === 'R' && d.pass[s] === 'R' });
+      moves.push({ key: `uS${s}.${b}`, cost: sens.shareUncond[s][b], saving: blockFlops[b], apply: (d) => (d.uncond[s][b] = 'S'), open: (d) => d.uncond[s][b] === 'R' && d.pass[s] === 'R' });
+    }
+    const perEval = model.flops.total;
+    if (values.pass === 'false') continue;
+    moves.push({ key: `pS${s}`, cost: sens.passSkip[s], saving: perEval, apply: (d) => (d.pass[s] = 'S'), open: (d) => d.pass[s] === 'R' });
+    if (s > 0) moves.push({ key: `pC${s}`, cost: sens.passReuse[s], saving: perEval, apply: (d) => (d.pass[s] = 'C'), open: (d) => d.pass[s] === 'R' });
+  }
+  moves.sort((a, b) => a.cost / a.saving - b.cost / b.saving);
+  const clone = (d: Draft): Draft => ({ cond: d.cond.map((r) => [...r]), uncond: d.uncond.map((r) => [...r]), pass: [...d.pass] });
+  const trajectory: Array<{ saved: number; distance: number; config: SkipConfig; move: string }> = [];
+  let current = 0;
+  let state = draft;
+  while (draftSaved(state) < maxSaved) {
+    const tries = moves.filter((m) => m.open(state)).slice(0, width);
+    if (tries.length === 0) break;
+    let best: { next: Draft; distance: number; score: number; key: string } | undefined;
+    for (const move of tries) {
+      const next = clone(state);
+      move.apply(next);
+      const distance = meanDistance(await probeFeatures(draftConfig(next), steps, probe), base, probe);
+      const score = (distance - current) / (draftSaved(next) - draftSaved(state));
+      if (!best || score < best.score) best = { next, distance, score, key: move.key };
+    }
+    state = best!.next;
+    current = best!.distance;
+    trajectory.push({ saved: draftSaved(state), distance: current, config: draftConfig(state), move: best!.key });
+    log(`  search: +${best!.key} -> saved ${pct(draftSaved(state))}, paired distance ${current.toFixed(3)}`);
+  }
+  return trajectory;
 }
 
 // ---- evaluation on bench seeds ---------------------------------------------------------------
@@ -288,20 +369,45 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const output: string[] = [`model fmnist (${modelHash}), ${sampler}, trailing spacing, cfg ${cfg}; ${blocks} blocks of ${(model.flops.blocks[0] / 1e6).toFixed(0)} MFLOPs + embed ${(model.flops.embed / 1e6).toFixed(0)} + head ${(model.flops.head / 1e6).toFixed(0)} per sample`];
 
-if (tables.includes('sensitivity') || tables.includes('select')) {
+if (tables.includes('sensitivity') || tables.includes('select') || tables.includes('search')) {
   for (const steps of stepCounts.filter((s) => s <= 8)) {
     const sens = await sensitivity(steps);
     if (tables.includes('sensitivity')) printSensitivity(sens);
+    if (tables.includes('search')) {
+      const budgets = values.budgets.split(',').map(Number);
+      const file = path.join(cacheDir, `skip-search-${modelHash}-${steps}-${values.probe}-${values.width}-${values.pass}-${cfg}-${sampler}.json`);
+      const trajectory: Awaited<ReturnType<typeof searchSettings>> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : await searchSettings(sens, steps, Math.max(...budgets) + 0.02, Number(values.width));
+      writeFileSync(file, JSON.stringify(trajectory));
+      const tune = Number(values.tune);
+      const lines = ['', `Measured greedy search at ${steps} steps (tuning seeds, ${values.probe} probe images, ${values.width} tries per move); FD and agreement on ${tune} tuning images:`, '', '| budget | FLOPs saved | paired distance | FD | agreement | mask | uncond mask | uncond pass |', '|---|---|---|---|---|---|---|---|'];
+      const base = tune > 0 ? await evaluateSetting(0, steps, 'off (tuning)', null, 1, TUNING_SEED, tune) : undefined;
+      lines.push(`| 0 | 0.0% | 0 | ${base?.fd.toFixed(3) ?? '-'} | ${base ? pct(base.agreement) : '-'} | - | - | - |`);
+      for (const budget of budgets) {
+        const point = trajectory.find((p) => p.saved >= budget - 1e-9);
+        if (!point) continue;
+        const row = tune > 0 ? await evaluateSetting(0, steps, `search ${budget}${values.pass === 'false' ? ' no-pass' : ''} (tuning)`, point.config, 1, TUNING_SEED, tune) : undefined;
+        const config = point.config;
+        lines.push(`| ${budget} | ${pct(point.saved)} | ${point.distance.toFixed(3)} | ${row?.fd.toFixed(3) ?? '-'} | ${row ? pct(row.agreement) : '-'} | ${config.policy.kind === 'mask' ? config.policy.rows.join('/') : ''} | ${config.guidance?.uncondRows?.join('/') ?? ''} | ${config.guidance?.uncondPass ?? ''} |`);
+        log(lines[lines.length - 1]);
+      }
+      console.log(lines.join('\n'));
+    }
     if (tables.includes('select')) {
       const tune = Number(values.tune);
-      const lines = ['', `Greedy settings at ${steps} steps, checked on ${tune} tuning-seed images:`, '', '| budget | FLOPs saved | FD | agreement | mask | uncond mask | uncond pass |', '|---|---|---|---|---|---|---|'];
-      const base = await evaluateSetting(0, steps, 'off (tuning)', null, 1, TUNING_SEED, tune);
-      lines.push(`| 0 | 0.0% | ${base.fd.toFixed(3)} | ${pct(base.agreement)} | - | - | - |`);
-      for (const budget of [0.18, 0.24, 0.3, 0.36]) {
+      const probe = Number(values.probe);
+      const baseFeatures = await probeFeatures(null, steps, probe);
+      const lines = ['', `Greedy settings at ${steps} steps (tuning seeds): paired feature distance to the unskipped images (${probe} images; the sum of single-entry damages the greedy assumed), FD and agreement on ${tune} images.`, '', '| budget | FLOPs saved | paired distance (assumed) | FD | agreement | mask | uncond mask | uncond pass |', '|---|---|---|---|---|---|---|---|'];
+      const base = tune > 0 ? await evaluateSetting(0, steps, 'off (tuning)', null, 1, TUNING_SEED, tune) : undefined;
+      lines.push(`| 0 | 0.0% | 0 | ${base?.fd.toFixed(3) ?? '-'} | ${base ? pct(base.agreement) : '-'} | - | - | - |`);
+      for (const budget of values.budgets.split(',').map(Number)) {
         for (const allowPass of [true, false]) {
-          const config = greedySetting(sens, budget, allowPass);
-          const row = await evaluateSetting(0, steps, `greedy ${budget}${allowPass ? '' : ' no-pass'} (tuning)`, config, 1, TUNING_SEED, tune);
-          lines.push(`| ${budget}${allowPass ? '' : ' (uncond pass kept)'} | ${pct(row.saved)} | ${row.fd.toFixed(3)} | ${pct(row.agreement)} | ${config.policy.kind === 'mask' ? config.policy.rows.join('/') : ''} | ${config.guidance?.uncondRows?.join('/') ?? ''} | ${config.guidance?.uncondPass ?? ''} |`);
+          const { config, assumed } = greedySetting(sens, budget, allowPass);
+          const paired = meanDistance(await probeFeatures(config, steps, probe), baseFeatures, probe);
+          const row = tune > 0 ? await evaluateSetting(0, steps, `greedy ${budget}${allowPass ? '' : ' no-pass'} (tuning)`, config, 1, TUNING_SEED, tune) : undefined;
+          const saved = row?.saved ?? (await flopsSplit(config, steps));
+          const savedText = typeof saved === 'number' ? pct(saved) : pct(saved.cond + saved.uncond);
+          lines.push(`| ${budget}${allowPass ? '' : ' (uncond pass kept)'} | ${savedText} | ${paired.toFixed(2)} (${assumed.toFixed(2)}) | ${row?.fd.toFixed(3) ?? '-'} | ${row ? pct(row.agreement) : '-'} | ${config.policy.kind === 'mask' ? config.policy.rows.join('/') : ''} | ${config.guidance?.uncondRows?.join('/') ?? ''} | ${config.guidance?.uncondPass ?? ''} |`);
+          log(lines[lines.length - 1]);
         }
       }
       console.log(lines.join('\n'));

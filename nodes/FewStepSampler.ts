@@ -45,7 +45,12 @@ export default defineNode({
     return {
       outputs: { IMAGE: toImages(result.images) },
       stats: { ...summary, per_step, steps: schedule.timesteps.length, sampler, spacing: schedule.spacing, model: model.name, skip: model.skip?.description ?? null },
-      ui: { text: [`${schedule.timesteps.length} steps, ${summary.model_evaluations_per_image} model evaluations/image, ${(summary.flops_saved_fraction * 100).toFixed(1)}% FLOPs saved, ${summary.seconds.toFixed(2)} s`] },
+      ui: {
+        text: [
+          `${schedule.timesteps.length} steps, ${summary.model_evaluations_per_image} model evaluations/image, ${(summary.flops_saved_fraction * 100).toFixed(1)}% FLOPs saved, ${summary.seconds.toFixed(2)} s`,
+          ...(model.skip ? [`blocks: ${summary.blocks_run} run, ${summary.blocks_reused} reused, ${summary.blocks_dropped} dropped, ${summary.blocks_shared} shared; ${summary.uncond_passes_skipped} unconditional passes skipped (saved: ${(summary.flops_saved_cond_fraction * 100).toFixed(1)}% conditional + ${(summary.flops_saved_uncond_fraction * 100).toFixed(1)}% guidance half)`] : []),
+        ],
+      },
     };
   },
 });

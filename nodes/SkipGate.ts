@@ -14,7 +14,7 @@ const widgets = {
     default: 'mask',
     description: 'off: run every block. mask: a fixed step x block table. change: skip a block while its input changes little (TeaCache style). learned: gates learned by RL.',
   }),
-  mask: Type.String({ default: DEFAULT_MASK, description: 'mask mode: one row per step ("/" between rows), one character per block: R run, C reuse the cached residual, D drop. Rows stretch over other step counts.' }),
+  mask: Type.String({ default: DEFAULT_MASK, description: 'mask mode: one row per step ("/" between rows), one character per block: R run, C reuse the cached residual, D drop, S (unconditional half) share the conditional half\'s residual. Rows stretch over other step counts.' }),
   threshold: Type.Number({ default: 0.1, minimum: 0, maximum: 10, step: 0.01, description: 'change mode: skip while the relative L1 change of the block input since it last ran is below this.' }),
   start: Type.Number({ default: 0.25, minimum: 0, maximum: 1, step: 0.05, description: 'change mode: skipping starts at this fraction of the steps.' }),
   end: Type.Number({ default: 1, minimum: 0, maximum: 1, step: 0.05, description: 'change mode: skipping stops at this fraction of the steps.' }),
