@@ -63,6 +63,8 @@ test('a setting naming a block the model lacks is a validation error on its inpu
   assert.deepEqual(errorsOf(prompt({ mode: 'learned', learned: 'not json' })).map((e) => e[0]), ['learned']);
   assert.deepEqual(errorsOf(prompt({ mode: 'off', uncond_pass: 'RRX' })).map((e) => e[0]), ['uncond_pass']);
   assert.ok(engine.validate(prompt({ mode: 'change', blocks: '2-7' })).ok);
+  const logits = JSON.stringify({ logits: [[1, 1, 1, -1, 1, 1, 1, 1, 1, 1]], uncondLogits: [[1, -1, -1, 1, 1, 1, 1, 1, 1, 1]] });
+  assert.ok(engine.validate(prompt({ mode: 'learned', learned: logits, action: 'drop' })).ok);
 });
 
 test('block lists: ranges, lists, empty for all', () => {
