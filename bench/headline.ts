@@ -69,7 +69,7 @@ const handMade = (name: string, steps: number, spacing: Spacing, sampler = 'ddim
 log(`picking the best hand-made 4-step setting on ${tuneSamples} held-out images...`);
 const candidates: Setting[] = [];
 for (const sampler of ['ddim', 'dpmpp_2m']) {
-  for (const spacing of [{ kind: 'trailing' }, { kind: 'linspace' }, { kind: 'karras', rho: 7 }, { kind: 'logsnr' }] as Spacing[]) {
+  for (const spacing of [{ kind: 'trailing' }, { kind: 'karras', rho: 7 }, { kind: 'logsnr' }] as Spacing[]) {
     for (const guidance of [1.5, 2, 3]) candidates.push(handMade(`${sampler} ${spacing.kind} cfg ${guidance}`, 4, spacing, sampler, guidance));
   }
 }
