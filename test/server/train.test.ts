@@ -64,7 +64,9 @@ test('training reports progress through onProgress: iteration, reward, held-out 
   const converted = setup.engine.toPrompt(workflow);
   assert.ok(converted.ok);
   const seen: Array<{ iteration: number; reward: number | null; heldOutFd?: number }> = [];
-  const result = await trainPrompt(setup, converted.prompt as never, { ...tiny, iterations: 1, learningRate: 0.05, std: 0.2, learnGuidance: false, learnEta: true, seed: 1, computePenalty: 0 }, { onProgress: (p) => seen.push(p) });
+  const prompt = converted.prompt as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
+  for (const node of Object.values(prompt)) if (node.class_type === 'FewStepSampler') node.inputs.sampler = 'ddim';
+  const result = await trainPrompt(setup, prompt as never, { ...tiny, iterations: 1, learningRate: 0.05, std: 0.2, learnGuidance: false, learnEta: true, seed: 1, computePenalty: 0 }, { onProgress: (p) => seen.push(p) });
   assert.deepEqual(seen.map((p) => p.iteration), [0, 1]);
   assert.equal(seen[0].reward, null);
   assert.ok(seen.every((p) => typeof p.heldOutFd === 'number' && p.heldOutFd > 0));
