@@ -20,6 +20,8 @@ export interface PlotSpec {
   /** Horizontal bands [low, high] per series (the baseline spread), drawn shaded in the series colour. */
   bands?: Array<{ series: number; low: number; high: number }>;
   seriesNames: string[];
+  /** Points above this are drawn on the top edge with their value (so one outlier does not flatten the rest). */
+  yClip?: number;
 }
 
 const COLOURS: Array<[number, number, number]> = [
@@ -69,7 +71,8 @@ export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBat
   const top = 40;
   const bottom = height - 60;
   const xs = spec.points.map((p) => p.x);
-  const ys = [...spec.points.map((p) => p.y), ...(spec.bands ?? []).flatMap((b) => [b.low, b.high])];
+  const clip = spec.yClip ?? Infinity;
+  const ys = [...spec.points.map((p) => Math.min(p.y, clip)), ...(spec.bands ?? []).flatMap((b) => [b.low, b.high])];
   const xMin = Math.min(0, ...xs);
   const xMax = Math.max(...xs, 1) * 1.08;
   const yLow = Math.min(...ys);
@@ -106,10 +109,14 @@ export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBat
   });
   for (const point of spec.points) {
     const colour = COLOURS[point.series % COLOURS.length];
+    const clipped = point.y > clip;
     const cx = px(point.x);
-    const cy = py(point.y);
-    for (let dy = -4; dy <= 4; dy++) for (let dx = -4; dx <= 4; dx++) if (dx * dx + dy * dy <= 16) set(cx + dx, cy + dy, colour);
-    text(point.label, cx + 7, cy - 12, colour);
+    const cy = clipped ? top : py(point.y);
+    if (clipped) for (let d = 0; d < 10; d++) for (let w = -d; w <= d; w++) set(cx + w / 2, cy - 8 + d, colour);
+    else for (let dy = -4; dy <= 4; dy++) for (let dx = -4; dx <= 4; dx++) if (dx * dx + dy * dy <= 16) set(cx + dx, cy + dy, colour);
+    const label = clipped ? `${point.label} (${point.y.toFixed(1)})` : point.label;
+    const labelX = cx + 7 + label.length * 8 > width ? cx - 7 - label.length * 8 : cx + 7;
+    text(label, labelX, cy - (clipped ? 4 : 12), colour);
   }
   return image;
 }
