@@ -90,6 +90,7 @@ function namedSettings(steps: number): Array<{ name: string; config: SkipConfig 
     { name: 'change<0.4 drop', config: { policy: { kind: 'change', threshold: 0.4, start: 0.25, end: 1, maxConsecutive: 1, blocks: range(1, blocks - 2), action: 'drop' } } },
     { name: 'uncond pass skipped, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRS' } } },
     { name: 'uncond pass reused, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRC' } } },
+    { name: 'uncond pass reused in x0 units, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRX' } } },
     ...TUNED.map((t) => ({ name: t.name, config: t.config })),
   ];
   return list.filter((s) => !values.only || s.name === 'off' || values.only.split(',').some((o) => s.name.includes(o)));
@@ -119,6 +120,7 @@ interface Sensitivity {
   /** [step]: the unconditional pass skipped (S) or reused (C) at that step. */
   passSkip: number[];
   passReuse: number[];
+  passReuseX0: number[];
   /** Mean distance between features of different unskipped images, for scale. */
   scale: number;
 }
@@ -143,7 +145,7 @@ function meanDistance(a: Float32Array, b: Float32Array, count: number): number {
 
 async function sensitivity(steps: number): Promise<Sensitivity> {
   const count = Number(values.probe);
-  const file = path.join(cacheDir, `skip-sensitivity-v2-${modelHash}-${steps}-${count}-${cfg}-${sampler}.json`);
+  const file = path.join(cacheDir, `skip-sensitivity-v3-${modelHash}-${steps}-${count}-${cfg}-${sampler}.json`);
   // JSON writes NaN (not measured) as null: read it back as NaN.
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'), (_key, value) => (value === null ? NaN : value));
   const base = await probeFeatures(null, steps, count);
@@ -173,11 +175,13 @@ async function sensitivity(steps: number): Promise<Sensitivity> {
     reuseBoth: await table('reuse both', (s, b) => (s === 0 ? null : { policy: { kind: 'mask', rows: rowsWith(steps, s, b, 'C') } })),
     passSkip: [],
     passReuse: [],
+    passReuseX0: [],
   };
   for (let s = 0; s < steps; s++) {
     const pass = (ch: string) => Array.from({ length: steps }, (_, i) => (i === s ? ch : 'R')).join('');
     result.passSkip.push(await distanceOf({ policy: { kind: 'none' }, guidance: { uncondPass: pass('S') } }));
     result.passReuse.push(s === 0 ? NaN : await distanceOf({ policy: { kind: 'none' }, guidance: { uncondPass: pass('C') } }));
+    result.passReuseX0.push(s === 0 ? NaN : await distanceOf({ policy: { kind: 'none' }, guidance: { uncondPass: pass('X') } }));
   }
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(file, JSON.stringify(result));
@@ -196,6 +200,7 @@ function printSensitivity(sens: Sensitivity) {
   grid('Reuse one block\'s residual from the previous step, both halves:', sens.reuseBoth);
   out.push('', `Unconditional pass skipped at one step (S): ${sens.passSkip.map((d, s) => `step ${s}: ${d.toFixed(2)}`).join(', ')}`);
   out.push(`Unconditional pass reusing the last guidance direction (C): ${sens.passReuse.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`);
+  out.push(`Unconditional pass reusing it in clean-image units (X): ${sens.passReuseX0.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`);
   console.log(out.join('\n'));
 }
 
@@ -254,7 +259,7 @@ function draftConfig(d: Draft): SkipConfig {
   const pass = d.pass.join('');
   return {
     policy: { kind: 'mask', rows: d.cond.map((r) => r.join('')) },
-    guidance: { uncondRows: d.uncond.map((r) => r.join('')), ...(/[SC]/.test(pass) ? { uncondPass: pass } : {}) },
+    guidance: { uncondRows: d.uncond.map((r) => r.join('')), ...(/[SCX]/.test(pass) ? { uncondPass: pass } : {}) },
   };
 }
 
@@ -292,6 +297,7 @@ async function searchSettings(sens: Sensitivity, steps: number, maxSaved: number
     if (values.pass === 'false') continue;
     moves.push({ key: `pS${s}`, cost: sens.passSkip[s], saving: perEval, apply: (d) => (d.pass[s] = 'S'), open: (d) => d.pass[s] === 'R' });
     if (s > 0) moves.push({ key: `pC${s}`, cost: sens.passReuse[s], saving: perEval, apply: (d) => (d.pass[s] = 'C'), open: (d) => d.pass[s] === 'R' });
+    if (s > 0) moves.push({ key: `pX${s}`, cost: sens.passReuseX0[s], saving: perEval, apply: (d) => (d.pass[s] = 'X'), open: (d) => d.pass[s] === 'R' });
   }
   moves.sort((a, b) => a.cost / a.saving - b.cost / b.saving);
   const clone = (d: Draft): Draft => ({ cond: d.cond.map((r) => [...r]), uncond: d.uncond.map((r) => [...r]), pass: [...d.pass] });

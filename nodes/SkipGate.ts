@@ -23,7 +23,7 @@ const widgets = {
   action: Type.Union([Type.Literal('reuse'), Type.Literal('drop')], { default: 'reuse', description: 'change and learned modes: what a skipped block does.' }),
   learned: Type.String({ default: '', description: 'learned mode: the gate parameters as JSON ({"logits": [[...], ...], "uncondLogits"?: ...}), as the RL trainer saves them.' }),
   uncond_mask: Type.String({ default: '', description: 'Guidance lever: a mask (as above) for the unconditional half of classifier-free guidance; empty: as the conditional half.' }),
-  uncond_pass: Type.String({ default: '', description: 'Guidance lever, one character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction; empty: always run.' }),
+  uncond_pass: Type.String({ default: '', description: 'Guidance lever, one character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as then; empty: always run.' }),
 };
 
 type Widgets = { [K in keyof typeof widgets]: Type.Static<(typeof widgets)[K]> };
@@ -64,7 +64,7 @@ export function configFromWidgets(w: Widgets, blocks: number): { config: SkipCon
   if (uncondRows.length > 0) guidance.uncondRows = uncondRows;
   const uncondPass = w.uncond_pass.replace(/[\s/,;]+/g, '');
   if (uncondPass !== '') guidance.uncondPass = uncondPass;
-  if (uncondPass !== '' && !/^[RSCrsc]+$/.test(uncondPass)) problems.push({ input: 'uncond_pass', message: `"${w.uncond_pass}": one character per step, R (run), S (skip) or C (reuse the last guidance direction)` });
+  if (uncondPass !== '' && !/^[RSCXrscx]+$/.test(uncondPass)) problems.push({ input: 'uncond_pass', message: `"${w.uncond_pass}": one character per step, R (run), S (skip), C (reuse the last guidance direction) or X (reuse it in clean-image units)` });
   let policy: SkipConfig['policy'] = { kind: 'none' };
   if (w.mode === 'mask') {
     const rows = splitRows(w.mask);

@@ -1,4 +1,5 @@
 import {
+  alphaAt,
   applyClassifierFreeGuidance,
   batchNormalNoise,
   currentTimestep,
@@ -9,6 +10,7 @@ import {
   isFinished,
   parseNoiseSchedule,
   resolveSamplerOptions,
+  sigmaAt,
 } from '../diffusion/index.ts';
 import { ModelRunner } from '../skip/runner.ts';
 import type { ComputeSummary } from '../skip/accounting.ts';
@@ -49,6 +51,11 @@ export interface GenerateResult {
   } & ReturnType<ModelRunner['account']['summary']>;
 }
 
+/** How far the predicted clean image moves per unit of model output (x0 = alpha x - sigma v, ...). */
+function x0PerOutput(prediction: 'v' | 'eps' | 'x0', alpha: number, sigma: number): number {
+  return prediction === 'v' ? -sigma : prediction === 'eps' ? -sigma / alpha : 1;
+}
+
 /**
  * The sampling loop: seeded noise, one model evaluation per step (cond and uncond in one
  * batch when guided), the sampler's update, previews. Image i uses noise stream seed + i, so a
@@ -85,7 +92,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       x,
       new Float32Array(guided ? 2 * batch : batch).fill(t),
       guided ? guidanceLabels(labels, nullClass) : labels,
-      { step, steps, uncondFrom: batch },
+      { step, steps, uncondFrom: batch, x0PerOutput: x0PerOutput(model.prediction, alphaAt(schedule, t), sigmaAt(schedule, t)) },
     );
     evaluations += guided ? 2 : 1;
     const result = sampler.step(state, guided ? applyClassifierFreeGuidance(out, scale) : out, noise);

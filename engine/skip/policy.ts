@@ -16,9 +16,10 @@ export const BLOCK_ACTIONS: readonly BlockAction[] = ['run', 'reuse', 'drop', 's
 /**
  * The unconditional half of a guided batch, per step: run it; skip it and use the conditional
  * output (guidance off for that step); or skip it and reuse the guidance direction
- * (cond - uncond) of the last step it ran.
+ * (cond - uncond) of the last step it ran, as it was in model-output units ('reuse') or
+ * rescaled so that it moves the predicted clean image as much as it did then ('reuse-x0').
  */
-export type UncondPass = 'run' | 'skip' | 'reuse';
+export type UncondPass = 'run' | 'skip' | 'reuse' | 'reuse-x0';
 
 /** What a policy sees when it decides for one block at one step. */
 export interface BlockQuery {

@@ -10,6 +10,11 @@ export interface EvaluateInfo {
   steps: number;
   /** Elements at or past this index are the unconditional half of a guided batch [cond; uncond]. */
   uncondFrom: number;
+  /**
+   * How much the predicted clean image moves per unit of model output at this step (v: -sigma,
+   * eps: -sigma/alpha, x0: 1); needed only to reuse a guidance direction in clean-image units.
+   */
+  x0PerOutput?: number;
 }
 
 /**
@@ -24,6 +29,7 @@ export class ModelRunner {
   private readonly residuals: Array<Array<Float32Array | undefined>> = [];
   /** Per conditional element: cond - uncond model output at the last step the uncond half ran. */
   private guidanceDelta: Float32Array | undefined;
+  private guidanceDeltaX0PerOutput: number | undefined;
   private skipRun: SkipRun | null = null;
 
   constructor(
@@ -48,7 +54,8 @@ export class ModelRunner {
     const guided = info.uncondFrom < batch;
     let pass: UncondPass = guided ? (skipRun.uncondPass?.(info.step, info.steps) ?? 'run') : 'run';
     // Nothing to reuse before the unconditional half first ran: run it.
-    if (pass === 'reuse' && !this.guidanceDelta) pass = 'run';
+    if ((pass === 'reuse' || pass === 'reuse-x0') && !this.guidanceDelta) pass = 'run';
+    if (pass === 'reuse-x0' && (info.x0PerOutput === undefined || this.guidanceDeltaX0PerOutput === undefined)) throw new Error('reusing the guidance direction in clean-image units needs x0PerOutput for every step');
     const elements = pass === 'run' ? batch : info.uncondFrom;
     const size = x.length / batch;
 
@@ -65,23 +72,29 @@ export class ModelRunner {
       h = await this.runBlock(block, h, emb, perElement, skipRun, info.uncondFrom);
     }
     const out = await this.model.head({ h, emb, x: xRun });
-    const full = guided ? this.completeGuidedBatch(out, pass, info.uncondFrom, size) : out;
+    const full = guided ? this.completeGuidedBatch(out, pass, info, size) : out;
     this.account.record({ step: info.step, actions, elements, uncondFrom: info.uncondFrom, uncondSkipped: batch - elements, seconds: seconds(started) });
     return full;
   }
 
   /** Fills in the unconditional half when it was skipped; remembers cond - uncond when it ran. */
-  private completeGuidedBatch(out: Float32Array, pass: UncondPass, uncondFrom: number, size: number): Float32Array {
-    const half = uncondFrom * size;
+  private completeGuidedBatch(out: Float32Array, pass: UncondPass, info: EvaluateInfo, size: number): Float32Array {
+    const half = info.uncondFrom * size;
     if (pass === 'run') {
       const delta = (this.guidanceDelta ??= new Float32Array(half));
       for (let k = 0; k < half; k++) delta[k] = out[k] - out[half + k];
+      this.guidanceDeltaX0PerOutput = info.x0PerOutput;
       return out;
     }
     const full = new Float32Array(2 * half);
     full.set(out.subarray(0, half), 0);
-    if (pass === 'skip') full.set(out.subarray(0, half), half);
-    else for (let k = 0; k < half; k++) full[half + k] = out[k] - this.guidanceDelta![k];
+    if (pass === 'skip') {
+      full.set(out.subarray(0, half), half);
+      return full;
+    }
+    // Same direction; in clean-image units it is rescaled by the ratio of then and now.
+    const scale = pass === 'reuse-x0' ? this.guidanceDeltaX0PerOutput! / info.x0PerOutput! : 1;
+    for (let k = 0; k < half; k++) full[half + k] = out[k] - scale * this.guidanceDelta![k];
     return full;
   }
 

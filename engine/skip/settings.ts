@@ -14,7 +14,7 @@ export const NoSkipConfig = Type.Object({ kind: Type.Literal('none') }, { descri
 
 export const GuidanceConfig = Type.Object({
   uncondRows: Type.Optional(MaskRows),
-  uncondPass: Type.Optional(Type.String({ pattern: '^[RSCrsc]+$', description: 'One character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction.' })),
+  uncondPass: Type.Optional(Type.String({ pattern: '^[RSCXrscx]+$', description: 'One character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as it did.' })),
 });
 export type GuidanceConfig = Type.Static<typeof GuidanceConfig>;
 
@@ -30,7 +30,7 @@ export interface SkipConfigIssue {
   message: string;
 }
 
-const PASS_OF: Record<string, UncondPass> = { R: 'run', S: 'skip', C: 'reuse' };
+const PASS_OF: Record<string, UncondPass> = { R: 'run', S: 'skip', C: 'reuse', X: 'reuse-x0' };
 
 /** Everything wrong with a config for a model with `blocks` blocks, reported at once. */
 export function skipConfigIssues(config: unknown, blocks: number): SkipConfigIssue[] {

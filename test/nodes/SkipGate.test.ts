@@ -61,7 +61,7 @@ test('a setting naming a block the model lacks is a validation error on its inpu
   assert.deepEqual(errorsOf(prompt({ mode: 'change', start: 0.8, end: 0.5 })).map((e) => e[0]), ['start']);
   assert.deepEqual(errorsOf(prompt({ mode: 'learned', learned: '{"logits": [[1, 2]]}' })).map((e) => e[0]), ['learned']);
   assert.deepEqual(errorsOf(prompt({ mode: 'learned', learned: 'not json' })).map((e) => e[0]), ['learned']);
-  assert.deepEqual(errorsOf(prompt({ mode: 'off', uncond_pass: 'RRX' })).map((e) => e[0]), ['uncond_pass']);
+  assert.deepEqual(errorsOf(prompt({ mode: 'off', uncond_pass: 'RRQ' })).map((e) => e[0]), ['uncond_pass']);
   assert.ok(engine.validate(prompt({ mode: 'change', blocks: '2-7' })).ok);
   const logits = JSON.stringify({ logits: [[1, 1, 1, -1, 1, 1, 1, 1, 1, 1]], uncondLogits: [[1, -1, -1, 1, 1, 1, 1, 1, 1, 1]] });
   assert.ok(engine.validate(prompt({ mode: 'learned', learned: logits, action: 'drop' })).ok);

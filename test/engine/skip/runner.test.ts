@@ -112,3 +112,19 @@ test('share: an unconditional element takes its conditional partner\'s residual 
   assert.deepEqual([s.blocks_run, s.blocks_shared, s.blocks_dropped], [2 * 4 + 2, 4, 2]);
   assert.equal(s.uncond_flops, 2 * (model.flops.embed + model.flops.head + model.flops.blocks[0]));
 });
+
+test('X reuses the guidance direction rescaled to clean-image units (by the ratio of x0 per output then and now)', async () => {
+  const { x: half, t: tHalf, labels: condLabels } = inputs(2);
+  const x = new Float32Array(4 * 784);
+  x.set(half, 0);
+  x.set(half, 2 * 784);
+  const t = new Float32Array(4).fill(tHalf[0]);
+  const labels = Int32Array.of(condLabels[0], condLabels[1], 10, 10);
+  const runner = new ModelRunner(model, settings({ policy: { kind: 'none' }, guidance: { uncondPass: 'RX' } }));
+  const first = await runner.evaluate(x, t, labels, { step: 0, steps: 2, uncondFrom: 2, x0PerOutput: -0.5 });
+  const second = await runner.evaluate(x, t, labels, { step: 1, steps: 2, uncondFrom: 2, x0PerOutput: -1 });
+  const n = 2 * 784;
+  let worst = 0;
+  for (let k = 0; k < n; k++) worst = Math.max(worst, Math.abs(second[n + k] - (second[k] - 0.5 * (first[k] - first[n + k]))));
+  assert.ok(worst < 1e-5, `off by ${worst}`);
+});
