@@ -49,6 +49,8 @@ const { values } = parseArgs({
     width: { type: 'string', default: '6' },
     /** Whether the search may skip whole unconditional passes. */
     pass: { type: 'string', default: 'true' },
+    /** The unconditional passes the search starts from, e.g. RRRX (default: all run). */
+    'start-pass': { type: 'string', default: '' },
   },
 });
 const tables = values.tables.split(',');
@@ -282,7 +284,7 @@ async function searchSettings(sens: Sensitivity, steps: number, maxSaved: number
   const probe = Number(values.probe);
   const base = await probeFeatures(null, steps, probe);
   const { blocks: blockFlops } = model.flops;
-  const draft: Draft = { cond: Array.from({ length: steps }, () => [...full()]), uncond: Array.from({ length: steps }, () => [...full()]), pass: [...'R'.repeat(steps)] };
+  const draft: Draft = { cond: Array.from({ length: steps }, () => [...full()]), uncond: Array.from({ length: steps }, () => [...full()]), pass: [...(values['start-pass'] || 'R'.repeat(steps))] };
   type Move = { cost: number; saving: number; key: string; apply: (d: Draft) => void; open: (d: Draft) => boolean };
   const moves: Move[] = [];
   for (let s = 0; s < steps; s++) {
@@ -302,8 +304,8 @@ async function searchSettings(sens: Sensitivity, steps: number, maxSaved: number
   moves.sort((a, b) => a.cost / a.saving - b.cost / b.saving);
   const clone = (d: Draft): Draft => ({ cond: d.cond.map((r) => [...r]), uncond: d.uncond.map((r) => [...r]), pass: [...d.pass] });
   const trajectory: Array<{ saved: number; distance: number; config: SkipConfig; move: string }> = [];
-  let current = 0;
   let state = draft;
+  let current = values['start-pass'] ? meanDistance(await probeFeatures(draftConfig(state), steps, probe), base, probe) : 0;
   while (draftSaved(state) < maxSaved) {
     const tries = moves.filter((m) => m.open(state)).slice(0, width);
     if (tries.length === 0) break;
@@ -390,17 +392,17 @@ if (tables.includes('sensitivity') || tables.includes('select') || tables.includ
     if (tables.includes('sensitivity')) printSensitivity(sens);
     if (tables.includes('search')) {
       const budgets = values.budgets.split(',').map(Number);
-      const file = path.join(cacheDir, `skip-search-${modelHash}-${steps}-${values.probe}-${values.width}-${values.pass}-${cfg}-${sampler}.json`);
+      const file = path.join(cacheDir, `skip-search-${modelHash}-${steps}-${values.probe}-${values.width}-${values.pass}-${values['start-pass']}-${cfg}-${sampler}.json`);
       const trajectory: Awaited<ReturnType<typeof searchSettings>> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : await searchSettings(sens, steps, Math.max(...budgets) + 0.02, Number(values.width));
       writeFileSync(file, JSON.stringify(trajectory));
       const tune = Number(values.tune);
-      const lines = ['', `Measured greedy search at ${steps} steps (tuning seeds, ${values.probe} probe images, ${values.width} tries per move); FD and agreement on ${tune} tuning images:`, '', '| budget | FLOPs saved | paired distance | FD | agreement | mask | uncond mask | uncond pass |', '|---|---|---|---|---|---|---|---|'];
+      const lines = ['', `Measured greedy search at ${steps} steps (tuning seeds, ${values.probe} probe images, ${values.width} tries per move${values['start-pass'] ? `, starting from unconditional passes ${values['start-pass']}` : ''}${values.pass === 'false' ? ', whole unconditional passes never skipped' : ''}); FD and agreement on ${tune} tuning images:`, '', '| budget | FLOPs saved | paired distance | FD | agreement | mask | uncond mask | uncond pass |', '|---|---|---|---|---|---|---|---|'];
       const base = tune > 0 ? await evaluateSetting(0, steps, 'off (tuning)', null, 1, TUNING_SEED, tune) : undefined;
       lines.push(`| 0 | 0.0% | 0 | ${base?.fd.toFixed(3) ?? '-'} | ${base ? pct(base.agreement) : '-'} | - | - | - |`);
       for (const budget of budgets) {
         const point = trajectory.find((p) => p.saved >= budget - 1e-9);
         if (!point) continue;
-        const row = tune > 0 ? await evaluateSetting(0, steps, `search ${budget}${values.pass === 'false' ? ' no-pass' : ''} (tuning)`, point.config, 1, TUNING_SEED, tune) : undefined;
+        const row = tune > 0 ? await evaluateSetting(0, steps, `search ${budget}${values.pass === 'false' ? ' no-pass' : ''}${values['start-pass'] ? ` from ${values['start-pass']}` : ''} (tuning)`, point.config, 1, TUNING_SEED, tune) : undefined;
         const config = point.config;
         lines.push(`| ${budget} | ${pct(point.saved)} | ${point.distance.toFixed(3)} | ${row?.fd.toFixed(3) ?? '-'} | ${row ? pct(row.agreement) : '-'} | ${config.policy.kind === 'mask' ? config.policy.rows.join('/') : ''} | ${config.guidance?.uncondRows?.join('/') ?? ''} | ${config.guidance?.uncondPass ?? ''} |`);
         log(lines[lines.length - 1]);
