@@ -43,6 +43,8 @@ const { values } = parseArgs({
     cfg: { type: 'string', default: '2' },
     sampler: { type: 'string', default: 'dpmpp_2m' },
     reps: { type: 'string', default: '4' },
+    /** Settings (by name) also run at more than 4 steps; 'tuned' means every tuned one. */
+    long: { type: 'string', default: 'off;change<0.1 reuse;uncond pass reused (x0) at last quarter;tuned' },
     /** Another models folder (e.g. an intermediate export); default: the repository's models/. */
     models: { type: 'string', default: '' },
     budgets: { type: 'string', default: '0.15,0.2,0.25,0.3,0.35' },
@@ -84,15 +86,15 @@ function namedSettings(steps: number): Array<{ name: string; config: SkipConfig 
   const middle = `RR${'C'.repeat(blocks - 4)}RR`;
   const list: Array<{ name: string; config: SkipConfig | null }> = [
     { name: 'off', config: null },
-    { name: 'naive reuse, middle blocks', config: { policy: { kind: 'mask', rows: [full(), ...Array.from({ length: steps - 1 }, () => middle)] } } },
+    { name: 'naive reuse of middle blocks', config: { policy: { kind: 'mask', rows: [full(), ...Array.from({ length: steps - 1 }, () => middle)] } } },
     // Relative input changes between steps are 0.3-0.6 at 4 steps and ~0.07 at 20 (measured on
     // the default model), so one threshold cannot serve both: 0.1 for many steps, 0.4 for few.
     { name: 'change<0.1 reuse', config: { policy: { kind: 'change', threshold: 0.1, start: 0.25, end: 1, maxConsecutive: 1, blocks: range(1, blocks - 2), action: 'reuse' } } },
     { name: 'change<0.4 reuse', config: { policy: { kind: 'change', threshold: 0.4, start: 0.25, end: 1, maxConsecutive: 1, blocks: range(1, blocks - 2), action: 'reuse' } } },
     { name: 'change<0.4 drop', config: { policy: { kind: 'change', threshold: 0.4, start: 0.25, end: 1, maxConsecutive: 1, blocks: range(1, blocks - 2), action: 'drop' } } },
-    { name: 'uncond pass skipped, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRS' } } },
-    { name: 'uncond pass reused, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRC' } } },
-    { name: 'uncond pass reused in x0 units, last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRX' } } },
+    { name: 'uncond pass skipped at last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRS' } } },
+    { name: 'uncond pass reused at last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRC' } } },
+    { name: 'uncond pass reused (x0) at last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRX' } } },
     ...TUNED.map((t) => ({ name: t.name, config: t.config })),
   ];
   return list.filter((s) => !values.only || s.name === 'off' || values.only.split(',').some((o) => s.name.includes(o)));
@@ -100,9 +102,15 @@ function namedSettings(steps: number): Array<{ name: string; config: SkipConfig 
 
 /** Settings picked from the sensitivity tables on tuning seeds (see `--tables select`). */
 const TUNED: Array<{ name: string; config: SkipConfig }> = [
-  { name: 'tuned A', config: { policy: { kind: 'mask', rows: ['RRRRRRRRRR', 'RRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'] }, guidance: { uncondRows: ['RSSDRDRRRR', 'RRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'], uncondPass: 'RSRR' } } },
-  { name: 'tuned B', config: { policy: { kind: 'mask', rows: ['RRRRRRRRRR', 'RRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'] }, guidance: { uncondRows: ['SSSDRDRRRR', 'RRRDRRRRRR', 'SRRRRRRRRR', 'RRRRRRRRRR'], uncondPass: 'RSRC' } } },
+  { name: 'tuned A', config: { policy: { kind: 'mask', rows: ['RRRRRRRRRR', 'RRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'] }, guidance: { uncondRows: ['SSSRRRRRRR', 'SRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'], uncondPass: 'RRRX' } } },
+  { name: 'tuned B', config: { policy: { kind: 'mask', rows: ['RRRRRRRRRR', 'RRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'] }, guidance: { uncondRows: ['SSSDRDRRRR', 'SSRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'], uncondPass: 'RSRX' } } },
 ];
+
+/** Whether a setting also runs at more than 4 steps (--long, ';'-separated; 'tuned' = every tuned one). */
+function runsLong(name: string): boolean {
+  const names = values.long.split(';');
+  return names.includes(name) || (names.includes('tuned') && TUNED.some((t) => t.name === name));
+}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -437,7 +445,7 @@ if (tables.includes('settings') || tables.includes('plot')) {
   let index = 0;
   for (const steps of stepCounts) {
     const sets = steps <= 4 ? Number(values.sets) : Number(values['long-sets']);
-    const settings = namedSettings(steps).filter((s) => steps <= 4 || ['off', 'uncond pass skipped, last quarter', 'change<0.1 reuse', ...TUNED.map((t) => t.name)].includes(s.name));
+    const settings = namedSettings(steps).filter((s) => steps <= 4 || runsLong(s.name));
     for (const { name, config } of settings) rows.push(await evaluateSetting(++index, steps, name, config, name === 'off' || TUNED.some((t) => t.name === name) ? sets : Math.min(sets, 1)));
   }
   const lines = ['', `Bench seeds from ${SEED_RANGES.bench}, ${samples} images per seed set; FD of each set against the test split (spread: min..max and std over disjoint seed sets of the unskipped run). FLOPs saved = of the full guided run; cond = blocks of the conditional half, uncond = the guidance half.`, ''];
@@ -460,7 +468,7 @@ if (tables.includes('timing')) {
   const reps = Number(values.reps);
   const lines = ['', `Time, 100 images per call, ${reps} calls each, interleaved with the unskipped run (medians; same process, same machine, ${os.cpus().length} cores). CPU time counts every thread of the process, so it is less sensitive to other load on the machine than wall time.`, '', '| steps | setting | FLOPs saved | unskipped wall s | setting wall s | wall time saved | CPU time saved |', '|---|---|---|---|---|---|---|'];
   for (const steps of stepCounts) {
-    for (const { name, config } of namedSettings(steps).filter((s) => s.name !== 'off' && (steps <= 4 || TUNED.some((t) => t.name === s.name) || s.name.startsWith('uncond pass skipped') || s.name === 'change<0.1 reuse'))) {
+    for (const { name, config } of namedSettings(steps).filter((s) => s.name !== 'off' && (steps <= 4 || runsLong(s.name)))) {
       const base: Array<{ wall: number; cpu: number }> = [];
       const skip: Array<{ wall: number; cpu: number }> = [];
       await timeSetting(config, steps);
