@@ -1,21 +1,26 @@
 /**
  * Skipping blocks at few steps: what it saves and what it costs, on the default model.
  *
- *   node --import tsx bench/skip.ts [--tables sensitivity,select,settings,timing,plot]
- *        [--samples 1000] [--sets 3] [--long-sets 1] [--steps 4,8,20] [--probe 64] [--tune 500]
+ *   node --import tsx bench/skip.ts [--tables sensitivity,select,search,settings,timing,plot]
+ *        [--samples 1000] [--sets 3] [--long-sets 1] [--steps 4,8,20] [--long 'off;tuned;...']
+ *        [--probe 40] [--tune 1000] [--budgets 0.18,0.24,0.3] [--start-pass RRRX] [--pass false]
+ *        [--reps 4] [--models DIR]
  *
  * sensitivity  per step and block, on tuning seeds: how far the final images' classifier
  *              features move when that one block is dropped (both halves, or only the
- *              unconditional half), or reused, and when the unconditional pass is skipped.
- * select       greedy settings from the sensitivities (least damage per FLOP first) at several
- *              FLOP budgets, checked by FD and agreement on tuning seeds.
+ *              unconditional half), shared across halves, or reused, and when the unconditional
+ *              pass is skipped or replaced by the last guidance direction.
+ * search       measured greedy search from those sensitivities (see searchSettings), its
+ *              settings at each FLOP budget checked by FD and agreement on tuning seeds.
+ * select       the same greedy without measuring (damages assumed to add; they do not).
  * settings     every named policy and setting on bench seeds (never used for tuning): FLOPs
- *              saved (conditional blocks / guidance half), FD on `sets` disjoint seed sets of
+ *              saved (conditional blocks + guidance half), FD on `sets` disjoint seed sets of
  *              `samples` images (the seed-to-seed spread), classifier agreement and confidence.
- * timing       wall time saved, measured paired and interleaved against the unskipped run.
+ * timing       wall and CPU time saved, measured paired and interleaved with the unskipped run.
  * plot         bench/skip-tradeoff.png: FD against FLOPs saved, the unskipped spread shaded.
  *
- * Evaluations are cached in bench/.cache (keyed by the model's files and the setting).
+ * Evaluations are cached in bench/.cache (keyed by the model's files and the setting), so a
+ * rerun only computes what changed. The TUNED settings below come from `--tables search`.
  */
 import { mkdirSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -369,6 +374,16 @@ async function evaluateSetting(index: number, steps: number, name: string, confi
   return { index, steps, name, config, results, fd: mean((r) => r.fd), agreement: mean((r) => r.agreement), confidence: mean((r) => r.meanConfidence), saved, savedCond: config?.policy.kind === 'change' ? saved - split.uncond : split.cond, savedUncond: split.uncond };
 }
 
+/**
+ * The issue's bar: FD no worse than the top of the unskipped run's seed-to-seed range (lower is
+ * better, so an FD below the range passes) and agreement within 1 point.
+ */
+function verdict(fd: number, agreement: number, spreadTop: number, baseAgreement: number): string {
+  const fdOk = fd <= spreadTop;
+  const agreementOk = agreement >= baseAgreement - 0.01;
+  return fdOk && agreementOk ? 'yes' : `no (${[fdOk ? '' : 'FD', agreementOk ? '' : 'agreement'].filter(Boolean).join(', ')})`;
+}
+
 function spreadOf(base: Row) {
   const fds = base.results.map((r) => r.fd);
   const mean = base.fd;
@@ -449,7 +464,7 @@ if (tables.includes('settings') || tables.includes('plot')) {
     for (const { name, config } of settings) rows.push(await evaluateSetting(++index, steps, name, config, name === 'off' || TUNED.some((t) => t.name === name) ? sets : Math.min(sets, 1)));
   }
   const lines = ['', `Bench seeds from ${SEED_RANGES.bench}, ${samples} images per seed set; FD of each set against the test split (spread: min..max and std over disjoint seed sets of the unskipped run). FLOPs saved = of the full guided run; cond = blocks of the conditional half, uncond = the guidance half.`, ''];
-  lines.push('| # | steps | setting | FLOPs saved (cond + uncond) | FD (per set) | FD - unskipped | agreement | - unskipped | confidence |', '|---|---|---|---|---|---|---|---|---|');
+  lines.push('| # | steps | setting | FLOPs saved (cond + uncond) | FD (per set) | FD - unskipped | agreement | - unskipped | confidence | quality kept |', '|---|---|---|---|---|---|---|---|---|---|');
   for (const steps of stepCounts) {
     const base = rows.find((r) => r.steps === steps && r.name === 'off')!;
     const spread = spreadOf(base);
@@ -458,7 +473,7 @@ if (tables.includes('settings') || tables.includes('plot')) {
       const shared = row.results.length;
       const baseFd = base.results.slice(0, shared).reduce((a, r) => a + r.fd, 0) / shared;
       const baseAgreement = base.results.slice(0, shared).reduce((a, r) => a + r.agreement, 0) / shared;
-      lines.push(`| ${row.index} | ${steps} | ${row.name} | ${pct(row.saved)} (${pct(row.savedCond)} + ${pct(row.savedUncond)}) | ${row.fd.toFixed(3)} (${row.results.map((r) => r.fd.toFixed(2)).join(', ')}) | ${row.name === 'off' ? `spread ${spread.min.toFixed(2)}..${spread.max.toFixed(2)}, std ${spread.std.toFixed(3)}` : (row.fd - baseFd >= 0 ? '+' : '') + (row.fd - baseFd).toFixed(3)} | ${pct(row.agreement)} | ${row.name === 'off' ? '' : `${((row.agreement - baseAgreement) * 100).toFixed(2)} pt`} | ${row.confidence.toFixed(3)} |`);
+      lines.push(`| ${row.index} | ${steps} | ${row.name} | ${pct(row.saved)} (${pct(row.savedCond)} + ${pct(row.savedUncond)}) | ${row.fd.toFixed(3)} (${row.results.map((r) => r.fd.toFixed(2)).join(', ')}) | ${row.name === 'off' ? `spread ${spread.min.toFixed(2)}..${spread.max.toFixed(2)}, std ${spread.std.toFixed(3)}` : (row.fd - baseFd >= 0 ? '+' : '') + (row.fd - baseFd).toFixed(3)} | ${pct(row.agreement)} | ${row.name === 'off' ? '' : `${((row.agreement - baseAgreement) * 100).toFixed(2)} pt`} | ${row.confidence.toFixed(3)} | ${row.name === 'off' ? '' : verdict(row.fd, row.agreement, spread.max, baseAgreement)} |`);
     }
   }
   if (tables.includes('settings')) console.log(lines.join('\n'));
