@@ -27,7 +27,7 @@ def main():
     ap.add_argument("--skip-train", action="store_true", help="export the current checkpoint only")
     ap.add_argument("--eval", action="store_true", help="also measure FD/agreement (slow: ~10 min per setting)")
     ap.add_argument("--eval-steps", type=int, default=100)
-    ap.add_argument("--cfg", type=float, default=2.0)
+    ap.add_argument("--cfg", type=float, default=1.5)
     args = ap.parse_args()
     train_classifier(log=log)
     if not args.skip_train:

@@ -31,10 +31,24 @@ def grid(model, steps=50, cfg=2.0, path=None, seed=0):
     return path
 
 
-def metrics(model, clf, stats, steps, cfg, n=1000, seed=1):
-    labels = torch.arange(10).repeat_interleave(n // 10)
+def metrics(model, clf, stats, steps, cfg, n=1000, seed=1, train_step=0, chunk=100):
+    """Samples in chunks of `chunk` images (10 per class) cached under work/eval_cache/, so a run
+    that gets killed resumes where it stopped."""
+    labels = torch.arange(10).repeat(n // 10)
+    cache = os.path.join(WORK_DIR, "eval_cache", f"step{train_step}_ddim{steps}_cfg{cfg}_seed{seed}")
+    os.makedirs(cache, exist_ok=True)
     t0 = time.time()
-    imgs = ddim_sample(model, labels, steps=steps, cfg=cfg, seed=seed)
+    parts = []
+    for i in range(0, n, chunk):
+        path = os.path.join(cache, f"{i:05d}.pt")
+        if os.path.exists(path):
+            parts.append(torch.load(path))
+            continue
+        part = ddim_sample(model, labels[i:i + chunk], steps=steps, cfg=cfg, seed=seed * 100000 + i)
+        torch.save(part, path)
+        parts.append(part)
+        print(f"  sampled {i + chunk}/{n} ({time.time() - t0:.0f}s)", flush=True)
+    imgs = torch.cat(parts)
     with torch.no_grad():
         logits = torch.cat([clf(imgs[i:i + 1000])[0] for i in range(0, len(imgs), 1000)])
     agree = (logits.argmax(1) == labels).float().mean().item()
@@ -50,10 +64,11 @@ def main():
     ap.add_argument("--cfg", type=float, nargs="+", default=[2.0])
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--grid-only", action="store_true")
+    ap.add_argument("--no-grid", action="store_true")
     args = ap.parse_args()
     model, st = load_denoiser()
     print(f"denoiser at step {st['step']} ({st['train_seconds'] / 60:.1f} min)", flush=True)
-    for cfg in args.cfg:
+    for cfg in ([] if args.no_grid else args.cfg):
         print("grid:", grid(model, 50, cfg), flush=True)
     if args.grid_only:
         return
@@ -63,7 +78,7 @@ def main():
     results = []
     for steps in args.steps:
         for cfg in args.cfg:
-            r = metrics(model, clf, stats, steps, cfg, args.n)
+            r = metrics(model, clf, stats, steps, cfg, args.n, train_step=st["step"])
             r["trainStep"] = st["step"]
             print(json.dumps(r), flush=True)
             results.append(r)

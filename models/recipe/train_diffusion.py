@@ -63,7 +63,7 @@ def load_state():
     return torch.load(CKPT)
 
 
-def train(minutes, log=print, ckpt_every_s=180, eval_every=500):
+def train(minutes, log=print, ckpt_every_s=120, eval_every=500):
     torch.manual_seed(int(time.time()) % 100000)
     xtr, ytr = load_split("train")
     held = HeldOut()
