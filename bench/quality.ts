@@ -4,7 +4,7 @@
  * distance (FD) to the test split's features, agreement with the requested class, mean
  * confidence; with NFE, images/s and the real-vs-real FD floor at the same n.
  *
- *   node --import tsx bench/quality.ts [--samples 1000] [--steps 1,2,4,8,20,100] [--long ddim]
+ *   node --import tsx bench/quality.ts [--samples 1000] [--steps 1,2,4,8,20,100] [--long ddim] [--compare dpmpp_2m,ddim]
  *
  * Results are cached in bench/.cache (keyed by the model's files and the configuration), so
  * re-running after a change recomputes only what changed. Prints markdown tables.
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     long: { type: 'string', default: 'ddim' },
     cfg: { type: 'string', default: '2' },
     tables: { type: 'string', default: 'grid,spacing,cfg' },
+    /** Samplers compared across spacings and guidance scales at 4 steps. */
+    compare: { type: 'string', default: 'dpmpp_2m,ddim' },
   },
 });
 const samples = Number(values.samples);
@@ -65,13 +67,13 @@ if (tables.includes('grid')) {
 if (tables.includes('spacing')) {
   out.push('', `Spacings at 4 steps (cfg ${cfg}):`, '', header, rule);
   const spacings: Spacing[] = [{ kind: 'trailing' }, { kind: 'linspace' }, { kind: 'leading' }, { kind: 'karras' }, { kind: 'logsnr' }];
-  for (const sampler of ['dpmpp_2m', 'ddim']) {
+  for (const sampler of values.compare.split(',')) {
     for (const spacing of spacings) out.push(row(sampler, 4, spacing.kind, cfg, await run(sampler, 4, spacing)));
   }
 }
 if (tables.includes('cfg')) {
   out.push('', 'Guidance scale at 4 steps (trailing):', '', header, rule);
-  for (const sampler of ['dpmpp_2m', 'ddim']) {
+  for (const sampler of values.compare.split(',')) {
     for (const guidance of [1, 1.5, 2, 3, 4]) out.push(row(sampler, 4, 'trailing', guidance, await run(sampler, 4, { kind: 'trailing' }, guidance)));
   }
 }
