@@ -6,8 +6,15 @@ import { DEFAULT_MODELS_ROOT } from '../engine/onnx/index.ts';
 import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 import { createSkipSettings, skipConfigIssues, splitRows, type SkipConfig } from '../engine/skip/index.ts';
 
-/** The setting SkipGate ships with: the best one measured at 4 steps (bench/skip.ts). */
-export const DEFAULT_MASK = 'RRRRRRRRRR/RRRRRRRRRR/RRRRRRRRRR/RRRRRRRRRR';
+/**
+ * The setting SkipGate ships with: the best one measured at 4 steps (bench/skip.ts, "tuned B"):
+ * block 3 dropped at step 2 for both halves; the unconditional half shares the conditional
+ * half's residual or drops a few early blocks at steps 1-2, skips its pass at step 2 and
+ * reuses the last guidance direction (in clean-image units) at step 4.
+ */
+export const DEFAULT_MASK = 'RRRRRRRRRR/RRRDRRRRRR/RRRRRRRRRR/RRRRRRRRRR';
+export const DEFAULT_UNCOND_MASK = 'SSSDRDRRRR/SSRDRRRRRR/RRRRRRRRRR/RRRRRRRRRR';
+export const DEFAULT_UNCOND_PASS = 'RSRX';
 
 const widgets = {
   mode: Type.Union([Type.Literal('off'), Type.Literal('mask'), Type.Literal('change'), Type.Literal('learned')], {
@@ -22,8 +29,8 @@ const widgets = {
   blocks: Type.String({ default: '', description: 'change mode: blocks that may be skipped, e.g. "2-7" or "1,3,5" (from 0); empty: all.' }),
   action: Type.Union([Type.Literal('reuse'), Type.Literal('drop')], { default: 'reuse', description: 'change and learned modes: what a skipped block does.' }),
   learned: Type.String({ default: '', description: 'learned mode: the gate parameters as JSON ({"logits": [[...], ...], "uncondLogits"?: ...}), as the RL trainer saves them.' }),
-  uncond_mask: Type.String({ default: '', description: 'Guidance lever: a mask (as above) for the unconditional half of classifier-free guidance; empty: as the conditional half.' }),
-  uncond_pass: Type.String({ default: '', description: 'Guidance lever, one character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as then; empty: always run.' }),
+  uncond_mask: Type.String({ default: DEFAULT_UNCOND_MASK, description: 'Guidance lever: a mask (as above) for the unconditional half of classifier-free guidance; empty: as the conditional half. In learned mode, learned unconditional gates win over it.' }),
+  uncond_pass: Type.String({ default: DEFAULT_UNCOND_PASS, description: 'Guidance lever, one character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as then; empty: always run.' }),
 };
 
 type Widgets = { [K in keyof typeof widgets]: Type.Static<(typeof widgets)[K]> };

@@ -82,9 +82,10 @@ export function createSkipSettings(config: SkipConfig, blocks: number): SkipSett
   else if (policy.kind === 'mask') base = maskPolicy(parseMaskRows(policy.rows));
   else if (policy.kind === 'change') base = changePolicy(policy);
   else {
+    // Learned gates are a whole policy: their unconditional gates win over an uncond mask.
     const mask = greedyGateMask(policy);
     base = maskPolicy(mask.cond);
-    uncondTable ??= mask.uncond;
+    if (mask.uncond) uncondTable = mask.uncond;
   }
   const passes = guidance?.uncondPass ? [...guidance.uncondPass.toUpperCase()].map((char) => PASS_OF[char]) : undefined;
   if (!base && !uncondTable && !passes?.some((pass) => pass !== 'run')) return null;

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { OutputCache, type RunEvent } from '../../engine/index.ts';
 import { createFewstepSetup } from '../../server/setup.ts';
 import type { ImageBatch } from '../../engine/image/image-batch.ts';
-import { parseBlockList } from '../../nodes/SkipGate.ts';
+import { DEFAULT_MASK, DEFAULT_UNCOND_MASK, DEFAULT_UNCOND_PASS, parseBlockList } from '../../nodes/SkipGate.ts';
 
 const { engine, store } = createFewstepSetup();
 after(() => store.dispose());
@@ -74,7 +74,7 @@ test('block lists: ranges, lists, empty for all', () => {
 });
 
 test('the sampler runs a gated model unchanged and reports what was run, reused and dropped', async () => {
-  const { stats, result, events } = await sample(prompt({ mode: 'mask', mask: `${ALL}/RRRDDRRRRR/RRCCRRRRRR`, uncond_pass: 'RRS' }));
+  const { stats, result, events } = await sample(prompt({ mode: 'mask', mask: `${ALL}/RRRDDRRRRR/RRCCRRRRRR`, uncond_mask: '', uncond_pass: 'RRS' }));
   // Progress events carry each step's compute as it ends, and the running total.
   const progress = events.filter((e): e is Extract<RunEvent, { type: 'node_progress' }> => e.type === 'node_progress' && e.nodeId === '4');
   const compute = progress.map((e) => (e.detail as { compute: { step: { drop: number; uncond_skipped: number }; flops_saved_fraction: number } }).compute);
@@ -113,4 +113,11 @@ test('mode off runs every block; the shipped skip workflow validates', () => {
   const workflow = JSON.parse(readFileSync(new URL('../../workflows/four-step-skip.json', import.meta.url), 'utf8'));
   const result = engine.validate(workflow);
   assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
+});
+
+test('the default SkipGate is the best measured setting, and the shipped workflow carries it', () => {
+  const workflow = JSON.parse(readFileSync(new URL('../../workflows/four-step-skip.json', import.meta.url), 'utf8'));
+  const gate = workflow.nodes.find((n: { type: string }) => n.type === 'SkipGate');
+  assert.deepEqual(gate.widgets_values.slice(0, 2), ['mask', DEFAULT_MASK]);
+  assert.deepEqual(gate.widgets_values.slice(9), [DEFAULT_UNCOND_MASK, DEFAULT_UNCOND_PASS]);
 });
