@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { FileChooser, Page } from 'playwright-core';
 import { EDITOR_DIST, ensureEditorBuilt } from '../../server/web-build.ts';
 import { startTestServer, testPng, type TestServer } from '../server/helpers.ts';
 import { ARTIFACTS, dropFile, launchChromium, nodes, socketPosition, watchConsole } from './browser.ts';
@@ -149,17 +149,26 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
 
   it('uploads an image from the LoadImage node and selects it', async () => {
     const load = (await nodes(page)).find((n) => n.type === 'LoadImage')!;
-    const button = await page.evaluate(`(() => {
+    // The button's place is known only once the canvas has drawn the node; under load a draw can
+    // lag, so draw first and try the click a few times before giving up.
+    const locate = () => page.evaluate(`(() => {
       const { graph, canvas, LiteGraph } = window.fewstep;
+      canvas.draw(true, true);
       const node = graph.getNodeById(${load.id});
       const widget = node.widgets.find((w) => w.type === 'button');
       const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0] / 2, node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2]);
       const rect = canvas.canvas.getBoundingClientRect();
       return { x: rect.left + x, y: rect.top + y };
-    })()`) as { x: number; y: number };
-    const chooser = page.waitForEvent('filechooser');
-    await page.mouse.click(button.x, button.y);
-    await (await chooser).setFiles({ name: 'picked.png', mimeType: 'image/png', buffer: testPng(16, 16) });
+    })()`) as Promise<{ x: number; y: number }>;
+    let chooser: FileChooser | undefined;
+    for (let attempt = 0; attempt < 3 && !chooser; attempt++) {
+      const button = await locate();
+      const waiting = page.waitForEvent('filechooser', { timeout: 10_000 }).catch(() => undefined);
+      await page.mouse.click(button.x, button.y);
+      chooser = await waiting;
+    }
+    assert.ok(chooser, 'clicking the upload button opens a file chooser');
+    await chooser.setFiles({ name: 'picked.png', mimeType: 'image/png', buffer: testPng(16, 16) });
     await until(() => nodes(page), (n) => n.find((x) => x.type === 'LoadImage')!.widgets.image === 'picked.png', 'the uploaded name in the widget');
     assert.ok(existsSync(path.join(t.folders.input, 'picked.png')));
   });
