@@ -111,10 +111,10 @@ const TUNED: Array<{ name: string; config: SkipConfig }> = [
   { name: 'tuned B', config: { policy: { kind: 'mask', rows: ['RRRRRRRRRR', 'RRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'] }, guidance: { uncondRows: ['SSSDRDRRRR', 'SSRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'], uncondPass: 'RSRX' } } },
 ];
 
-/** Whether a setting also runs at more than 4 steps (--long, ';'-separated; 'tuned' = every tuned one). */
-function runsLong(name: string): boolean {
+/** Whether a setting also runs at `steps` > 4 (--long, ';'-separated, NAME or NAME@STEPS; 'tuned' = every tuned one). */
+function runsLong(name: string, steps: number): boolean {
   const names = values.long.split(';');
-  return names.includes(name) || (names.includes('tuned') && TUNED.some((t) => t.name === name));
+  return names.includes(name) || names.includes(`${name}@${steps}`) || (names.includes('tuned') && TUNED.some((t) => t.name === name));
 }
 
 function range(from: number, to: number): number[] {
@@ -460,7 +460,7 @@ if (tables.includes('settings') || tables.includes('plot')) {
   let index = 0;
   for (const steps of stepCounts) {
     const sets = steps <= 4 ? Number(values.sets) : Number(values['long-sets']);
-    const settings = namedSettings(steps).filter((s) => steps <= 4 || runsLong(s.name));
+    const settings = namedSettings(steps).filter((s) => steps <= 4 || runsLong(s.name, steps));
     for (const { name, config } of settings) rows.push(await evaluateSetting(++index, steps, name, config, name === 'off' || TUNED.some((t) => t.name === name) ? sets : Math.min(sets, 1)));
   }
   const lines = ['', `Bench seeds from ${SEED_RANGES.bench}, ${samples} images per seed set; FD of each set against the test split (spread: min..max and std over disjoint seed sets of the unskipped run). FLOPs saved = of the full guided run; cond = blocks of the conditional half, uncond = the guidance half.`, ''];
@@ -483,7 +483,7 @@ if (tables.includes('timing')) {
   const reps = Number(values.reps);
   const lines = ['', `Time, 100 images per call, ${reps} calls each, interleaved with the unskipped run (medians; same process, same machine, ${os.cpus().length} cores). CPU time counts every thread of the process, so it is less sensitive to other load on the machine than wall time.`, '', '| steps | setting | FLOPs saved | unskipped wall s | setting wall s | wall time saved | CPU time saved |', '|---|---|---|---|---|---|---|'];
   for (const steps of stepCounts) {
-    for (const { name, config } of namedSettings(steps).filter((s) => s.name !== 'off' && (steps <= 4 || runsLong(s.name)))) {
+    for (const { name, config } of namedSettings(steps).filter((s) => s.name !== 'off' && (steps <= 4 || runsLong(s.name, steps)))) {
       const base: Array<{ wall: number; cpu: number }> = [];
       const skip: Array<{ wall: number; cpu: number }> = [];
       await timeSetting(config, steps);
