@@ -90,8 +90,8 @@ if (learned) {
   rows.push({ label: 'RL-learned 4-step', setting: fromWorkflow('learned', learned) });
   if (existsSync(values['learned-skip'])) {
     const joint = await workflowSampling(setup, values['learned-skip']);
-    rows.push({ label: `RL-learned 4-step + skipping, learned jointly (${joint.handle.skip?.description ?? 'skips nothing'})`, setting: fromWorkflow('learned jointly with skips', joint) });
-  } else rows.push({ label: 'RL-learned 4-step + skipping, learned jointly', note: `not trained (${path.relative(root, values['learned-skip'])} is missing)` });
+    rows.push({ label: `RL-learned 4-step with skipping, trained with SkipGate in the loop (${joint.handle.skip?.description ?? 'skips nothing'})`, setting: fromWorkflow('learned with skips', joint) });
+  } else rows.push({ label: 'RL-learned 4-step with skipping, trained with SkipGate in the loop', note: `not trained (${path.relative(root, values['learned-skip'])} is missing)` });
   if (existsSync(values.skip)) {
     const skip = await workflowSampling(setup, values.skip);
     rows.push(skip.handle.skip
