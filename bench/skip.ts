@@ -106,9 +106,10 @@ function namedSettings(steps: number): Array<{ name: string; config: SkipConfig 
 }
 
 /**
- * Settings found by `--tables search --start-pass RRRX` on tuning seeds (from 2,500,000) of the
- * mid-training export (1630 steps): A at the 18% budget, B at 24-30% (the search's next move
- * was the pass at step 2, so it lands at 32%). Checked on the final model on bench seeds only.
+ * Settings found by `--tables search --start-pass RRRX --probe 32` on tuning seeds (from
+ * 2,500,000) of an early checkpoint (535 training steps, exported with --models): A at the 18%
+ * budget, B at 24-30% (the search's next move was the pass at step 2, so it lands at 32%).
+ * The final model saw them only on bench seeds; a search on the final model is still to do.
  */
 const TUNED: Array<{ name: string; config: SkipConfig }> = [
   { name: 'tuned A', config: { policy: { kind: 'mask', rows: ['RRRRRRRRRR', 'RRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'] }, guidance: { uncondRows: ['SSSRRRRRRR', 'SRRDRRRRRR', 'RRRRRRRRRR', 'RRRRRRRRRR'], uncondPass: 'RRRX' } } },

@@ -7,7 +7,8 @@ import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 import { createSkipSettings, skipConfigIssues, splitRows, type SkipConfig } from '../engine/skip/index.ts';
 
 /**
- * The setting SkipGate ships with: the best one measured at 4 steps (bench/skip.ts, "tuned B"):
+ * The setting SkipGate ships with: the best one measured at 4 steps (bench/skip.ts, "tuned B";
+ * found on an early checkpoint's tuning seeds, measured on the final model's bench seeds):
  * block 3 dropped at step 2 for both halves; the unconditional half shares the conditional
  * half's residual or drops a few early blocks at steps 1-2, skips its pass at step 2 and
  * reuses the last guidance direction (in clean-image units) at step 4.
