@@ -9,11 +9,12 @@
  * Results are cached in bench/.cache (keyed by the model's files and the configuration), so
  * re-running after a change recomputes only what changed. Prints markdown tables.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ModelStore } from '../engine/onnx/index.ts';
 import { computeTimesteps, parseNoiseSchedule, SAMPLER_NAMES, type Spacing } from '../engine/diffusion/index.ts';
-import { evaluate, frechetReferenceFor, SEED_RANGES, type EvaluationResult } from '../engine/sampling/evaluate.ts';
+import { evaluate, evaluationCacheKey, frechetReferenceFor, SEED_RANGES, type EvaluationResult } from '../engine/sampling/evaluate.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     tables: { type: 'string', default: 'grid,spacing,cfg' },
     /** Samplers compared across spacings and guidance scales at 4 steps. */
     compare: { type: 'string', default: 'dpmpp_2m,ddim' },
+    /** Print only rows already in the cache (no sampling); the others are listed as not measured. */
+    'cached-only': { type: 'boolean', default: false },
   },
 });
 const samples = Number(values.samples);
@@ -40,17 +43,19 @@ const cacheDir = path.resolve(import.meta.dirname, '.cache');
 const floors = model.manifest.classifier?.fdFloor ?? {};
 const floor = floors[String(samples)];
 
-async function run(sampler: string, steps: number, spacing: Spacing, guidance = cfg): Promise<EvaluationResult> {
+async function run(sampler: string, steps: number, spacing: Spacing, guidance = cfg): Promise<EvaluationResult | undefined> {
   const timesteps = computeTimesteps(spacing, steps, schedule);
-  const result = await evaluate({ handle, classifier, reference, cacheDir, samples, seedBase: SEED_RANGES.bench, timesteps, cfg: guidance, sampler });
+  const options = { handle, classifier, reference, cacheDir, samples, seedBase: SEED_RANGES.bench, timesteps, cfg: guidance, sampler };
+  if (values['cached-only'] && !existsSync(path.join(cacheDir, `eval-${evaluationCacheKey(options)}.json`))) return undefined;
+  const result = await evaluate(options);
   process.stderr.write(`  ${sampler} ${steps} steps ${spacing.kind} cfg ${guidance}: FD ${result.fd.toFixed(3)}${result.cached ? ' (cached)' : ''}\n`);
   return result;
 }
 
 const header = `| sampler | steps | spacing | cfg | n | FD | FD / floor | agreement | confidence | NFE | images/s |`;
 const rule = '|---|---|---|---|---|---|---|---|---|---|---|';
-const row = (sampler: string, steps: number, spacing: string, guidance: number, r: EvaluationResult) =>
-  `| ${sampler} | ${steps} | ${spacing} | ${guidance} | ${r.samples} | ${r.fd.toFixed(3)} | ${floor ? (r.fd / floor).toFixed(2) : '-'} | ${(r.agreement * 100).toFixed(1)}% | ${r.meanConfidence.toFixed(3)} | ${r.nfe} | ${r.imagesPerSecond.toFixed(1)} |`;
+const row = (sampler: string, steps: number, spacing: string, guidance: number, r: EvaluationResult | undefined) =>
+  !r ? `| ${sampler} | ${steps} | ${spacing} | ${guidance} | not measured in this run |||||||` : `| ${sampler} | ${steps} | ${spacing} | ${guidance} | ${r.samples} | ${r.fd.toFixed(3)} | ${floor ? (r.fd / floor).toFixed(2) : '-'} | ${(r.agreement * 100).toFixed(1)}% | ${r.meanConfidence.toFixed(3)} | ${r.nfe} | ${r.imagesPerSecond.toFixed(1)} |`;
 
 const tables = values.tables.split(',');
 const out: string[] = [`model fmnist, classifier test accuracy ${model.manifest.classifier?.testAccuracy}, real-vs-real FD floor at n=${samples}: ${floor ?? 'not recorded'}; bench seeds from ${SEED_RANGES.bench}`];
