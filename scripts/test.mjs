@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node's built-in runner (through tsx), streams its report,
 // and ends with the plain summary line CI reads: `N passed, N failed`.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -19,6 +19,17 @@ function findTests(dir) {
 const files = findTests(path.join(root, 'test'))
   .filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)))
   .sort();
+// Build the editor once, before any test file runs: test files run concurrently, and a build
+// started inside one of them could replace web/dist while another has a page open on it.
+const build = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "await (await import('./server/web-build.ts')).ensureEditorBuilt()"], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],
