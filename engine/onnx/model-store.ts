@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
+import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Classifier } from './classifier.ts'
@@ -27,11 +26,14 @@ export class ModelStore {
     private readonly options: ModelLoadOptions = {},
   ) {}
 
-  /** Names of the folders under root that hold a model.json, sorted. */
-  async list(): Promise<string[]> {
+  /**
+   * Names of the folders under root that hold a model.json, sorted. Synchronous: the engine
+   * lists models when it builds widgets (LoadModel's choices), before anything runs.
+   */
+  list(): string[] {
     let entries
     try {
-      entries = await readdir(this.root, { withFileTypes: true })
+      entries = readdirSync(this.root, { withFileTypes: true })
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return []
       throw cause
@@ -74,7 +76,7 @@ export class ModelStore {
     const dir = path.join(this.root, name)
     if (!MODEL_NAME.test(name)) throw new ModelError('MODEL_NOT_FOUND', this.root, undefined, `"${name}" is not a model name (letters, digits, . _ - only)`)
     if (!existsSync(path.join(dir, MANIFEST_FILE))) {
-      const known = await this.list()
+      const known = this.list()
       throw new ModelError('MODEL_NOT_FOUND', path.join(dir, MANIFEST_FILE), undefined, `model "${name}" does not exist (models here: ${known.join(', ') || 'none'})`)
     }
     return dir
