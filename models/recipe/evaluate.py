@@ -1,5 +1,10 @@
 """Samples the EMA denoiser with DDIM + CFG, renders a per-class grid PNG, and measures the Frechet
-distance (classifier features, vs the test split's statistics) and classifier agreement."""
+distance (classifier features, vs the test split's statistics) and classifier agreement.
+
+By default it scores the checkpoint work/diffusion.pt with work/classifier.pt and models/fmnist's
+classifier-stats.json. --model-dir DIR scores an exported model instead: denoiser from DIR/full.onnx,
+classifier from DIR/classifier.onnx, statistics from DIR (loaded into the same torch code, so two
+model dirs are compared with the same sampler, seeds and scorer); it also prints the held-out v-loss."""
 import argparse
 import json
 import os
@@ -11,6 +16,7 @@ from PIL import Image
 
 from common import OUT_DIR, WORK_DIR, ddim_sample, feature_stats, frechet
 from export import features_of, load_classifier, load_denoiser
+from onnx_init import load_classifier_onnx, load_denoiser_onnx
 
 
 def save_grid(images, path, cols=10, scale=2):
@@ -31,11 +37,11 @@ def grid(model, steps=50, cfg=2.0, path=None, seed=0):
     return path
 
 
-def metrics(model, clf, stats, steps, cfg, n=1000, seed=1, train_step=0, chunk=100):
+def metrics(model, clf, stats, steps, cfg, n=1000, seed=1, train_step=0, chunk=100, tag=""):
     """Samples in chunks of `chunk` images (10 per class) cached under work/eval_cache/, so a run
     that gets killed resumes where it stopped."""
     labels = torch.arange(10).repeat(n // 10)
-    cache = os.path.join(WORK_DIR, "eval_cache", f"step{train_step}_ddim{steps}_cfg{cfg}_seed{seed}")
+    cache = os.path.join(WORK_DIR, "eval_cache", f"{tag}step{train_step}_ddim{steps}_cfg{cfg}_seed{seed}")
     os.makedirs(cache, exist_ok=True)
     t0 = time.time()
     parts = []
@@ -65,21 +71,39 @@ def main():
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--grid-only", action="store_true")
     ap.add_argument("--no-grid", action="store_true")
+    ap.add_argument("--model-dir", default=None, help="score an exported model dir (full.onnx) instead of the checkpoint")
     args = ap.parse_args()
-    model, st = load_denoiser()
-    print(f"denoiser at step {st['step']} ({st['train_seconds'] / 60:.1f} min)", flush=True)
+    tag, model_dir = "", OUT_DIR
+    if args.model_dir:
+        model_dir = os.path.abspath(args.model_dir)
+        model, manifest = load_denoiser_onnx(model_dir)
+        st = {"step": manifest["training"]["steps"], "train_seconds": manifest["training"]["minutes"] * 60}
+        tag = os.path.basename(model_dir.rstrip("/")) + "_"
+        print(f"denoiser from {model_dir}/full.onnx ({st['step']} steps, {manifest['training']['minutes']} min)",
+              flush=True)
+        from train_diffusion import HeldOut
+        print(f"held-out v-loss (test split, same triples as training): {HeldOut().loss(model):.5f}", flush=True)
+    else:
+        model, st = load_denoiser()
+        print(f"denoiser at step {st['step']} ({st['train_seconds'] / 60:.1f} min)", flush=True)
     for cfg in ([] if args.no_grid else args.cfg):
-        print("grid:", grid(model, 50, cfg), flush=True)
+        print("grid:", grid(model, 50, cfg, path=os.path.join(WORK_DIR, f"grid_{tag}50steps_cfg{cfg}.png")),
+              flush=True)
     if args.grid_only:
         return
-    clf, _ = load_classifier()
-    with open(os.path.join(OUT_DIR, "classifier-stats.json")) as f:
+    if args.model_dir:
+        clf, _ = load_classifier_onnx(model_dir)
+    else:
+        clf, _ = load_classifier()
+    with open(os.path.join(model_dir, "classifier-stats.json")) as f:
         stats = json.load(f)
     results = []
     for steps in args.steps:
         for cfg in args.cfg:
-            r = metrics(model, clf, stats, steps, cfg, args.n, train_step=st["step"])
+            r = metrics(model, clf, stats, steps, cfg, args.n, train_step=st["step"], tag=tag)
             r["trainStep"] = st["step"]
+            if args.model_dir:
+                r["modelDir"] = os.path.relpath(model_dir)
             print(json.dumps(r), flush=True)
             results.append(r)
     with open(os.path.join(WORK_DIR, "eval.jsonl"), "a") as f:

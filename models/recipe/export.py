@@ -2,6 +2,7 @@
 writes models/fmnist/model.json, and checks the ONNX chain against torch with onnxruntime-node."""
 import json
 import os
+import shutil
 import subprocess
 
 import numpy as np
@@ -76,21 +77,28 @@ def classifier_stats(clf, log):
     return stats, floor
 
 
-def verify_with_onnxruntime(model, clf, nblocks, log):
-    """Runs the exported files with onnxruntime-node (the product's runtime) and compares to torch."""
-    vdir = os.path.join(WORK_DIR, "verify")
+def verify_with_onnxruntime(model, clf, nblocks, log, model_dir=OUT_DIR, batch=4, seed=7, tag="verify"):
+    """Runs the exported files with onnxruntime-node (the product's runtime) and compares to torch.
+
+    The first 4 rows are fixed (t 0 / 250.5 / 731.25 / 999, labels 0 / 3 / 9 / null); rows beyond
+    that get random t in [0, 1000) and random labels 0..10."""
+    vdir = os.path.join(WORK_DIR, tag)
     os.makedirs(vdir, exist_ok=True)
-    g = torch.Generator().manual_seed(7)
-    B = 4
+    g = torch.Generator().manual_seed(seed)
+    B = batch
     x = torch.randn(B, 1, 28, 28, generator=g)
     t = torch.tensor([0.0, 250.5, 731.25, 999.0])
     label = torch.tensor([0, 3, 9, NULL_CLASS], dtype=torch.int64)
     image = torch.rand(B, 1, 28, 28, generator=g) * 2 - 1
+    if B > 4:
+        t = torch.cat([t, torch.rand(B - 4, generator=g) * 1000])
+        label = torch.cat([label, torch.randint(0, NULL_CLASS + 1, (B - 4,), generator=g)])
+    t, label = t[:B].contiguous(), label[:B].contiguous()
     x.numpy().tofile(os.path.join(vdir, "x.bin"))
     t.numpy().tofile(os.path.join(vdir, "t.bin"))
     label.numpy().tofile(os.path.join(vdir, "label.bin"))
     image.numpy().tofile(os.path.join(vdir, "image.bin"))
-    subprocess.run(["node", os.path.join(RECIPE_DIR, "verify_chain.mjs"), OUT_DIR, vdir, str(B), str(nblocks)],
+    subprocess.run(["node", os.path.join(RECIPE_DIR, "verify_chain.mjs"), model_dir, vdir, str(B), str(nblocks)],
                    check=True, cwd=REPO_ROOT)
     with torch.no_grad():
         ref = model(x, t, label).numpy()
@@ -99,14 +107,33 @@ def verify_with_onnxruntime(model, clf, nblocks, log):
     for name, want in [("chain", ref), ("full", ref), ("logits", logits.numpy()), ("features", feats.numpy())]:
         got = np.fromfile(os.path.join(vdir, f"{name}.out.bin"), dtype=np.float32).reshape(want.shape)
         errs[name] = float(np.abs(got - want).max())
-    log("onnxruntime-node vs torch max abs error: " + ", ".join(f"{k} {v:.2e}" for k, v in errs.items()))
+    log(f"onnxruntime-node ({os.path.relpath(model_dir, REPO_ROOT)}, batch {B}) vs torch max abs error: "
+        + ", ".join(f"{k} {v:.2e}" for k, v in errs.items()))
     worst = max(errs.values())
     if worst > 1e-4:
         raise SystemExit(f"ONNX chain does not match torch: max abs error {worst:.2e} > 1e-4")
     return errs
 
 
-def export_all(log=print):
+def training_summary(st, held_out):
+    """model.json "training": totals over the initial run and any fine-tune (build.py --init-from)."""
+    init = st.get("init_from")
+    if not init:
+        return {"steps": st["step"], "heldOutVLoss": round(held_out, 5),
+                "minutes": round(st["train_seconds"] / 60, 1), "recipe": "models/recipe/README.md"}
+    return {"steps": init["steps"] + st["step"], "heldOutVLoss": round(held_out, 5),
+            "minutes": round(init["minutes"] + st["train_seconds"] / 60, 1), "recipe": "models/recipe/README.md",
+            "fineTune": {"from": init["dir"], "fromSteps": init["steps"], "fromHeldOutVLoss": init["heldOutVLoss"],
+                         "steps": st["step"], "minutes": round(st["train_seconds"] / 60, 1),
+                         "lr": st["hp"]["lr"], "warmup": st["hp"]["warmup"]}}
+
+
+def export_all(log=print, out_dir=OUT_DIR, classifier_from=None):
+    """out_dir: where the model files go (default models/fmnist; build.py --stage-dir writes elsewhere).
+    classifier_from: a model dir whose classifier.onnx, classifier-stats.json and classifier figures are
+    copied verbatim (so FD figures stay comparable) instead of re-exporting the classifier and
+    recomputing its statistics."""
+    OUT_DIR = out_dir
     os.makedirs(OUT_DIR, exist_ok=True)
     model, st = load_denoiser()
     clf, cck = load_classifier()
@@ -135,11 +162,22 @@ def export_all(log=print):
     log(f"FLOPs per sample: full {full_flops / 1e6:.1f}M, largest block {biggest / full_flops:.1%} of total")
     assert biggest <= 0.2 * full_flops
 
-    onnx_export(clf, (torch.zeros(1, 1, 28, 28),), os.path.join(OUT_DIR, "classifier.onnx"),
-                ["image"], ["logits", "features"])
-    stats, floor = classifier_stats(clf, log)
-    with open(os.path.join(OUT_DIR, "classifier-stats.json"), "w") as f:
-        json.dump(stats, f, separators=(",", ":"))
+    if classifier_from:
+        with open(os.path.join(classifier_from, "model.json")) as f:
+            src_clf = json.load(f)["classifier"]
+        for name in (src_clf["file"], src_clf["stats"]):
+            src, dst = os.path.join(classifier_from, name), os.path.join(OUT_DIR, name)
+            if not (os.path.exists(dst) and os.path.samefile(src, dst)):
+                shutil.copyfile(src, dst)
+        floor, test_acc = src_clf["fdFloor"], src_clf["testAccuracy"]
+        log(f"classifier: copied {src_clf['file']} and {src_clf['stats']} from {classifier_from}")
+    else:
+        onnx_export(clf, (torch.zeros(1, 1, 28, 28),), os.path.join(OUT_DIR, "classifier.onnx"),
+                    ["image"], ["logits", "features"])
+        stats, floor = classifier_stats(clf, log)
+        with open(os.path.join(OUT_DIR, "classifier-stats.json"), "w") as f:
+            json.dump(stats, f, separators=(",", ":"))
+        test_acc = round(cck["test_accuracy"], 4)
 
     held_out = HeldOut().loss(model)  # same fixed test-split triples as the training log
     log(f"held-out v-loss of the exported EMA weights: {held_out:.5f}")
@@ -160,16 +198,15 @@ def export_all(log=print):
         "segments": segments,
         "full": {"file": "full.onnx", "flops": full_flops},
         "classifier": {"file": "classifier.onnx", "input": "image", "logits": "logits", "features": "features",
-                       "stats": "classifier-stats.json", "testAccuracy": round(cck["test_accuracy"], 4),
+                       "stats": "classifier-stats.json", "testAccuracy": test_acc,
                        "fdFloor": floor},
-        "training": {"steps": st["step"], "heldOutVLoss": round(held_out, 5),
-                     "minutes": round(st["train_seconds"] / 60, 1), "recipe": "models/recipe/README.md"},
+        "training": training_summary(st, held_out),
     }
     with open(os.path.join(OUT_DIR, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     log(f"shapes: h [B,{C},{H},{W}], emb [B,{E}], features [B,{cck['feat']}]")
-    verify_with_onnxruntime(model, clf, len(model.blocks), log)
+    verify_with_onnxruntime(model, clf, len(model.blocks), log, model_dir=OUT_DIR)
     total = sum(os.path.getsize(os.path.join(OUT_DIR, f)) for f in os.listdir(OUT_DIR))
     log(f"wrote {OUT_DIR} ({total / 1e6:.1f} MB)")
     return manifest

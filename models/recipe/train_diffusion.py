@@ -2,6 +2,12 @@
 
 Resumable: state lives in work/diffusion.pt; training stops once the accumulated training time
 reaches --minutes (the learning-rate cosine is laid out over that same time budget).
+
+--init-from DIR (fine-tune): when work/diffusion.pt does not exist, the network and its EMA start
+from the weights of an exported model directory (DIR/full.onnx, e.g. models/fmnist, which holds EMA
+weights), checked against DIR's ONNX files with onnxruntime-node, with a fresh optimizer and the
+FINETUNE_HP schedule; --minutes is then the fine-tune budget. An existing checkpoint always wins
+(a killed fine-tune resumes with the hyperparameters stored in it).
 """
 import argparse
 import copy
@@ -11,11 +17,14 @@ import time
 
 import torch
 
-from common import ARCH, NULL_CLASS, WORK_DIR, Denoiser, alpha_cumprod, load_split
+from common import ARCH, NULL_CLASS, REPO_ROOT, WORK_DIR, Denoiser, alpha_cumprod, load_split
 
 CKPT = os.path.join(WORK_DIR, "diffusion.pt")
 HP = {"batch": 128, "lr": 6e-4, "min_lr_frac": 0.03, "warmup": 300, "weight_decay": 0.01,
-      "ema": 0.999, "label_drop": 0.12, "drop_prob": 0.1, "grad_clip": 1.0}
+      "ema": 0.999, "label_drop": 0.12, "drop_prob": 0.1, "grad_clip": 1.0, "ema_warmup": True}
+# Fine-tuning from exported (EMA) weights: lower peak LR, short warmup, and the EMA runs at its full
+# decay from step 0 (it starts from weights that are already an average, so no EMA warmup).
+FINETUNE_HP = dict(HP, lr=3e-4, warmup=100, ema_warmup=False)
 
 
 def save_atomic(obj, path):
@@ -63,14 +72,41 @@ def load_state():
     return torch.load(CKPT)
 
 
-def train(minutes, log=print, ckpt_every_s=120, eval_every=500):
+def init_from_onnx(model_dir, log):
+    """Denoiser with the weights of model_dir/full.onnx, verified against the ONNX files with
+    onnxruntime-node (chain, full.onnx and classifier within 1e-4); restores work/classifier.pt
+    from model_dir/classifier.onnx when it is missing. Returns (model, manifest)."""
+    from export import load_classifier, verify_with_onnxruntime
+    from onnx_init import load_denoiser_onnx, restore_classifier_ckpt
+    model, manifest = load_denoiser_onnx(model_dir)
+    restore_classifier_ckpt(model_dir, os.path.join(WORK_DIR, "classifier.pt"), log)
+    clf, _ = load_classifier()
+    verify_with_onnxruntime(model, clf, len(model.blocks), log, model_dir=model_dir, batch=8, seed=11,
+                            tag="verify_init")
+    return model, manifest
+
+
+def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None):
     torch.manual_seed(int(time.time()) % 100000)
     xtr, ytr = load_split("train")
     held = HeldOut()
-    model = Denoiser(ARCH)
-    ema = copy.deepcopy(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=HP["lr"], weight_decay=HP["weight_decay"])
     st = load_state()
+    hp = dict(HP if (st is None and not init_from) else FINETUNE_HP)
+    if st is not None:
+        hp = dict(HP, **st.get("hp", {}))  # a resumed run keeps the schedule it started with
+    model = Denoiser(ARCH)
+    init_info = st.get("init_from") if st is not None else None
+    if st is None and init_from:
+        model, manifest = init_from_onnx(init_from, log)
+        init_info = {"dir": os.path.relpath(os.path.abspath(init_from), REPO_ROOT),
+                     "steps": manifest["training"]["steps"], "minutes": manifest["training"]["minutes"],
+                     "heldOutVLoss": manifest["training"]["heldOutVLoss"]}
+        log(f"init from {init_info['dir']}: {init_info['steps']} steps, {init_info['minutes']} min, "
+            f"held-out v-loss {init_info['heldOutVLoss']} (model.json)")
+    elif init_from:
+        log(f"checkpoint {CKPT} exists: resuming it, --init-from {init_from} ignored")
+    ema = copy.deepcopy(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
     step, train_s, history = 0, 0.0, []
     if st is not None:
         model.load_state_dict(st["model"])
@@ -78,38 +114,46 @@ def train(minutes, log=print, ckpt_every_s=120, eval_every=500):
         opt.load_state_dict(st["opt"])
         step, train_s, history = st["step"], st["train_seconds"], st["history"]
         log(f"resume at step {step}, {train_s / 60:.1f} min trained")
+    elif init_info is not None:
+        hl = held.loss(ema)
+        history.append({"step": 0, "minutes": 0.0, "heldOutVLoss": hl})
+        log(f"step 0 held-out v-loss (EMA, test split) {hl:.4f} (loaded weights; model.json says "
+            f"{init_info['heldOutVLoss']})")
+        if abs(hl - init_info["heldOutVLoss"]) > 2e-3:
+            raise SystemExit(f"held-out v-loss of the loaded weights {hl:.5f} does not match "
+                             f"{init_info['heldOutVLoss']}: the ONNX -> torch load is wrong")
     budget = minutes * 60.0
     nparams = sum(p.numel() for p in model.parameters())
-    log(f"denoiser params {nparams}, arch {ARCH}, hp {HP}, budget {minutes} min")
+    log(f"denoiser params {nparams}, arch {ARCH}, hp {hp}, budget {minutes} min")
 
     def checkpoint():
         save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                      "step": step, "train_seconds": train_s, "history": history,
-                     "arch": ARCH, "hp": HP}, CKPT)
+                     "arch": ARCH, "hp": hp, "init_from": init_info}, CKPT)
 
     last_ckpt = time.time()
     run_loss, run_n = 0.0, 0
     while train_s < budget:
         t0 = time.time()
         frac = train_s / budget
-        lr = HP["lr"] * min(1.0, (step + 1) / HP["warmup"])
-        lr *= HP["min_lr_frac"] + (1 - HP["min_lr_frac"]) * 0.5 * (1 + math.cos(math.pi * frac))
+        lr = hp["lr"] * min(1.0, (step + 1) / hp["warmup"])
+        lr *= hp["min_lr_frac"] + (1 - hp["min_lr_frac"]) * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        idx = torch.randint(0, len(xtr), (HP["batch"],))
+        idx = torch.randint(0, len(xtr), (hp["batch"],))
         x0, y = xtr[idx], ytr[idx].clone()
-        y[torch.rand(len(y)) < HP["label_drop"]] = NULL_CLASS
+        y[torch.rand(len(y)) < hp["label_drop"]] = NULL_CLASS
         t = torch.rand(len(y)) * 1000
         ab = alpha_cumprod(t)
         eps = torch.randn_like(x0)
-        v = model(noisy(x0, eps, ab), t, y, drop_prob=HP["drop_prob"])
+        v = model(noisy(x0, eps, ab), t, y, drop_prob=hp["drop_prob"])
         loss = (v - v_target(x0, eps, ab)).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), HP["grad_clip"])
+        torch.nn.utils.clip_grad_norm_(model.parameters(), hp["grad_clip"])
         opt.step()
-        decay = min(HP["ema"], (1 + step) / (10 + step))
+        decay = min(hp["ema"], (1 + step) / (10 + step)) if hp["ema_warmup"] else hp["ema"]
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(decay).add_(pm, alpha=1 - decay)
@@ -139,4 +183,6 @@ def train(minutes, log=print, ckpt_every_s=120, eval_every=500):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=85)
-    train(ap.parse_args().minutes, log=lambda s: print(s, flush=True))
+    ap.add_argument("--init-from", default=None, help="exported model dir to fine-tune (if no checkpoint)")
+    args = ap.parse_args()
+    train(args.minutes, log=lambda s: print(s, flush=True), init_from=args.init_from)
