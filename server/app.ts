@@ -4,18 +4,23 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { Router } from 'express';
 import { OutputCache, type Engine, type Folders } from '../engine/index.ts';
+import type { ModelStore } from '../engine/onnx/index.ts';
 import { comfyReporter } from './comfy-messages.ts';
 import { errorHandler, notFound } from './http-error.ts';
 import { PromptQueue } from './queue.ts';
 import { fileRoutes } from './routes/files.ts';
 import { infoRoutes } from './routes/info.ts';
 import { promptRoutes } from './routes/prompts.ts';
+import { trainRoutes } from './routes/train.ts';
 import { authorized, originGuard, sameOrigin, tokenGuard } from './security.ts';
+import { TrainingJobs } from './train-jobs.ts';
 import { WsHub } from './ws-hub.ts';
 
 export interface ServerOptions {
   engine: Engine;
   folders: Folders;
+  /** The models the engine loads from; with it, POST /train learns schedules. */
+  store?: ModelStore;
   /** Shipped workflows listed at /workflows. */
   workflowsDir?: string;
   /** The built editor (web/dist); without it, only the API is served. */
@@ -31,6 +36,7 @@ export interface FewstepServer {
   close(): Promise<void>;
   address(): AddressInfo;
   readonly queue: PromptQueue;
+  readonly training: TrainingJobs | undefined;
   readonly hub: WsHub;
   readonly http: Server;
 }
@@ -48,7 +54,9 @@ export function createServer(options: ServerOptions): FewstepServer {
   queue = new PromptQueue(engine, folders, new OutputCache(), comfyReporter(hub, status));
 
   const api = Router();
+  const training = options.store ? new TrainingJobs({ engine, store: options.store }, folders, hub) : undefined;
   api.use(promptRoutes(engine, queue));
+  api.use(trainRoutes(engine, training));
   api.use(fileRoutes(folders, maxUploadBytes));
   api.use(infoRoutes(engine, workflowsDir, maxJsonBytes));
 
@@ -89,6 +97,7 @@ export function createServer(options: ServerOptions): FewstepServer {
 
   return {
     queue,
+    training,
     hub,
     http,
     address,
@@ -101,7 +110,7 @@ export function createServer(options: ServerOptions): FewstepServer {
         });
       }),
     async close() {
-      await queue.stop();
+      await Promise.all([queue.stop(), training?.stop()]);
       hub.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import { createServer, type FewstepServer } from './app.ts';
 import { isLoopback } from './security.ts';
-import { createFewstepEngine } from './setup.ts';
+import { createFewstepSetup } from './setup.ts';
 import { EDITOR_DIST, editorIsBuilt, ensureEditorBuilt } from './web-build.ts';
 
 export interface ServeOptions {
@@ -32,7 +32,8 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
     console.log('fewstep: building the editor (web/dist)...');
     await ensureEditorBuilt();
   }
-  const server = createServer({ engine: createFewstepEngine(), folders, webDir: EDITOR_DIST, token, workflowsDir: path.join(root, 'workflows') });
+  const { engine, store } = createFewstepSetup();
+  const server = createServer({ engine, store, folders, webDir: EDITOR_DIST, token, workflowsDir: path.join(root, 'workflows') });
   try {
     await server.listen(options.port, options.host);
   } catch (error) {

@@ -12,7 +12,7 @@ import { parseLearnedSchedule } from '../../engine/rl/index.ts';
 import { frechetReferenceFor } from '../../engine/sampling/evaluate.ts';
 import type { ModelHandle } from '../../engine/sampling/model-handle.ts';
 import { parseTimestepList } from '../../nodes/StepScheduler.ts';
-import { resolveModel } from '../../server/cli/train.ts';
+import { resolveModel } from '../../server/training.ts';
 import { createFewstepSetup } from '../../server/setup.ts';
 
 export const BENCH_CACHE = path.resolve(import.meta.dirname, '..', '.cache');

@@ -1,12 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readWorkflowSource } from '../../engine/index.ts';
 
-/** A CLI failure the user caused: printed as one line, no stack trace. */
-export class UsageError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
-    super(message);
-  }
-}
+import { UsageError } from '../usage-error.ts';
+
+export { UsageError };
 
 /** Reads a workflow file (UI JSON, API JSON, or a PNG carrying a workflow). */
 export function loadWorkflowFile(file: string) {

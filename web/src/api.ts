@@ -67,6 +67,9 @@ export const api = {
   queuePrompt: (prompt: unknown, clientId: string, workflow: unknown) =>
     request<{ prompt_id: string; number: number }>('prompt', json({ prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } } })),
   interrupt: () => request<unknown>('interrupt', json({})),
+  train: (workflow: unknown, clientId: string, name: string, settings: Record<string, unknown>) =>
+    request<{ train_id: string; iterations: number }>('train', json({ prompt: workflow, client_id: clientId, name, settings })),
+  interruptTraining: (trainId?: string) => request<{ interrupted: boolean }>('train/interrupt', json(trainId ? { train_id: trainId } : {})),
   parseWorkflow: (file: Blob, name: string) =>
     request<{ kind: string; workflow: unknown }>(`workflow/parse?name=${encodeURIComponent(name)}`, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } }),
   upload: async (file: File) => {

@@ -2,7 +2,6 @@ import type { LGraph, LGraphNode } from '@comfyorg/litegraph';
 import { api, type ImageRef, type NodeErrors, type ServerMessage } from './api.ts';
 import { makeRoomForImages, runState } from './nodes.ts';
 import { toast } from './toast.ts';
-import { trainingChart } from './chart.ts';
 
 export interface ProgressView {
   set(fraction: number | null, text: string): void;
@@ -100,10 +99,6 @@ export class ExecutionView {
   message({ type, data }: ServerMessage): void {
     if (type === 'status') {
       this.view.queueLength(data.status?.exec_info?.queue_remaining ?? 0);
-      return;
-    }
-    if (type === 'training_progress') {
-      trainingChart.add(data);
       return;
     }
     if (data?.prompt_id && this.promptId && data.prompt_id !== this.promptId && type !== 'execution_start') return;

@@ -5,6 +5,7 @@ import { api, ApiError, connectSocket, type PromptRejection } from './api.ts';
 import { ExecutionView } from './execution.ts';
 import { registerNodeTypes } from './nodes.ts';
 import { toast } from './toast.ts';
+import { TrainingView } from './training.ts';
 import { downloadWorkflow, fitView, loadFile, loadWorkflow, restoreFromStorage, saveToStorage, serializeWorkflow } from './workflow-io.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -55,9 +56,13 @@ async function main(): Promise<void> {
   }, redraw);
 
   const id = clientId();
+  const training = new TrainingView(() => graph, $<HTMLButtonElement>('train-button'), $<HTMLInputElement>('train-minutes'), id, redraw, (rejection) => execution.showValidation(rejection.error, rejection.node_errors));
+  $('train-button').onclick = () => void training.click();
   const connection = $('connection');
   connectSocket(id, {
-    message: (message) => execution.message(message),
+    message: (message) => {
+      if (!training.message(message)) execution.message(message);
+    },
     preview: (png) => execution.preview(png),
     connected(online) {
       connection.textContent = online ? 'online' : 'offline';
@@ -89,7 +94,11 @@ async function main(): Promise<void> {
     await api.workflow(first.name).then((w) => loadWorkflow(graph, w, first.name) && fitView(canvas, graph)).catch(() => false);
   }
   graph.start();
-  setInterval(() => saveToStorage(graph), 1000);
+  setInterval(() => {
+    saveToStorage(graph);
+    training.refresh();
+  }, 1000);
+  training.refresh();
   window.addEventListener('beforeunload', () => saveToStorage(graph));
 
   const queue = async () => {
@@ -150,7 +159,7 @@ async function main(): Promise<void> {
   }, true);
 
   // A handle for tests and the browser console.
-  (window as unknown as { fewstep: unknown }).fewstep = { graph, canvas, queue, LiteGraph };
+  (window as unknown as { fewstep: unknown }).fewstep = { graph, canvas, queue, training, LiteGraph };
 }
 
 main().catch((error) => {

@@ -1,0 +1,83 @@
+import { Router } from 'express';
+import Type from 'typebox';
+import type { Engine } from '../../engine/index.ts';
+import { parseBody } from '../body.ts';
+import { HttpError } from '../http-error.ts';
+import type { TrainingJobs } from '../train-jobs.ts';
+import type { Prompt } from '../training.ts';
+
+const Settings = Type.Partial(
+  Type.Object({
+    iterations: Type.Integer({ minimum: 1, maximum: 100000 }),
+    group: Type.Integer({ minimum: 2, maximum: 1024 }),
+    batch: Type.Integer({ minimum: 2, maximum: 4096 }),
+    heldOut: Type.Integer({ minimum: 2, maximum: 100000 }),
+    evaluateEvery: Type.Integer({ minimum: 1 }),
+    patience: Type.Integer({ minimum: 0 }),
+    learningRate: Type.Number({ exclusiveMinimum: 0 }),
+    std: Type.Number({ exclusiveMinimum: 0 }),
+    learnGuidance: Type.Boolean(),
+    learnEta: Type.Boolean(),
+    seed: Type.Integer({ minimum: 0 }),
+    maxMinutes: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 60 }),
+    computePenalty: Type.Number({ minimum: 0 }),
+  }),
+  { additionalProperties: false },
+);
+
+const TrainBody = Type.Object({
+  /** The graph: a UI workflow or an API prompt (as POST /prompt takes it). */
+  prompt: Type.Record(Type.String(), Type.Unknown()),
+  /** The UI workflow, when `prompt` is an API prompt made from one (as ComfyUI's extra_pnginfo). */
+  workflow: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  client_id: Type.Optional(Type.String({ maxLength: 128 })),
+  settings: Type.Optional(Settings),
+  /** Stem for the written files (output/train/<name>-learned-<id>.json). */
+  name: Type.Optional(Type.String({ maxLength: 120 })),
+});
+
+const InterruptBody = Type.Object({ train_id: Type.Optional(Type.String()) });
+
+/**
+ * POST /train starts learning a workflow's schedule (one run at a time), GET /train lists runs,
+ * GET /train/{id} shows one, POST /train/interrupt stops the running one.
+ */
+export function trainRoutes(engine: Engine, jobs: TrainingJobs | undefined): Router {
+  const router = Router();
+  const need = (): TrainingJobs => {
+    if (!jobs) throw new HttpError(501, 'training_unavailable', 'this server was started without the model store training needs');
+    return jobs;
+  };
+
+  router.post('/train', (req, res) => {
+    const trainer = need();
+    const body = parseBody(TrainBody, req.body, 'POST /train');
+    const validation = engine.validate(body.prompt);
+    if (!validation.ok) {
+      res.status(400).json({ error: validation.error, node_errors: validation.nodeErrors });
+      return;
+    }
+    const converted = engine.toPrompt(body.prompt);
+    if (!converted.ok) throw new HttpError(400, 'invalid_prompt', converted.errors.join('; '));
+    const workflow = Array.isArray((body.prompt as { nodes?: unknown }).nodes) ? body.prompt : body.workflow;
+    const job = trainer.start({ prompt: converted.prompt as Prompt, workflow, clientId: body.client_id, settings: body.settings ?? {}, name: body.name });
+    res.json({ train_id: job.train_id, iterations: job.iterations, settings: job.settings });
+  });
+
+  router.get('/train', (_req, res) => {
+    res.json({ running: jobs?.running ?? null, runs: jobs?.list() ?? [] });
+  });
+
+  router.get('/train/:id', (req, res) => {
+    const job = need().get(req.params.id);
+    if (!job) throw new HttpError(404, 'not_found', `no training run ${req.params.id}`);
+    res.json(job);
+  });
+
+  router.post('/train/interrupt', (req, res) => {
+    const body = parseBody(InterruptBody, req.body, 'POST /train/interrupt');
+    res.json({ interrupted: need().interrupt(body.train_id) });
+  });
+
+  return router;
+}

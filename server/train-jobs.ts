@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Folders } from '../engine/index.ts';
+import { syncWidgetValues } from '../engine/graph/sync-widgets.ts';
+import type { TrainProgress } from '../engine/rl/index.ts';
+import { HttpError } from './http-error.ts';
+import type { FewstepSetup } from './setup.ts';
+import { planTraining, resolveTrainSettings, rewardCurvePng, trainPrompt, type Prompt, type TrainSettings } from './training.ts';
+import { UsageError } from './usage-error.ts';
+import type { WsHub } from './ws-hub.ts';
+
+/** Where a training run's files land: `output/train/`, served by /view?type=output&subfolder=train. */
+export const TRAIN_SUBFOLDER = 'train';
+
+export interface FileRef {
+  filename: string;
+  subfolder: string;
+  type: 'output';
+}
+
+/** One training run, as GET /train lists it. */
+export interface TrainJob {
+  train_id: string;
+  status: 'running' | 'trained' | 'stopped' | 'failed';
+  client_id?: string;
+  started: number;
+  iteration: number;
+  iterations: number;
+  reward: number | null;
+  held_out_fd: number | null;
+  settings: TrainSettings;
+  /** Why it ended: early stop, iterations done, time limit, interrupted, or the error. */
+  stopped?: string | null;
+  message?: string;
+  seconds?: number;
+  files?: { workflow: FileRef; plot: FileRef };
+}
+
+export interface TrainRequest {
+  prompt: Prompt;
+  /** The UI workflow the prompt came from: the learned one is written back into it. */
+  workflow?: unknown;
+  clientId?: string;
+  settings: Partial<TrainSettings>;
+  /** Stem of the written files. */
+  name?: string;
+}
+
+/**
+ * Training runs started from the server (POST /train), one at a time: a second request while one
+ * runs is refused (409), so two runs never fight for the cores. Progress goes to the submitting
+ * client (and watchers) over the websocket as `training_progress` ({train_id, step, iterations,
+ * reward, held_out_fd}); the end as `training_done` (with the learned workflow) or `training_error`.
+ * The learned workflow and the reward plot are written to output/train/ before `training_done`,
+ * so a closed browser loses nothing; an interrupted run still writes the best schedule so far.
+ */
+export class TrainingJobs {
+  private current: { job: TrainJob; abort: AbortController; done: Promise<void> } | undefined;
+  private readonly jobs = new Map<string, TrainJob>();
+
+  constructor(
+    private readonly setup: FewstepSetup,
+    private readonly folders: Folders,
+    private readonly hub: WsHub,
+    private readonly maxKept = 50,
+  ) {}
+
+  get running(): TrainJob | undefined {
+    return this.current?.job;
+  }
+
+  list(): TrainJob[] {
+    return [...this.jobs.values()];
+  }
+
+  get(id: string): TrainJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Checks the request (400 naming what is wrong, 409 when busy) and starts the run. */
+  start(request: TrainRequest): TrainJob {
+    let settings: TrainSettings;
+    try {
+      planTraining(request.prompt);
+      settings = resolveTrainSettings(request.settings, (field) => `settings.${field}`);
+    } catch (error) {
+      if (error instanceof UsageError) throw new HttpError(400, 'not_trainable', error.message);
+      throw error;
+    }
+    if (this.current) {
+      throw new HttpError(409, 'training_busy', `training ${this.current.job.train_id} is running (iteration ${this.current.job.iteration} of ${this.current.job.iterations}); stop it with POST /train/interrupt or wait for it`);
+    }
+    const job: TrainJob = {
+      train_id: randomUUID(),
+      status: 'running',
+      client_id: request.clientId,
+      started: Date.now(),
+      iteration: 0,
+      iterations: settings.iterations,
+      reward: null,
+      held_out_fd: null,
+      settings,
+    };
+    this.jobs.set(job.train_id, job);
+    while (this.jobs.size > this.maxKept) this.jobs.delete(this.jobs.keys().next().value!);
+    const abort = new AbortController();
+    const done = this.run(job, request, abort.signal).finally(() => (this.current = undefined));
+    this.current = { job, abort, done };
+    return job;
+  }
+
+  /** Stops the running training (with an id, only that one); it still writes what it learned so far. */
+  interrupt(id?: string): boolean {
+    if (!this.current || (id && this.current.job.train_id !== id)) return false;
+    this.current.abort.abort();
+    return true;
+  }
+
+  /** Resolves when no training runs. */
+  async idle(): Promise<void> {
+    while (this.current) await this.current.done;
+  }
+
+  async stop(): Promise<void> {
+    this.interrupt();
+    await this.idle();
+  }
+
+  private send(job: TrainJob, type: string, data: Record<string, unknown>): void {
+    this.hub.send(job.client_id, type, { train_id: job.train_id, ...data });
+  }
+
+  private async run(job: TrainJob, request: TrainRequest, signal: AbortSignal): Promise<void> {
+    this.send(job, 'training_start', { iterations: job.iterations, settings: job.settings });
+    try {
+      const result = await trainPrompt(this.setup, request.prompt, job.settings, {
+        signal,
+        onProgress: (progress: TrainProgress) => {
+          job.iteration = progress.iteration;
+          job.reward = progress.reward;
+          if (progress.heldOutFd !== undefined) job.held_out_fd = progress.heldOutFd;
+          this.send(job, 'training_progress', {
+            step: progress.iteration,
+            iterations: progress.iterations,
+            reward: progress.reward,
+            held_out_fd: progress.heldOutFd ?? null,
+          });
+        },
+      });
+      const workflow = isUiWorkflow(request.workflow) ? syncWidgetValues(this.setup.engine.registry, request.workflow, result.prompt) : result.prompt;
+      const files = this.write(job, request.name, workflow, rewardCurvePng(result.state));
+      job.status = result.state.stopped === 'aborted' ? 'stopped' : 'trained';
+      job.stopped = result.state.stopped;
+      job.seconds = Number(result.seconds.toFixed(1));
+      job.files = files;
+      this.send(job, 'training_done', {
+        status: job.status,
+        stopped: job.stopped,
+        iterations: result.state.iteration,
+        seconds: job.seconds,
+        held_out_fd_start: result.learned.training?.held_out_fd_start ?? null,
+        held_out_fd_best: result.learned.training?.held_out_fd_best ?? null,
+        learned: result.learned,
+        // The learned widget values by node id, so an editor can update its graph in place.
+        widgets: learnedWidgets(result.prompt, result.plan.schedulerId, result.plan.skipGateId),
+        workflow,
+        files,
+      });
+    } catch (error) {
+      job.message = error instanceof Error ? error.message : String(error);
+      if (signal.aborted) {
+        // Stopped inside a rollout, before the trainer could hand back its state.
+        job.status = 'stopped';
+        job.stopped = 'aborted';
+        this.send(job, 'training_done', { status: job.status, stopped: job.stopped, iterations: job.iteration, files: null });
+        return;
+      }
+      job.status = 'failed';
+      if (!(error instanceof UsageError)) console.error('fewstep: training failed:', error);
+      this.send(job, 'training_error', { message: job.message });
+    }
+  }
+
+  private write(job: TrainJob, name: string | undefined, workflow: unknown, plot: Buffer): { workflow: FileRef; plot: FileRef } {
+    const dir = path.join(this.folders.output, TRAIN_SUBFOLDER);
+    mkdirSync(dir, { recursive: true });
+    const stem = `${(name ?? 'workflow').replace(/[^\w.-]+/g, '_').replace(/\.json$/i, '').slice(0, 60) || 'workflow'}-learned-${job.train_id.slice(0, 8)}`;
+    writeFileSync(path.join(dir, `${stem}.json`), `${JSON.stringify(workflow, null, 2)}\n`);
+    writeFileSync(path.join(dir, `${stem}-reward.png`), plot);
+    const ref = (filename: string): FileRef => ({ filename, subfolder: TRAIN_SUBFOLDER, type: 'output' });
+    return { workflow: ref(`${stem}.json`), plot: ref(`${stem}-reward.png`) };
+  }
+}
+
+function isUiWorkflow(value: unknown): value is { nodes: unknown[] } {
+  return typeof value === 'object' && value !== null && Array.isArray((value as { nodes?: unknown }).nodes);
+}
+
+/** `{ nodeId: { learned: "..." } }` for the StepScheduler and the SkipGate that were trained. */
+function learnedWidgets(prompt: Prompt, schedulerId: string, skipGateId?: string): Record<string, Record<string, unknown>> {
+  const widgets: Record<string, Record<string, unknown>> = { [schedulerId]: { learned: prompt[schedulerId].inputs.learned } };
+  if (skipGateId) widgets[skipGateId] = { learned: prompt[skipGateId].inputs.learned };
+  return widgets;
+}
