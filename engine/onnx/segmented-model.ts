@@ -36,6 +36,13 @@ interface Sessions {
 export class SegmentedModel {
   readonly #sessions: Sessions
   #disposed = false
+  /**
+   * Whether forwardAll() runs full.onnx (one session) when the model ships one. Measured
+   * (bench/onnx-chain.ts) the block chain costs 9-16% more than the whole-model session on CPU,
+   * so a step that runs every block uses the whole model; skipping needs the chain.
+   * FEWSTEP_BLOCK_CHAIN=1 turns it off (benchmarks of the chain itself).
+   */
+  preferFull = process.env.FEWSTEP_BLOCK_CHAIN !== '1'
 
   private constructor(
     readonly dir: string,
@@ -106,7 +113,12 @@ export class SegmentedModel {
     return (await this.#run(head, { h, emb: embedded.emb, x: feeds.x })).out.data as Float32Array
   }
 
-  /** The same network as one session (full.onnx), for checking and benchmarking the chain. */
+  /** Every block, the fastest way this model can: full.onnx when it has one (and preferFull), else the chain. */
+  forwardAll(x: Float32Array, t: Float32Array, label: Labels): Promise<Float32Array> {
+    return this.preferFull && this.hasFull ? this.forwardFull(x, t, label) : this.forward(x, t, label)
+  }
+
+  /** The same network as one session (full.onnx): the unskipped fast path, and the chain's reference. */
   async forwardFull(x: Float32Array, t: Float32Array, label: Labels): Promise<Float32Array> {
     const full = this.#sessions.full
     if (full === undefined) throw new ModelError('FILE_MISSING', path.join(this.dir, MANIFEST_FILE), 'full', 'this model has no full.onnx')

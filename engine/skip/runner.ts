@@ -45,7 +45,7 @@ export class ModelRunner {
     const batch = t.length;
     const blocks = this.model.blockCount;
     if (!this.skip) {
-      const out = await this.model.forward(x, t, labels);
+      const out = await this.model.forwardAll(x, t, labels);
       const all: BlockAction[] = new Array(batch).fill('run');
       this.account.record({ step: info.step, actions: Array.from({ length: blocks }, () => all), elements: batch, uncondFrom: info.uncondFrom, seconds: seconds(started) });
       return out;

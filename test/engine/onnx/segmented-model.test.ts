@@ -31,6 +31,20 @@ function chainContract(load: () => Promise<SegmentedModel>) {
     }
   })
 
+  it('forwardAll runs full.onnx when there is one (the unskipped fast path), the chain when preferFull is off', async () => {
+    const { x, t, label } = sampleInputs(3)
+    assert.equal(model.preferFull, process.env.FEWSTEP_BLOCK_CHAIN !== '1')
+    const saved = model.preferFull
+    try {
+      model.preferFull = true
+      assert.deepEqual(await model.forwardAll(x, t, label), await model.forwardFull(x, t, label))
+      model.preferFull = false
+      assert.deepEqual(await model.forwardAll(x, t, label), await model.forward(x, t, label))
+    } finally {
+      model.preferFull = saved
+    }
+  })
+
   it('block-by-block execution equals forward', async () => {
     const { x, t, label } = sampleInputs(3)
     const stepwise = await blockByBlock(model, x, t, label)
