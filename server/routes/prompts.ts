@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import Type from 'typebox';
 import { looksLikeWorkflow, type Engine } from '../../engine/index.ts';
 import { parseBody } from '../body.ts';
@@ -22,19 +22,29 @@ const IdsBody = Type.Object({
 
 const InterruptBody = Type.Object({ prompt_id: Type.Optional(Type.String()) });
 
+/**
+ * A prompt or UI workflow from a request, validated and converted to an API prompt; when invalid,
+ * answers 400 with ComfyUI's `{error, node_errors}` (each problem on its node) and returns undefined.
+ */
+export function checkPrompt(engine: Engine, prompt: Record<string, unknown>, res: Response): { prompt: Record<string, unknown>; outputs: string[] } | undefined {
+  const validation = engine.validate(prompt);
+  if (!validation.ok) {
+    res.status(400).json({ error: validation.error, node_errors: validation.nodeErrors });
+    return undefined;
+  }
+  const converted = engine.toPrompt(prompt);
+  if (!converted.ok) throw new HttpError(400, 'invalid_prompt', converted.errors.join('; '));
+  return { prompt: converted.prompt as Record<string, unknown>, outputs: [...validation.graph.outputs] };
+}
+
 /** POST/GET /prompt, /queue, /history, /interrupt: ComfyUI's queue API. */
 export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
   const router = Router();
 
   router.post('/prompt', (req, res) => {
     const body = parseBody(PromptBody, req.body, 'POST /prompt');
-    const validation = engine.validate(body.prompt);
-    if (!validation.ok) {
-      res.status(400).json({ error: validation.error, node_errors: validation.nodeErrors });
-      return;
-    }
-    const converted = engine.toPrompt(body.prompt);
-    if (!converted.ok) throw new HttpError(400, 'invalid_prompt', converted.errors.join('; '));
+    const checked = checkPrompt(engine, body.prompt, res);
+    if (!checked) return;
     const promptId = body.prompt_id ?? randomUUID();
     if (queue.has(promptId)) throw new HttpError(409, 'duplicate_prompt_id', `prompt_id ${promptId} is already queued or in the history`);
     const extraData = body.extra_data ?? {};
@@ -45,9 +55,9 @@ export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
     queue.enqueue({
       number,
       promptId,
-      prompt: converted.prompt as Record<string, unknown>,
+      prompt: checked.prompt,
       extraData: body.client_id ? { ...extraData, client_id: body.client_id } : extraData,
-      outputs: [...validation.graph.outputs],
+      outputs: checked.outputs,
       clientId: body.client_id,
       workflow,
     });

@@ -4,6 +4,7 @@ import type { Engine } from '../../engine/index.ts';
 import { parseBody } from '../body.ts';
 import { HttpError } from '../http-error.ts';
 import type { TrainingJobs } from '../train-jobs.ts';
+import { checkPrompt } from './prompts.ts';
 import type { Prompt } from '../training.ts';
 
 const Settings = Type.Partial(
@@ -52,15 +53,10 @@ export function trainRoutes(engine: Engine, jobs: TrainingJobs | undefined): Rou
   router.post('/train', (req, res) => {
     const trainer = need();
     const body = parseBody(TrainBody, req.body, 'POST /train');
-    const validation = engine.validate(body.prompt);
-    if (!validation.ok) {
-      res.status(400).json({ error: validation.error, node_errors: validation.nodeErrors });
-      return;
-    }
-    const converted = engine.toPrompt(body.prompt);
-    if (!converted.ok) throw new HttpError(400, 'invalid_prompt', converted.errors.join('; '));
+    const checked = checkPrompt(engine, body.prompt, res);
+    if (!checked) return;
     const workflow = Array.isArray((body.prompt as { nodes?: unknown }).nodes) ? body.prompt : body.workflow;
-    const job = trainer.start({ prompt: converted.prompt as Prompt, workflow, clientId: body.client_id, settings: body.settings ?? {}, name: body.name });
+    const job = trainer.start({ prompt: checked.prompt as Prompt, workflow, clientId: body.client_id, settings: body.settings ?? {}, name: body.name });
     res.json({ train_id: job.train_id, iterations: job.iterations, settings: job.settings });
   });
 
