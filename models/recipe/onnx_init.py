@@ -67,13 +67,18 @@ def denoiser_state_from_onnx(model_dir, arch):
                          + ", ".join(k for k in state if not k.startswith("model.")))
     state = {k[len("model."):]: v for k, v in state.items()}
     ref = Denoiser(arch).state_dict()
-    missing = sorted(set(ref) - set(state))
     extra = sorted(set(state) - set(ref))
-    if missing or extra:
-        raise SystemExit(f"full.onnx -> Denoiser mapping incomplete: missing {missing}, unexpected {extra}")
+    return _checked(state, ref, "full.onnx -> Denoiser", extra)
+
+
+def _checked(state, ref, what, unused):
+    """Every torch tensor filled with the right shape and no ONNX initializer left over, else exit naming them."""
+    missing = sorted(set(ref) - set(state))
+    if missing or unused:
+        raise SystemExit(f"{what} mapping incomplete: missing {missing}, unused {unused}")
     for k, v in ref.items():
         if tuple(state[k].shape) != tuple(v.shape):
-            raise SystemExit(f"{k}: onnx shape {tuple(state[k].shape)} != torch {tuple(v.shape)}")
+            raise SystemExit(f"{what} {k}: onnx shape {tuple(state[k].shape)} != torch {tuple(v.shape)}")
         state[k] = state[k].to(v.dtype).contiguous()
     return state
 
@@ -123,14 +128,7 @@ def load_classifier_onnx(model_dir):
             used.add(name)
     if "fc.1.num_batches_tracked" in ref:
         state["fc.1.num_batches_tracked"] = torch.tensor(0)
-    unused = sorted(set(inits) - used)
-    missing = sorted(set(ref) - set(state))
-    if unused or missing:
-        raise SystemExit(f"classifier.onnx -> Classifier mapping incomplete: unused {unused}, missing {missing}")
-    for k, v in ref.items():
-        if tuple(state[k].shape) != tuple(v.shape):
-            raise SystemExit(f"classifier {k}: onnx shape {tuple(state[k].shape)} != torch {tuple(v.shape)}")
-        state[k] = state[k].to(v.dtype)
+    _checked(state, ref, "classifier.onnx -> Classifier", sorted(set(inits) - used))
     clf.load_state_dict(state, strict=True)
     clf.eval()
     return clf, {"state": clf.state_dict(), "test_accuracy": manifest["classifier"]["testAccuracy"],
