@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Folders } from '../engine/index.ts';
+import { looksLikeWorkflow, type Folders } from '../engine/index.ts';
 import { syncWidgetValues } from '../engine/graph/sync-widgets.ts';
 import type { TrainProgress } from '../engine/rl/index.ts';
 import { HttpError } from './http-error.ts';
@@ -148,7 +148,7 @@ export class TrainingJobs {
           });
         },
       });
-      const workflow = isUiWorkflow(request.workflow) ? syncWidgetValues(this.setup.engine.registry, request.workflow, result.prompt) : result.prompt;
+      const workflow = looksLikeWorkflow(request.workflow) ? syncWidgetValues(this.setup.engine.registry, request.workflow, result.prompt) : result.prompt;
       const files = this.write(job, request.name, workflow, rewardCurvePng(result.state));
       job.status = result.state.stopped === 'aborted' ? 'stopped' : 'trained';
       job.stopped = result.state.stopped;
@@ -191,10 +191,6 @@ export class TrainingJobs {
     const ref = (filename: string): FileRef => ({ filename, subfolder: TRAIN_SUBFOLDER, type: 'output' });
     return { workflow: ref(`${stem}.json`), plot: ref(`${stem}-reward.png`) };
   }
-}
-
-function isUiWorkflow(value: unknown): value is { nodes: unknown[] } {
-  return typeof value === 'object' && value !== null && Array.isArray((value as { nodes?: unknown }).nodes);
 }
 
 /** `{ nodeId: { learned: "..." } }` for the StepScheduler and the SkipGate that were trained. */

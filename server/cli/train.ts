@@ -5,10 +5,8 @@ import { formatErrors } from '../../engine/index.ts';
 import { syncWidgetValues } from '../../engine/graph/sync-widgets.ts';
 import type { TrainerState } from '../../engine/rl/index.ts';
 import { createFewstepSetup } from '../setup.ts';
-import { resolveTrainSettings, rewardCurvePng, trainPrompt, type TrainResult, type TrainSettings } from '../training.ts';
+import { resolveTrainSettings, rewardCurvePng, trainPrompt, type Prompt, type TrainResult, type TrainSettings } from '../training.ts';
 import { loadWorkflowFile, UsageError } from './load.ts';
-
-type Prompt = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
 
 /** A path for the learned workflow that is never the input file. */
 export function learnedOutputPath(input: string, outDir: string): string {

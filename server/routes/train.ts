@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import Type from 'typebox';
-import type { Engine } from '../../engine/index.ts';
+import { looksLikeWorkflow, type Engine } from '../../engine/index.ts';
 import { parseBody } from '../body.ts';
 import { HttpError } from '../http-error.ts';
 import type { TrainingJobs } from '../train-jobs.ts';
@@ -55,7 +55,7 @@ export function trainRoutes(engine: Engine, jobs: TrainingJobs | undefined): Rou
     const body = parseBody(TrainBody, req.body, 'POST /train');
     const checked = checkPrompt(engine, body.prompt, res);
     if (!checked) return;
-    const workflow = Array.isArray((body.prompt as { nodes?: unknown }).nodes) ? body.prompt : body.workflow;
+    const workflow = looksLikeWorkflow(body.prompt) ? body.prompt : body.workflow;
     const job = trainer.start({ prompt: checked.prompt as Prompt, workflow, clientId: body.client_id, settings: body.settings ?? {}, name: body.name });
     res.json({ train_id: job.train_id, iterations: job.iterations, settings: job.settings });
   });

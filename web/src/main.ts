@@ -57,7 +57,6 @@ async function main(): Promise<void> {
 
   const id = clientId();
   const training = new TrainingView(() => graph, $<HTMLButtonElement>('train-button'), $<HTMLInputElement>('train-minutes'), id, redraw, (rejection) => execution.showValidation(rejection.error, rejection.node_errors));
-  $('train-button').onclick = () => void training.click();
   const connection = $('connection');
   connectSocket(id, {
     message: (message) => {

@@ -5,10 +5,13 @@ import { toast } from './toast.ts';
 import { serializeWorkflow } from './workflow-io.ts';
 
 const widgetValue = (node: LGraphNode, name: string) => node.widgets?.find((w) => w.name === name)?.value;
+/** litegraph node modes that take a node out of the run (as the server's conversion drops them). */
+const MODE_MUTED = 2;
+const MODE_BYPASS = 4;
 
 /** True when the graph has a StepScheduler whose spacing is "learned": there is something to train. */
 export function hasLearnedScheduler(graph: LGraph): boolean {
-  return graph._nodes.some((node) => node.type === 'StepScheduler' && widgetValue(node, 'spacing') === 'learned' && node.mode !== 2 && node.mode !== 4);
+  return graph._nodes.some((node) => node.type === 'StepScheduler' && widgetValue(node, 'spacing') === 'learned' && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS);
 }
 
 /**
@@ -29,7 +32,9 @@ export class TrainingView {
     private readonly clientId: string,
     private readonly redraw: () => void,
     private readonly onRejected: (rejection: PromptRejection) => void,
-  ) {}
+  ) {
+    button.onclick = () => void this.click();
+  }
 
   get running(): boolean {
     return this.trainId !== undefined;
