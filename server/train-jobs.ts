@@ -42,7 +42,8 @@ export interface TrainRequest {
   /** The UI workflow the prompt came from: the learned one is written back into it. */
   workflow?: unknown;
   clientId?: string;
-  settings: Partial<TrainSettings>;
+  /** Settings by name, checked by resolveTrainSettings (unknown names refused). */
+  settings: Record<string, unknown>;
   /** Stem of the written files. */
   name?: string;
 }
@@ -82,8 +83,13 @@ export class TrainingJobs {
   start(request: TrainRequest): TrainJob {
     let settings: TrainSettings;
     try {
+      settings = resolveTrainSettings(request.settings, (field) => `settings.${field}`, { strict: true });
+    } catch (error) {
+      if (error instanceof UsageError) throw new HttpError(400, 'invalid_settings', error.message);
+      throw error;
+    }
+    try {
       planTraining(request.prompt);
-      settings = resolveTrainSettings(request.settings, (field) => `settings.${field}`);
     } catch (error) {
       if (error instanceof UsageError) throw new HttpError(400, 'not_trainable', error.message);
       throw error;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { createEngine, defineNode, type Engine } from '../engine/index.ts';
 import { isPromptLink } from '../engine/graph/prompt.ts';
 import { computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
@@ -25,60 +25,87 @@ import { UsageError } from './usage-error.ts';
  * `fewstep train` and the server's POST /train.
  */
 
-export interface TrainSettings {
-  iterations: number;
-  /** Schedules per iteration (antithetic pairs), all on the same seeds. */
-  group: number;
-  /** Images per rollout (balanced classes). */
-  batch: number;
-  /** Images for each held-out FD. */
-  heldOut: number;
-  evaluateEvery: number;
-  patience: number;
-  learningRate: number;
-  /** Exploration noise (std of the Gaussian policy, in action units). */
-  std: number;
-  learnGuidance: boolean;
-  learnEta: boolean;
-  seed: number;
-  /** Stop after this many minutes (checked between iterations). */
-  maxMinutes: number;
-  /** With a SkipGate in learned mode: reward minus this x (FLOPs used / FLOPs of the full model). */
-  computePenalty: number;
-}
+/**
+ * Every training setting's type, bounds and meaning, once: `fewstep train`'s checks, POST
+ * /train's checks and their messages are all read from this schema (resolveTrainSettings).
+ */
+export const TrainSettingsSchema = Type.Object(
+  {
+    iterations: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    group: Type.Integer({ minimum: 2, maximum: 1024, multipleOf: 2, description: 'schedules per iteration, drawn in mirrored pairs, all on the same seeds' }),
+    batch: Type.Integer({ minimum: 2, maximum: 4096, description: 'images per rollout (balanced classes); the FD reward needs at least 2' }),
+    heldOut: Type.Integer({ minimum: 2, maximum: 100_000, description: 'images for each held-out FD' }),
+    evaluateEvery: Type.Integer({ minimum: 1 }),
+    patience: Type.Integer({ minimum: 0 }),
+    learningRate: Type.Number({ exclusiveMinimum: 0 }),
+    std: Type.Number({ exclusiveMinimum: 0, description: 'exploration noise: std of the Gaussian policy, in action units' }),
+    learnGuidance: Type.Boolean(),
+    learnEta: Type.Boolean(),
+    seed: Type.Integer({ minimum: 0 }),
+    maxMinutes: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 60, description: 'stop after this many minutes (checked between iterations)' }),
+    computePenalty: Type.Number({ minimum: 0, description: 'with a SkipGate in learned mode: reward minus this x (FLOPs used / FLOPs of the full model)' }),
+  },
+  { additionalProperties: false },
+);
+export type TrainSettings = Static<typeof TrainSettingsSchema>;
+type SettingName = keyof TrainSettings;
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   iterations: 40, group: 8, batch: 64, heldOut: 256, evaluateEvery: 4, patience: 3, learningRate: 0.08, std: 0.25,
   learnGuidance: true, learnEta: false, seed: 0, maxMinutes: 9, computePenalty: 20,
 };
 
+interface SettingBounds { type?: string; minimum?: number; exclusiveMinimum?: number; maximum?: number; multipleOf?: number; description?: string }
+
+/** What a setting must be, in words, from its schema: "an even number >= 2 and <= 1024". */
+function settingRule(bounds: SettingBounds): string {
+  if (bounds.type === 'boolean') return 'true or false';
+  const kind = bounds.multipleOf === 2 ? 'an even number' : bounds.type === 'integer' ? 'a whole number' : 'a number';
+  const limits = [
+    bounds.minimum !== undefined ? `>= ${bounds.minimum}` : undefined,
+    bounds.exclusiveMinimum !== undefined ? `> ${bounds.exclusiveMinimum}` : undefined,
+    bounds.maximum !== undefined ? `<= ${bounds.maximum}` : undefined,
+  ].filter((limit) => limit !== undefined);
+  return [kind, limits.join(' and ')].filter(Boolean).join(' ');
+}
+
+function settingOk(bounds: SettingBounds, value: unknown): boolean {
+  if (bounds.type === 'boolean') return typeof value === 'boolean';
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  if (bounds.type === 'integer' && !Number.isInteger(value)) return false;
+  if (bounds.multipleOf !== undefined && value % bounds.multipleOf !== 0) return false;
+  if (bounds.minimum !== undefined && value < bounds.minimum) return false;
+  if (bounds.exclusiveMinimum !== undefined && value <= bounds.exclusiveMinimum) return false;
+  return bounds.maximum === undefined || value <= bounds.maximum;
+}
+
 /**
- * The defaults with `partial` laid over them, checked: an impossible setting is a UsageError
- * naming it (`label` turns a field name into what the user typed: `--group` or `settings.group`).
+ * The defaults with `partial` laid over them, checked against TrainSettingsSchema: an impossible
+ * setting is a UsageError naming it (`label` turns a field name into what the user typed:
+ * `--group` or `settings.group`). `strict` refuses names that are not settings (POST /train);
+ * without it they are ignored (the CLI passes its other options along).
  */
-export function resolveTrainSettings(partial: Partial<TrainSettings>, label: (field: string) => string = (field) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`): TrainSettings {
-  const given = Object.fromEntries(Object.entries(partial).filter(([key, value]) => key in DEFAULT_TRAIN_SETTINGS && value !== undefined));
-  const settings: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, ...given };
-  const whole = (field: keyof TrainSettings, min: number) => {
-    const value = settings[field] as number;
-    if (!Number.isInteger(value) || value < min) throw new UsageError(`${label(field)} ${value}: must be a whole number >= ${min}`);
-  };
-  const positive = (field: keyof TrainSettings, min = 0) => {
-    const value = settings[field] as number;
-    if (!Number.isFinite(value) || value <= min) throw new UsageError(`${label(field)} ${value}: must be a number > ${min}`);
-  };
-  whole('iterations', 1);
-  whole('heldOut', 2);
-  whole('evaluateEvery', 1);
-  whole('patience', 0);
-  whole('seed', 0);
-  positive('learningRate');
-  positive('std');
-  positive('maxMinutes');
-  if (!Number.isFinite(settings.computePenalty) || settings.computePenalty < 0) throw new UsageError(`${label('computePenalty')} ${settings.computePenalty}: must be a number >= 0`);
-  if (!Number.isInteger(settings.group) || settings.group % 2 !== 0 || settings.group < 2) throw new UsageError(`${label('group')} ${settings.group}: must be an even number >= 2 (schedules are drawn in mirrored pairs)`);
-  if (!Number.isInteger(settings.batch) || settings.batch < 2) throw new UsageError(`${label('batch')} ${settings.batch}: the FD reward needs at least 2 whole images`);
-  return settings;
+export function resolveTrainSettings(
+  partial: object,
+  label: (field: string) => string = (field) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  { strict = false }: { strict?: boolean } = {},
+): TrainSettings {
+  const properties = TrainSettingsSchema.properties as Record<SettingName, SettingBounds>;
+  const known = Object.keys(properties);
+  const settings: Record<string, unknown> = { ...DEFAULT_TRAIN_SETTINGS };
+  for (const [field, value] of Object.entries(partial)) {
+    if (!(field in properties)) {
+      if (strict) throw new UsageError(`${label(field)}: not a training setting (settings: ${known.join(', ')})`);
+      continue;
+    }
+    if (value === undefined) continue;
+    const bounds = properties[field as SettingName];
+    if (!settingOk(bounds, value)) {
+      throw new UsageError(`${label(field)} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}: must be ${settingRule(bounds)}${bounds.description ? ` (${bounds.description})` : ''}`);
+    }
+    settings[field] = value;
+  }
+  return settings as TrainSettings;
 }
 
 export type Prompt = Record<string, { class_type: string; inputs: Record<string, unknown> }>;

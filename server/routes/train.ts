@@ -7,32 +7,14 @@ import type { TrainingJobs } from '../train-jobs.ts';
 import { checkPrompt } from './prompts.ts';
 import type { Prompt } from '../training.ts';
 
-const Settings = Type.Partial(
-  Type.Object({
-    iterations: Type.Integer({ minimum: 1, maximum: 100000 }),
-    group: Type.Integer({ minimum: 2, maximum: 1024 }),
-    batch: Type.Integer({ minimum: 2, maximum: 4096 }),
-    heldOut: Type.Integer({ minimum: 2, maximum: 100000 }),
-    evaluateEvery: Type.Integer({ minimum: 1 }),
-    patience: Type.Integer({ minimum: 0 }),
-    learningRate: Type.Number({ exclusiveMinimum: 0 }),
-    std: Type.Number({ exclusiveMinimum: 0 }),
-    learnGuidance: Type.Boolean(),
-    learnEta: Type.Boolean(),
-    seed: Type.Integer({ minimum: 0 }),
-    maxMinutes: Type.Number({ exclusiveMinimum: 0, maximum: 24 * 60 }),
-    computePenalty: Type.Number({ minimum: 0 }),
-  }),
-  { additionalProperties: false },
-);
-
 const TrainBody = Type.Object({
   /** The graph: a UI workflow or an API prompt (as POST /prompt takes it). */
   prompt: Type.Record(Type.String(), Type.Unknown()),
   /** The UI workflow, when `prompt` is an API prompt made from one (as ComfyUI's extra_pnginfo). */
   workflow: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   client_id: Type.Optional(Type.String({ maxLength: 128 })),
-  settings: Type.Optional(Settings),
+  /** Training settings by name (server/training.ts TrainSettingsSchema); checked, with messages naming settings.<name>, when the run starts. */
+  settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   /** Stem for the written files (output/train/<name>-learned-<id>.json). */
   name: Type.Optional(Type.String({ maxLength: 120 })),
 });

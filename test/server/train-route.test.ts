@@ -116,9 +116,15 @@ describe('POST /train: learning a schedule from the server', () => {
     assert.equal(oddGroup.status, 400);
     assert.match(oddGroup.body.error.message, /settings\.group 3: must be an even number/);
 
+    assert.equal(oddGroup.body.error.type, 'invalid_settings');
     const unknown = await postJson(`${t.base}/train`, { prompt: readWorkflow('learn-schedule.json'), settings: { iterationz: 3 } });
     assert.equal(unknown.status, 400);
-    assert.equal(unknown.body.error.type, 'invalid_body');
+    assert.equal(unknown.body.error.type, 'invalid_settings');
+    assert.match(unknown.body.error.message, /settings\.iterationz: not a training setting/);
+    const wrongType = await postJson(`${t.base}/train`, { prompt: readWorkflow('learn-schedule.json'), settings: { learnGuidance: 'yes', maxMinutes: 2 } });
+    assert.match(wrongType.body.error.message, /settings\.learnGuidance "yes": must be true or false/);
+    const tooLong = await postJson(`${t.base}/train`, { prompt: readWorkflow('learn-schedule.json'), settings: { maxMinutes: 100000 } });
+    assert.match(tooLong.body.error.message, /settings\.maxMinutes 100000: must be a number > 0 and <= 1440/);
 
     const broken = readWorkflow('learn-schedule.json');
     broken.nodes.find((n: { type: string }) => n.type === 'FewStepSampler').widgets_values[2] = -5;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createFewstepSetup } from '../../server/setup.ts';
 import { learnedOutputPath, trainCommand } from '../../server/cli/train.ts';
-import { planTraining, trainPrompt } from '../../server/training.ts';
+import { DEFAULT_TRAIN_SETTINGS, planTraining, resolveTrainSettings, trainPrompt } from '../../server/training.ts';
 import { UsageError } from '../../server/cli/load.ts';
 import { decodePng } from '../../engine/image/png.ts';
 import { parseLearnedSchedule } from '../../engine/rl/index.ts';
@@ -85,6 +85,21 @@ test('a workflow without a learned StepScheduler or without a RewardScorer is re
   prompt['3'].inputs.spacing = 'learned';
   assert.throws(() => planTraining(prompt as never), /exactly one RewardScorer/);
   await assert.rejects(trainCommand(path.join(workflows, 'four-step.json'), { out: mkdtempSync(path.join(os.tmpdir(), 'fewstep-train-')), ...tiny }, setup), UsageError);
+});
+
+test('training settings are checked against one schema, with messages in the words the user typed', () => {
+  assert.deepEqual(resolveTrainSettings({}), DEFAULT_TRAIN_SETTINGS);
+  const settings = resolveTrainSettings({ group: 4, maxMinutes: 2.5, out: 'dir', json: true, heldOut: undefined });
+  assert.equal(settings.group, 4);
+  assert.equal(settings.maxMinutes, 2.5);
+  assert.equal(settings.heldOut, DEFAULT_TRAIN_SETTINGS.heldOut, 'undefined keeps the default');
+  assert.equal('out' in settings, false, 'CLI options that are not settings are left out');
+  assert.throws(() => resolveTrainSettings({ group: 3 }), { name: 'UsageError', message: /^--group 3: must be an even number >= 2 and <= 1024 \(schedules per iteration, drawn in mirrored pairs/ });
+  assert.throws(() => resolveTrainSettings({ heldOut: 1.5 }), { message: /^--held-out 1.5: must be a whole number >= 2/ });
+  assert.throws(() => resolveTrainSettings({ std: 0 }), { message: /^--std 0: must be a number > 0/ });
+  assert.throws(() => resolveTrainSettings({ iterations: Number.NaN }), { message: /^--iterations NaN: must be a whole number >= 1/ });
+  assert.throws(() => resolveTrainSettings({ computePenalty: -1 }, (field) => `settings.${field}`), { message: /^settings\.computePenalty -1: must be a number >= 0/ });
+  assert.throws(() => resolveTrainSettings({ out: 'x' }, (field) => `settings.${field}`, { strict: true }), { message: /^settings\.out: not a training setting \(settings: iterations, group/ });
 });
 
 test('the learned file name never equals the input', () => {
