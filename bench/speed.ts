@@ -1,10 +1,11 @@
 /**
  * Speed of the engine against the bare minimum, measured in one run, interleaved:
  *  - the engine's 4-step graph run (LoadModel -> StepScheduler -> FewStepSampler -> PreviewImage)
- *    vs a bare loop of onnxruntime session calls doing the same work (same options, same batch,
- *    same guidance; DDIM math inline), for both ways the engine can run the model: full.onnx
- *    (its default when no block is skipped) and the block chain (FEWSTEP_BLOCK_CHAIN=1, or any
- *    SkipGate); and the bare chain against the bare whole-model loop;
+ *    vs a bare loop of the same model calls doing the same work (same batch, same guidance; DDIM
+ *    math inline), for both ways the engine can run the model: full.onnx (its default when no
+ *    block is skipped) and the block chain (FEWSTEP_BLOCK_CHAIN=1, or any SkipGate);
+ *  - the engine's model (by default its batch split over worker threads) and the block chain in
+ *    this thread, against a bare loop of one full.onnx session in this thread;
  *  - 4-step vs 100-step wall time on the same batch.
  * `node --import tsx bench/speed.ts [batch] [rounds]`
  */
@@ -41,7 +42,11 @@ for (const segment of manifest.segments) sessions.push(await ort.InferenceSessio
 if (!manifest.full) throw new Error(`${dir} has no full.onnx`);
 const fullSession = await ort.InferenceSession.create(path.join(dir, manifest.full.file), options);
 const size = manifest.image.channels * manifest.image.height * manifest.image.width;
-async function bareLoop(steps: number, whole: boolean): Promise<Float32Array> {
+/**
+ * `via` 'sessions': this thread's sessions above; 'model': the engine's own SegmentedModel
+ * (batch split over worker threads by default), called directly with nothing of the engine around.
+ */
+async function bareLoop(steps: number, whole: boolean, via: 'sessions' | 'model' = 'sessions'): Promise<Float32Array> {
   const timesteps = computeTimesteps({ kind: 'trailing' }, steps, schedule);
   let x = Float32Array.from({ length: batch * size }, () => Math.random() * 2 - 1);
   const labels = BigInt64Array.from({ length: 2 * batch }, (_, i) => BigInt(i < batch ? i % 10 : manifest.nullClass!));
@@ -52,7 +57,8 @@ async function bareLoop(steps: number, whole: boolean): Promise<Float32Array> {
     const xt = new ort.Tensor('float32', doubled, [2 * batch, 1, 28, 28]);
     const feeds = { x: xt, t: new ort.Tensor('float32', new Float32Array(2 * batch).fill(timesteps[s]), [2 * batch]), label: new ort.Tensor('int64', labels, [2 * batch]) };
     let v: Float32Array;
-    if (whole) v = (await fullSession.run(feeds))[fullSession.outputNames[0]].data as Float32Array;
+    if (via === 'model') v = whole ? await model.forwardFull(doubled, feeds.t.data as Float32Array, labels) : await model.forward(doubled, feeds.t.data as Float32Array, labels);
+    else if (whole) v = (await fullSession.run(feeds))[fullSession.outputNames[0]].data as Float32Array;
     else {
       const embedded = await sessions[0].run(feeds);
       let h = embedded.h;
@@ -89,27 +95,33 @@ const engineRun = async (steps: number, seed: number, whole: boolean) => {
 for (const whole of [true, false]) {
   await engineRun(4, 0, whole);
   await bareLoop(4, whole);
+  await bareLoop(4, whole, 'model');
 }
-const times = { engineFull: [] as number[], bareFull: [] as number[], engineChain: [] as number[], bareChain: [] as number[] };
-const ratios = { engineFull: [] as number[], engineChain: [] as number[], chain: [] as number[] };
+const times = { engineFull: [] as number[], bareFull: [] as number[], modelFull: [] as number[], engineChain: [] as number[], bareChain: [] as number[], modelChain: [] as number[] };
+const ratios = { modelFull: [] as number[], engineFull: [] as number[], modelChain: [] as number[], engineChain: [] as number[], chain: [] as number[] };
 for (let r = 0; r < rounds; r++) {
   const ef = await timeIt(() => engineRun(4, r + 1, true));
   const bf = await timeIt(() => bareLoop(4, true));
+  const mf = await timeIt(() => bareLoop(4, true, 'model'));
   const ec = await timeIt(() => engineRun(4, r + 1, false));
   const bc = await timeIt(() => bareLoop(4, false));
-  times.engineFull.push(ef), times.bareFull.push(bf), times.engineChain.push(ec), times.bareChain.push(bc);
-  ratios.engineFull.push(ef / bf), ratios.engineChain.push(ec / bc), ratios.chain.push(bc / bf);
+  const mc = await timeIt(() => bareLoop(4, false, 'model'));
+  times.engineFull.push(ef), times.bareFull.push(bf), times.modelFull.push(mf), times.engineChain.push(ec), times.bareChain.push(bc), times.modelChain.push(mc);
+  ratios.modelFull.push(mf / bf), ratios.engineFull.push(ef / mf), ratios.modelChain.push(mc / bf), ratios.engineChain.push(ec / mc), ratios.chain.push(bc / bf);
 }
 const long: number[] = [];
 for (let r = 0; r < Math.max(1, Math.floor(rounds / 3)); r++) long.push(await timeIt(() => engineRun(100, 100 + r, true)));
 model.preferFull = true;
 
-console.log(`batch ${batch}, cfg ${cfg} (doubled batch), ddim, trailing; ${rounds} interleaved rounds; ${os.cpus().length} cores`);
+const split = model.threads > 1 ? `batch split over ${model.threads} worker threads` : 'sessions in this thread (FEWSTEP_ORT_WORKERS=1)';
+console.log(`batch ${batch}, cfg ${cfg} (doubled batch), ddim, trailing; ${rounds} interleaved rounds; ${os.cpus().length} cores; the engine's model: ${split}`);
 console.log('| measure | median ms | ratio (median of paired ratios) |');
 console.log('|---|---|---|');
-console.log(`| bare loop, full.onnx session, 4 steps | ${median(times.bareFull).toFixed(1)} | 1.00 |`);
-console.log(`| engine graph run, 4 steps (full.onnx: its default when nothing is skipped) | ${median(times.engineFull).toFixed(1)} | ${median(ratios.engineFull).toFixed(3)} vs the bare full.onnx loop |`);
-console.log(`| bare loop, block chain (12 sessions), 4 steps | ${median(times.bareChain).toFixed(1)} | ${median(ratios.chain).toFixed(3)} vs the bare full.onnx loop |`);
-console.log(`| engine graph run, 4 steps, block chain | ${median(times.engineChain).toFixed(1)} | ${median(ratios.engineChain).toFixed(3)} vs the bare chain loop |`);
+console.log(`| bare loop, one full.onnx session in this thread, 4 steps | ${median(times.bareFull).toFixed(1)} | 1.00 |`);
+console.log(`| bare loop, the engine's model: full.onnx (${split}), 4 steps | ${median(times.modelFull).toFixed(1)} | ${median(ratios.modelFull).toFixed(3)} vs one session |`);
+console.log(`| engine graph run, 4 steps (full.onnx: its default when nothing is skipped) | ${median(times.engineFull).toFixed(1)} | ${median(ratios.engineFull).toFixed(3)} vs the bare loop of the same model |`);
+console.log(`| bare loop, block chain (12 sessions in this thread), 4 steps | ${median(times.bareChain).toFixed(1)} | ${median(ratios.chain).toFixed(3)} vs one full.onnx session |`);
+console.log(`| bare loop, the engine's model: block chain (${split}), 4 steps | ${median(times.modelChain).toFixed(1)} | ${median(ratios.modelChain).toFixed(3)} vs one full.onnx session |`);
+console.log(`| engine graph run, 4 steps, block chain | ${median(times.engineChain).toFixed(1)} | ${median(ratios.engineChain).toFixed(3)} vs the bare loop of the same model |`);
 console.log(`| engine graph run, 100 steps (full.onnx) | ${median(long).toFixed(1)} | ${(median(long) / median(times.engineFull)).toFixed(1)}x the 4-step run |`);
 await store.dispose();

@@ -9,6 +9,7 @@ export type ModelErrorCode =
   | 'IO_MISMATCH' // an ONNX file's input/output names differ from the manifest
   | 'BAD_INPUT' // a caller passed tensors of the wrong size or shape
   | 'DISPOSED' // the model was used after dispose()
+  | 'WORKER_FAILED' // a worker thread running part of the batch died
 
 /**
  * Every failure of the model layer: a code to branch on, the file it concerns and (where it
@@ -19,6 +20,8 @@ export class ModelError extends Error {
   readonly code: ModelErrorCode
   readonly file: string
   readonly field: string | undefined
+  /** The message without the file and field in front (what a worker thread sends back). */
+  readonly detail: string
 
   constructor(code: ModelErrorCode, file: string, field: string | undefined, detail: string, options?: { cause?: unknown }) {
     const shown = displayPath(file)
@@ -26,6 +29,7 @@ export class ModelError extends Error {
     this.code = code
     this.file = shown
     this.field = field
+    this.detail = detail
   }
 }
 

@@ -42,12 +42,21 @@ export type SessionTuningName = keyof typeof SESSION_TUNINGS
  *    cores are shared (chain 1.1-2.9x full, full itself 2-3x slower than 'no-spin').
  *  - 'no-spin' gave the fastest full.onnx and the fastest chain at batch 2..32 (chain 1.11-1.22x
  *    full); 'one-thread' was close (1.09-1.23x) and best at batch 1.
- * The chain's fixed cost is small (~15 us per extra Run(), measured on a near-empty model), and
- * on a conv-only synthetic model the chain is within ~0-7% of full; the remaining ~10% on
- * fmnist is kernel time inside the block sessions (profiled: Conv slower per block than inside
- * full.onnx), likely layout reorders (NCHW <-> NCHWc) at every session boundary.
- * Preallocated outputs (run fetches) gave no measurable gain: the copy of h between sessions is
- * tiny next to the convolutions; onnxruntime-node's IO binding only applies to GPU buffers.
+ * Where the chain's extra ~15-20% goes (profiled with ORT's enableProfiling, 2026-11-27):
+ *  - Not onnxruntime itself at batch 1: the block sessions' Run() times add up to full.onnx's
+ *    (14.02 vs 14.05 ms, same kernels; the optimised graphs hold the same NCHWc reorders).
+ *  - The node binding, at every session boundary: each output is copied into a new JS
+ *    ArrayBuffer, i.e. freshly mapped pages. A Neg of h alone costs ~0.07 ms inside ORT and
+ *    ~0.5 ms per call from JS at batch 16 (0.22 ms when glibc is told not to mmap, which shows
+ *    the page faults). Preallocated outputs (run fetches) do not avoid the copy.
+ *  - At batch 16, cache: every session owns an arena, so the chain's activations live in 12
+ *    places instead of one reused plan; memory-bound kernels (Add, InstanceNorm, Mul, reorders)
+ *    run 20-80% slower in the chain. Without arenas (memoryReuse false) the one-thread chain
+ *    falls from 1.16x to 1.10x its own full, but full.onnx itself gets slower; all blocks behind
+ *    one If-switch session (one arena, one pool) gave 1.12x instead of 1.16x.
+ * What would remove the rest is not in onnxruntime-node's API: a global thread pool and a
+ * shared allocator (C API CreateEnvWithGlobalThreadPools / CreateAndRegisterAllocator), or
+ * outputs written into caller-owned CPU buffers without a copy.
  * 'one-thread' is the pick where the cores are busy with other work (FEWSTEP_ORT_TUNING).
  */
 export const DEFAULT_TUNING_NAME: SessionTuningName = 'no-spin'

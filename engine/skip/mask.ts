@@ -55,6 +55,11 @@ export function maskPolicy(table: readonly (readonly BlockAction[])[]): SkipPoli
     start(): SkipRun {
       return {
         needsResidual: (block) => reused.has(block),
+        runsEveryBlock(step, steps, half) {
+          if (reused.size > 0) return false;
+          // On conditional elements S runs (see decide).
+          return table[rowForStep(step, steps, table.length)].every((action) => action === 'run' || (half === 'cond' && action === 'share'));
+        },
         decide(query, element, hasResidual) {
           const action = table[rowForStep(query.step, query.steps, table.length)][query.block] ?? 'run';
           if (action === 'share' && !query.isUncond(element)) return 'run';

@@ -42,6 +42,13 @@ export interface SkipRun {
   uncondPass?(step: number, steps: number): UncondPass;
   /** Whether the policy may ever reuse this block: the runner keeps residuals only for those. */
   needsResidual(block: number): boolean;
+  /**
+   * True only when, at this step, every block runs for every element of `half` whatever the
+   * inputs, and the run keeps nothing of the step (no residuals to reuse, no `ran` to tell):
+   * the runner may then run the whole model in one call (full.onnx) instead of block by block.
+   * Absent means no (decisions that look at the inputs need the chain).
+   */
+  runsEveryBlock?(step: number, steps: number, half: 'cond' | 'uncond'): boolean;
 }
 
 export interface SkipPolicy {

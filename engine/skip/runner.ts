@@ -61,7 +61,18 @@ export class ModelRunner {
 
     // Copies, not views, when the batch is cut: tensors are handed to onnxruntime whole.
     const xRun = elements === batch ? x : x.slice(0, elements * size);
-    const { h: h0, emb } = await this.model.embed({ x: xRun, t: elements === batch ? t : t.slice(0, elements), label: elements === batch ? labels : labels.slice(0, elements) });
+    const tRun = elements === batch ? t : t.slice(0, elements);
+    const labelsRun = elements === batch ? labels : labels.slice(0, elements);
+    const halves: Array<'cond' | 'uncond'> = elements > info.uncondFrom ? ['cond', 'uncond'] : ['cond'];
+    if (skipRun.runsEveryBlock && halves.every((half) => skipRun.runsEveryBlock!(info.step, info.steps, half))) {
+      // Nothing skipped at this step and nothing of it kept: the whole model in one call.
+      const out = await this.model.forwardAll(xRun, tRun, labelsRun);
+      const actions = Array.from({ length: blocks }, () => new Array<BlockAction>(elements).fill('run'));
+      const full = guided ? this.completeGuidedBatch(out, pass, info, size) : out;
+      this.account.record({ step: info.step, actions, elements, uncondFrom: info.uncondFrom, uncondSkipped: batch - elements, seconds: seconds(started) });
+      return full;
+    }
+    const { h: h0, emb } = await this.model.embed({ x: xRun, t: tRun, label: labelsRun });
     let h = h0;
     const actions: BlockAction[][] = [];
     for (let block = 0; block < blocks; block++) {

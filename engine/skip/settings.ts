@@ -107,6 +107,12 @@ function withGuidance(base: SkipPolicy | null, uncondTable: BlockAction[][] | un
         },
         ran: baseRun?.ran ? (block, element, input) => baseRun.ran!(block, element, input) : undefined,
         uncondPass: passes ? (step, steps) => passes[rowForStep(step, steps, passes.length)] : undefined,
+        runsEveryBlock(step, steps, half) {
+          if (baseRun?.ran) return false;
+          const deciding = half === 'uncond' && uncondRun ? uncondRun : baseRun;
+          if (!deciding) return true;
+          return deciding.runsEveryBlock?.(step, steps, half) ?? false;
+        },
       };
     },
   };

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { copyFile } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ModelError } from '../../../engine/onnx/model-error.ts'
 import { SegmentedModel } from '../../../engine/onnx/segmented-model.ts'
+import { splitWorkersFromEnv } from '../../../engine/onnx/executors.ts'
 import { COMMITTED_MODEL_DIR, committedModelMissing, maxAbsDifference, sampleInputs, syntheticModelCopy } from './helpers.ts'
 
 /** Runs embed, every block and the head one call at a time, as a block-skipping sampler would. */
@@ -92,7 +94,8 @@ describe('SegmentedModel on a synthetic model', () => {
   let copy: Awaited<ReturnType<typeof syntheticModelCopy>>
   before(async () => { copy = await syntheticModelCopy() })
   after(() => copy.cleanup())
-  chainContract(() => SegmentedModel.load(copy.dir, { provider: 'cpu' }))
+  describe('sessions in this thread', () => chainContract(() => SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 1 })))
+  describe('batch split over 2 worker threads', () => chainContract(() => SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2 })))
 
   it('names the file whose inputs differ from the manifest', async () => {
     const broken = await syntheticModelCopy()
@@ -115,14 +118,59 @@ describe('SegmentedModel on a synthetic model', () => {
     await broken.cleanup()
   })
 
+  it('names an ONNX file onnxruntime cannot parse when worker threads load it, too', async () => {
+    const broken = await syntheticModelCopy()
+    await copyFile(path.join(broken.dir, 'model.json'), path.join(broken.dir, 'full.onnx'))
+    await assert.rejects(SegmentedModel.load(broken.dir, { provider: 'cpu', workers: 2 }), (e: unknown) => e instanceof ModelError && e.code === 'SESSION_FAILED' && e.field === undefined && /full\.onnx: onnxruntime cannot load it/.test(e.message))
+    await broken.cleanup()
+  })
+
   it('refuses calls after dispose', async () => {
-    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu' })
-    await model.dispose()
-    const { x, t, label } = sampleInputs(1)
-    await assert.rejects(model.forward(x, t, label), (e: unknown) => e instanceof ModelError && e.code === 'DISPOSED')
+    for (const workers of [1, 2]) {
+      const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers })
+      await model.dispose()
+      const { x, t, label } = sampleInputs(1)
+      await assert.rejects(model.forward(x, t, label), (e: unknown) => e instanceof ModelError && e.code === 'DISPOSED')
+    }
+  })
+
+  it('a failing call in a worker thread rejects that call only; the model keeps working', async () => {
+    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2 })
+    try {
+      const { x, t, label } = sampleInputs(2)
+      // A class index past the embedding table passes the shape checks and fails inside onnxruntime, in one worker.
+      await assert.rejects(model.forwardFull(x, t, [99, 1]), (e: unknown) => e instanceof Error && !(e instanceof ModelError) && e.message.length > 0)
+      assert.ok(maxAbsDifference(await model.forward(x, t, label), await model.forwardFull(x, t, label)) < 1e-4)
+    } finally {
+      await model.dispose()
+    }
+  })
+
+  it('FEWSTEP_ORT_WORKERS must be a whole number >= 1', () => {
+    assert.equal(splitWorkersFromEnv({ FEWSTEP_ORT_WORKERS: '3' }), 3)
+    assert.equal(splitWorkersFromEnv({}), os.availableParallelism())
+    assert.throws(() => splitWorkersFromEnv({ FEWSTEP_ORT_WORKERS: 'two' }), /FEWSTEP_ORT_WORKERS: "two" is not a whole number >= 1/)
+    assert.throws(() => splitWorkersFromEnv({ FEWSTEP_ORT_WORKERS: '0' }), /not a whole number >= 1/)
   })
 })
 
 describe('SegmentedModel on the committed fmnist model', { skip: committedModelMissing }, () => {
-  chainContract(() => SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu' }))
+  describe('sessions in this thread', () => chainContract(() => SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 1 })))
+  describe('batch split over 2 worker threads', () => chainContract(() => SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 2 })))
+
+  it('full.onnx with its batch split gives what one thread gives, at every batch size', async () => {
+    const local = await SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 1 })
+    const split = await SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 2 })
+    try {
+      assert.equal(local.threads, 1)
+      assert.equal(split.threads, 2)
+      for (const batch of [1, 2, 3, 8]) {
+        const { x, t, label } = sampleInputs(batch)
+        assert.ok(maxAbsDifference(await split.forwardFull(x, t, label), await local.forwardFull(x, t, label)) < 1e-5, `full, batch ${batch}`)
+        assert.ok(maxAbsDifference(await split.forward(x, t, label), await split.forwardFull(x, t, label)) < 1e-4, `chain vs split full, batch ${batch}`)
+      }
+    } finally {
+      await Promise.all([local.dispose(), split.dispose()])
+    }
+  })
 })

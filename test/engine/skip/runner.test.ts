@@ -128,3 +128,59 @@ test('X reuses the guidance direction rescaled to clean-image units (by the rati
   for (let k = 0; k < n; k++) worst = Math.max(worst, Math.abs(second[n + k] - (second[k] - 0.5 * (first[k] - first[n + k]))));
   assert.ok(worst < 1e-5, `off by ${worst}`);
 });
+
+/** Records the model's whole-model and embed calls (as "all:<batch>", "embed:<batch>") while `body` runs. */
+async function spying(calls: string[], body: () => Promise<unknown>): Promise<void> {
+  const { forwardAll, embed } = SegmentedModel.prototype;
+  const target = model as { forwardAll: typeof forwardAll; embed: typeof embed };
+  target.forwardAll = function (this: SegmentedModel, ...args) { calls.push(`all:${args[1].length}`); return forwardAll.apply(this, args); };
+  target.embed = function (this: SegmentedModel, ...args) { calls.push(`embed:${args[0].t.length}`); return embed.apply(this, args); };
+  try {
+    await body();
+  } finally {
+    delete (target as Partial<typeof target>).forwardAll;
+    delete (target as Partial<typeof target>).embed;
+  }
+}
+
+test('a step where the mask runs every block and keeps nothing runs the whole model in one call; the others run block by block', async () => {
+  const { x, t, labels } = inputs(4);
+  // Step 0: all run for both halves -> full.onnx. Step 1: the uncond half drops block 2 -> chain.
+  // Step 2: the uncond pass is skipped and the cond half runs everything -> full.onnx on half the batch.
+  const config: SkipConfig = { policy: { kind: 'mask', rows: ['RRRR', 'RRRR', 'RSRR'] }, guidance: { uncondRows: ['RRRR', 'RRDR', 'RRRR'], uncondPass: 'RRS' } };
+  const calls: string[] = [];
+  const runner = new ModelRunner(model, settings(config));
+  const outs: Float32Array[] = [];
+  await spying(calls, async () => {
+    for (let step = 0; step < 3; step++) outs.push(await runner.evaluate(x, t, labels, { step, steps: 3, uncondFrom: 2 }));
+  });
+  assert.deepEqual(calls, ['all:4', 'embed:4', 'all:2']);
+  // The same steps block by block (FEWSTEP_BLOCK_CHAIN=1) agree to float rounding.
+  const saved = model.preferFull;
+  model.preferFull = false;
+  try {
+    const chained = new ModelRunner(model, settings(config));
+    for (let step = 0; step < 3; step++) {
+      const out = await chained.evaluate(x, t, labels, { step, steps: 3, uncondFrom: 2 });
+      assert.ok(maxAbsDifference(out, outs[step]) < 1e-4, `step ${step}: ${maxAbsDifference(out, outs[step])}`);
+    }
+    // The same compute accounted either way (times aside).
+    const counted = (r: ModelRunner) => JSON.stringify(r.account.summary(), (key, value) => (key === 'seconds' || key === 'model_seconds' ? undefined : value));
+    assert.equal(counted(chained), counted(runner));
+  } finally {
+    model.preferFull = saved;
+  }
+});
+
+test('a mask that reuses residuals, or a policy that looks at inputs, always runs block by block', async () => {
+  const { x, t, labels } = inputs(2);
+  for (const config of [
+    { policy: { kind: 'mask', rows: ['RRRR', 'RCRR'] } },
+    { policy: { kind: 'change', threshold: 0.1, blocks: [1, 2], start: 0, end: 1, action: 'reuse', maxConsecutive: 1 } },
+  ] as SkipConfig[]) {
+    const calls: string[] = [];
+    const runner = new ModelRunner(model, settings(config));
+    await spying(calls, () => runner.evaluate(x, t, labels, { step: 0, steps: 2, uncondFrom: 2 }));
+    assert.deepEqual(calls, ['embed:2'], JSON.stringify(config.policy));
+  }
+});

@@ -1,0 +1,202 @@
+import os from 'node:os'
+import { Worker } from 'node:worker_threads'
+import ort from 'onnxruntime-node'
+import type { ModelManifest } from './manifest.ts'
+import { ModelError, type ModelErrorCode } from './model-error.ts'
+import { createModelSessions, releaseAll, sessionFor, type ModelSessions, type SegmentId } from './sessions.ts'
+
+export type { SegmentId } from './sessions.ts'
+export type Feeds = Record<string, ort.Tensor>
+
+/**
+ * What runs a model's sessions for SegmentedModel: in this thread (LocalExecutor), or with the
+ * batch cut into one part per core, each part run by a worker thread's single-threaded session
+ * (SplitExecutor, full.onnx only). Both take and give whole-batch tensors, so callers never know
+ * which one runs.
+ */
+export interface SegmentExecutor {
+  run(segment: SegmentId, feeds: Feeds): Promise<Feeds>
+  dispose(): Promise<void>
+}
+
+/** The model's sessions in this thread, each with its own intra-op thread pool. */
+export class LocalExecutor implements SegmentExecutor {
+  constructor(private readonly sessions: ModelSessions) {}
+
+  /** `full` false leaves full.onnx out (a SplitExecutor runs it). */
+  static async create(dir: string, manifest: ModelManifest, options: ort.InferenceSession.SessionOptions, full = true): Promise<LocalExecutor> {
+    return new LocalExecutor(await createModelSessions(dir, manifest, options, { full }))
+  }
+
+  run(segment: SegmentId, feeds: Feeds): Promise<Feeds> {
+    const session = sessionFor(this.sessions, segment)
+    if (!session) throw new Error(`no session for segment ${segment}`)
+    return session.run(feeds) as Promise<Feeds>
+  }
+
+  async dispose(): Promise<void> {
+    const { embed, blocks, head, full } = this.sessions
+    await releaseAll([embed, ...blocks, head, full])
+  }
+}
+
+/** A tensor as it crosses to a worker thread: plain data, transferable. */
+export interface WireTensor {
+  type: 'float32' | 'int64'
+  data: Float32Array | BigInt64Array
+  dims: number[]
+}
+export interface WireError { code?: ModelErrorCode; file?: string; field?: string; detail?: string; message: string }
+export type WorkerRequest = { id: number; segment: SegmentId; feeds: Record<string, WireTensor> }
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'load-error'; error: WireError }
+  | { type: 'result'; id: number; outputs: Record<string, WireTensor> }
+  | { type: 'run-error'; id: number; error: WireError }
+
+interface Pending { resolve: (outputs: Record<string, WireTensor>) => void; reject: (error: Error) => void }
+
+/** Worker threads for a model's batch split; FEWSTEP_ORT_WORKERS overrides (1: no split). */
+export function splitWorkersFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.FEWSTEP_ORT_WORKERS?.trim()
+  if (text) {
+    const value = Number(text)
+    if (!Number.isInteger(value) || value < 1) throw new ModelError('BAD_INPUT', 'FEWSTEP_ORT_WORKERS', undefined, `"${text}" is not a whole number >= 1`)
+    return value
+  }
+  return os.availableParallelism()
+}
+
+/**
+ * Runs full.onnx with each batch cut into contiguous parts, one per worker thread, each worker
+ * holding a session with one intra-op thread; results are joined in batch order. Measured on 2
+ * cores (bench/onnx-overhead.ts, bench/speed.ts): 1.35-1.5x faster than one session with two
+ * intra-op threads, because a 28x28 convolution is too small to split across threads inside one
+ * operator while two halves of a batch run side by side with nothing to wait for. The block
+ * chain is not split: its 12 calls per step would each pay the round trip and the copies, and
+ * measured slower split than in this thread. Same results to the bit on the default model: a
+ * sample's output does not depend on the rest of its batch.
+ */
+export class SplitExecutor implements SegmentExecutor {
+  readonly #workers: Worker[]
+  readonly #pending = new Map<number, Pending>()
+  #nextId = 0
+  #failure: ModelError | undefined
+  #disposed = false
+
+  private constructor(workers: Worker[], private readonly dir: string) {
+    this.#workers = workers
+    for (const worker of workers) {
+      worker.on('message', (reply: WorkerReply) => this.#onReply(reply))
+      worker.on('error', (error) => this.#fail(`a worker thread failed: ${error.message}`))
+      worker.on('exit', (code) => { if (!this.#disposed) this.#fail(`a worker thread exited (code ${code})`) })
+    }
+  }
+
+  get workers(): number { return this.#workers.length }
+
+  static async start(dir: string, count: number): Promise<SplitExecutor> {
+    const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(dir)))
+    const workers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    const failed = started.find((result) => result.status === 'rejected')
+    if (failed) {
+      await Promise.all(workers.map((worker) => worker.terminate()))
+      throw failed.reason
+    }
+    return new SplitExecutor(workers, dir)
+  }
+
+  async run(segment: SegmentId, feeds: Feeds): Promise<Feeds> {
+    if (this.#failure) throw this.#failure
+    const batch = Object.values(feeds)[0].dims[0]
+    const parts = Math.max(1, Math.min(this.#workers.length, batch))
+    const replies = await Promise.all(
+      Array.from({ length: parts }, (_, k) => {
+        const lo = Math.floor((batch * k) / parts)
+        const hi = Math.floor((batch * (k + 1)) / parts)
+        const request: WorkerRequest = { id: this.#nextId++, segment, feeds: {} }
+        for (const [name, tensor] of Object.entries(feeds)) request.feeds[name] = rows(tensor, lo, hi, batch)
+        return new Promise<Record<string, WireTensor>>((resolve, reject) => {
+          this.#pending.set(request.id, { resolve, reject })
+          this.#workers[k].postMessage(request, Object.values(request.feeds).map((t) => t.data.buffer as ArrayBuffer))
+        })
+      }),
+    )
+    const outputs: Feeds = {}
+    for (const name of Object.keys(replies[0])) outputs[name] = join(replies.map((reply) => reply[name]))
+    return outputs
+  }
+
+  async dispose(): Promise<void> {
+    this.#disposed = true
+    this.#rejectAll(new ModelError('DISPOSED', this.dir, undefined, 'the model was disposed while a call was running'))
+    await Promise.all(this.#workers.map((worker) => worker.terminate()))
+  }
+
+  #onReply(reply: WorkerReply): void {
+    if (reply.type !== 'result' && reply.type !== 'run-error') return
+    const pending = this.#pending.get(reply.id)
+    if (!pending) return
+    this.#pending.delete(reply.id)
+    if (reply.type === 'result') pending.resolve(reply.outputs)
+    else pending.reject(fromWire(reply.error))
+  }
+
+  #fail(detail: string): void {
+    this.#failure ??= new ModelError('WORKER_FAILED', this.dir, undefined, `${detail}; load the model again (FEWSTEP_ORT_WORKERS=1 runs it without worker threads)`)
+    this.#rejectAll(this.#failure)
+  }
+
+  #rejectAll(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error)
+    this.#pending.clear()
+  }
+}
+
+/** Starts one worker and waits until its sessions are loaded (or rejects with the worker's ModelError). */
+function startWorker(dir: string): Promise<Worker> {
+  // The worker is TypeScript like the rest of the engine; worker threads do not inherit tsx's
+  // loader, so the first thing a worker does is register it, from the same tsx install.
+  const tsx = import.meta.resolve('tsx/esm/api')
+  const entry = new URL('./split-worker.ts', import.meta.url).href
+  const source = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}) })`
+  const worker = new Worker(source, { eval: true, workerData: { dir } })
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(new ModelError('WORKER_FAILED', dir, undefined, `a worker thread could not start: ${error.message}`, { cause: error }))
+    worker.once('error', onError)
+    worker.once('message', (reply: WorkerReply) => {
+      worker.off('error', onError)
+      if (reply.type === 'ready') return resolve(worker)
+      void worker.terminate()
+      reject(reply.type === 'load-error' ? fromWire(reply.error) : new ModelError('WORKER_FAILED', dir, undefined, `unexpected first message ${reply.type}`))
+    })
+  })
+}
+
+/** Rows [lo, hi) of a batch-first tensor, copied (the copy is what is transferred). */
+function rows(tensor: ort.Tensor, lo: number, hi: number, batch: number): WireTensor {
+  const data = tensor.data as Float32Array | BigInt64Array
+  const per = data.length / batch
+  return { type: tensor.type as WireTensor['type'], data: data.slice(lo * per, hi * per), dims: [hi - lo, ...tensor.dims.slice(1)] }
+}
+
+function join(parts: WireTensor[]): ort.Tensor {
+  if (parts.length === 1) return new ort.Tensor(parts[0].type, parts[0].data, parts[0].dims)
+  const length = parts.reduce((sum, part) => sum + part.data.length, 0)
+  const data = parts[0].type === 'int64' ? new BigInt64Array(length) : new Float32Array(length)
+  let offset = 0
+  for (const part of parts) {
+    ;(data as Float32Array).set(part.data as Float32Array, offset)
+    offset += part.data.length
+  }
+  return new ort.Tensor(parts[0].type, data, [parts.reduce((sum, part) => sum + part.dims[0], 0), ...parts[0].dims.slice(1)])
+}
+
+export function toWire(error: unknown): WireError {
+  if (error instanceof ModelError) return { code: error.code, file: error.file, field: error.field, detail: error.detail, message: error.message }
+  return { message: error instanceof Error ? error.message : String(error) }
+}
+
+function fromWire(error: WireError): Error {
+  return error.code && error.file !== undefined && error.detail !== undefined ? new ModelError(error.code, error.file, error.field, error.detail) : new Error(error.message)
+}

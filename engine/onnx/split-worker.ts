@@ -1,0 +1,35 @@
+// A worker thread of SplitExecutor: the model's full.onnx as a session with one intra-op thread,
+// running whatever rows of a batch the main thread sends. Started by executors.ts, never imported.
+import { parentPort, workerData } from 'node:worker_threads'
+import ort from 'onnxruntime-node'
+import { toWire, type WireTensor, type WorkerReply, type WorkerRequest } from './executors.ts'
+import { loadManifest } from './manifest.ts'
+import { sessionOptionsFor, SESSION_TUNINGS } from './session-options.ts'
+import { createFullSession } from './sessions.ts'
+
+const port = parentPort!
+const { dir } = workerData as { dir: string }
+const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer)
+
+let full: ort.InferenceSession
+try {
+  full = await createFullSession(dir, await loadManifest(dir), sessionOptionsFor('cpu', SESSION_TUNINGS['one-thread']))
+} catch (error) {
+  send({ type: 'load-error', error: toWire(error) })
+  process.exit(0)
+}
+
+port.on('message', async ({ id, segment, feeds }: WorkerRequest) => {
+  try {
+    if (segment !== 'full') throw new Error(`worker threads run full.onnx only, not segment ${segment}`)
+    const tensors: Record<string, ort.Tensor> = {}
+    for (const [name, tensor] of Object.entries(feeds)) tensors[name] = new ort.Tensor(tensor.type, tensor.data, tensor.dims)
+    const out = await full.run(tensors)
+    const outputs: Record<string, WireTensor> = {}
+    for (const [name, tensor] of Object.entries(out)) outputs[name] = { type: tensor.type as WireTensor['type'], data: tensor.data as Float32Array, dims: [...tensor.dims] }
+    send({ type: 'result', id, outputs }, [...new Set(Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer))])
+  } catch (error) {
+    send({ type: 'run-error', id, error: toWire(error) })
+  }
+})
+send({ type: 'ready' })
