@@ -87,6 +87,9 @@ export class SplitExecutor implements SegmentExecutor {
   private constructor(workers: Worker[], private readonly dir: string) {
     this.#workers = workers
     for (const worker of workers) {
+      // An idle worker must not keep the process alive (a CLI run ends when its work does); a
+      // worker with a call in flight must, or the process could exit while awaiting it.
+      worker.unref()
       worker.on('message', (reply: WorkerReply) => this.#onReply(reply))
       worker.on('error', (error) => this.#fail(`a worker thread failed: ${error.message}`))
       worker.on('exit', (code) => { if (!this.#disposed) this.#fail(`a worker thread exited (code ${code})`) })
@@ -118,6 +121,7 @@ export class SplitExecutor implements SegmentExecutor {
         for (const [name, tensor] of Object.entries(feeds)) request.feeds[name] = rows(tensor, lo, hi, batch)
         return new Promise<Record<string, WireTensor>>((resolve, reject) => {
           this.#pending.set(request.id, { resolve, reject })
+          this.#workers[k].ref()
           this.#workers[k].postMessage(request, Object.values(request.feeds).map((t) => t.data.buffer as ArrayBuffer))
         })
       }),
@@ -125,6 +129,11 @@ export class SplitExecutor implements SegmentExecutor {
     const outputs: Feeds = {}
     for (const name of Object.keys(replies[0])) outputs[name] = join(replies.map((reply) => reply[name]))
     return outputs
+  }
+
+  /** Lets the process exit while no call is in flight (called after every reply). */
+  #unrefIfIdle(): void {
+    if (this.#pending.size === 0) for (const worker of this.#workers) worker.unref()
   }
 
   async dispose(): Promise<void> {
@@ -138,6 +147,7 @@ export class SplitExecutor implements SegmentExecutor {
     const pending = this.#pending.get(reply.id)
     if (!pending) return
     this.#pending.delete(reply.id)
+    this.#unrefIfIdle()
     if (reply.type === 'result') pending.resolve(reply.outputs)
     else pending.reject(fromWire(reply.error))
   }
@@ -150,6 +160,7 @@ export class SplitExecutor implements SegmentExecutor {
   #rejectAll(error: Error): void {
     for (const pending of this.#pending.values()) pending.reject(error)
     this.#pending.clear()
+    this.#unrefIfIdle()
   }
 }
 

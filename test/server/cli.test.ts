@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodePng } from '../../engine/image/png.ts';
@@ -11,7 +11,8 @@ const bin = path.resolve(import.meta.dirname, '../../bin/fewstep.mjs');
 
 function fewstep(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd }, (error, stdout, stderr) => {
+    // A process that does not end by itself (say, a worker thread holding it) fails here instead of hanging the suite.
+    execFile(process.execPath, [bin, ...args], { cwd, timeout: 180_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
@@ -50,6 +51,16 @@ test('run: --set by node type, --json outputs with paths; the saved PNG carries 
   assert.equal(JSON.parse(again.stdout).outputs['2'].images[0].filename, 'copy_00002_.png');
   const bytes = readFileSync(image.path);
   assert.match(bytes.toString('latin1'), /tEXtworkflow\0.*"in\.png"/s, 'the workflow in the PNG has the --set value');
+});
+
+test('run: workflows/four-step.json on the shipped model writes its images and the process ends by itself', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-cli-model-'));
+  const workflow = path.resolve(import.meta.dirname, '../../workflows/four-step.json');
+  const result = await fewstep(['run', workflow, '--out', dir, '--set', 'FewStepSampler.batch_size=2', '--json'], path.resolve(import.meta.dirname, '../..'));
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.status, 'success', result.stdout);
+  assert.ok(readdirSync(dir).filter((f) => f.endsWith('.png')).length === 2, `two PNGs in ${dir}: ${readdirSync(dir).join(', ')}`);
 });
 
 test('run: a node that fails exits 1 with the node named', async () => {
