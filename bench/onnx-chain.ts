@@ -1,4 +1,5 @@
-// Block chain (embed -> blocks -> head, one session each) against full.onnx (one session), per
+// Block chain (embed -> blocks -> head, one session each) against full.onnx (one session, in this
+// thread: no batch split, see bench/speed.ts for that), per
 // session tuning and batch size. Runs are interleaved (full, chain, full, chain, ...) and tunings
 // alternate in rounds, so a busy machine slows both sides of a ratio alike.
 //
@@ -27,7 +28,7 @@ const tuningNames = args.tunings.split(',') as SessionTuningName[]
 for (const name of tuningNames) if (!(name in SESSION_TUNINGS)) throw new Error(`unknown tuning ${name}; known: ${Object.keys(SESSION_TUNINGS).join(', ')}`)
 
 const models = new Map<SessionTuningName, SegmentedModel>()
-for (const name of tuningNames) models.set(name, await SegmentedModel.load(args.model, { provider: 'cpu', tuning: SESSION_TUNINGS[name] }))
+for (const name of tuningNames) models.set(name, await SegmentedModel.load(args.model, { provider: 'cpu', tuning: SESSION_TUNINGS[name], workers: 1 }))
 const first = models.get(tuningNames[0])!
 if (!first.hasFull) throw new Error(`${args.model} has no full.onnx to compare against`)
 const { channels, height, width } = first.image

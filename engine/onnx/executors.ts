@@ -2,10 +2,13 @@ import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
 import type { ModelManifest } from './manifest.ts'
-import { ModelError, type ModelErrorCode } from './model-error.ts'
-import { createModelSessions, releaseAll, sessionFor, type ModelSessions, type SegmentId } from './sessions.ts'
+import { ModelError } from './model-error.ts'
+import { createModelSessions, sessionFor, type FullSessionSpec, type ModelSessions, type SegmentId } from './model-sessions.ts'
+import { sessionOptionsFor, SESSION_TUNINGS } from './session-options.ts'
+import { releaseAll } from './sessions.ts'
+import { fromWire, type WireTensor, type WorkerReply, type WorkerRequest } from './wire.ts'
 
-export type { SegmentId } from './sessions.ts'
+export type { SegmentId } from './model-sessions.ts'
 export type Feeds = Record<string, ort.Tensor>
 
 /**
@@ -23,9 +26,8 @@ export interface SegmentExecutor {
 export class LocalExecutor implements SegmentExecutor {
   constructor(private readonly sessions: ModelSessions) {}
 
-  /** `full` false leaves full.onnx out (a SplitExecutor runs it). */
-  static async create(dir: string, manifest: ModelManifest, options: ort.InferenceSession.SessionOptions, full = true): Promise<LocalExecutor> {
-    return new LocalExecutor(await createModelSessions(dir, manifest, options, { full }))
+  static async create(dir: string, manifest: ModelManifest, options: ort.InferenceSession.SessionOptions): Promise<LocalExecutor> {
+    return new LocalExecutor(await createModelSessions(dir, manifest, options))
   }
 
   run(segment: SegmentId, feeds: Feeds): Promise<Feeds> {
@@ -39,20 +41,6 @@ export class LocalExecutor implements SegmentExecutor {
     await releaseAll([embed, ...blocks, head, full])
   }
 }
-
-/** A tensor as it crosses to a worker thread: plain data, transferable. */
-export interface WireTensor {
-  type: 'float32' | 'int64'
-  data: Float32Array | BigInt64Array
-  dims: number[]
-}
-export interface WireError { code?: ModelErrorCode; file?: string; field?: string; detail?: string; message: string }
-export type WorkerRequest = { id: number; segment: SegmentId; feeds: Record<string, WireTensor> }
-export type WorkerReply =
-  | { type: 'ready' }
-  | { type: 'load-error'; error: WireError }
-  | { type: 'result'; id: number; outputs: Record<string, WireTensor> }
-  | { type: 'run-error'; id: number; error: WireError }
 
 interface Pending { resolve: (outputs: Record<string, WireTensor>) => void; reject: (error: Error) => void }
 
@@ -98,8 +86,9 @@ export class SplitExecutor implements SegmentExecutor {
 
   get workers(): number { return this.#workers.length }
 
-  static async start(dir: string, count: number): Promise<SplitExecutor> {
-    const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(dir)))
+  static async start(spec: FullSessionSpec, count: number): Promise<SplitExecutor> {
+    const dir = spec.source.dir
+    const started = await Promise.allSettled(Array.from({ length: count }, () => startWorker(spec)))
     const workers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
     const failed = started.find((result) => result.status === 'rejected')
     if (failed) {
@@ -165,13 +154,14 @@ export class SplitExecutor implements SegmentExecutor {
 }
 
 /** Starts one worker and waits until its sessions are loaded (or rejects with the worker's ModelError). */
-function startWorker(dir: string): Promise<Worker> {
+function startWorker(spec: FullSessionSpec): Promise<Worker> {
+  const dir = spec.source.dir
   // The worker is TypeScript like the rest of the engine; worker threads do not inherit tsx's
   // loader, so the first thing a worker does is register it, from the same tsx install.
   const tsx = import.meta.resolve('tsx/esm/api')
   const entry = new URL('./split-worker.ts', import.meta.url).href
   const source = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}) })`
-  const worker = new Worker(source, { eval: true, workerData: { dir } })
+  const worker = new Worker(source, { eval: true, workerData: { spec, options: sessionOptionsFor('cpu', SESSION_TUNINGS['one-thread']) } })
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(new ModelError('WORKER_FAILED', dir, undefined, `a worker thread could not start: ${error.message}`, { cause: error }))
     worker.once('error', onError)
@@ -201,13 +191,4 @@ function join(parts: WireTensor[]): ort.Tensor {
     offset += part.data.length
   }
   return new ort.Tensor(parts[0].type, data, [parts.reduce((sum, part) => sum + part.dims[0], 0), ...parts[0].dims.slice(1)])
-}
-
-export function toWire(error: unknown): WireError {
-  if (error instanceof ModelError) return { code: error.code, file: error.file, field: error.field, detail: error.detail, message: error.message }
-  return { message: error instanceof Error ? error.message : String(error) }
-}
-
-function fromWire(error: WireError): Error {
-  return error.code && error.file !== undefined && error.detail !== undefined ? new ModelError(error.code, error.file, error.field, error.detail) : new Error(error.message)
 }

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import ort from 'onnxruntime-node'
 import { LocalExecutor, SplitExecutor, splitWorkersFromEnv, type Feeds, type SegmentId } from './executors.ts'
+import { fullSessionSpec, type FullSessionSpec } from './model-sessions.ts'
 import { loadManifest, MANIFEST_FILE, type ModelManifest } from './manifest.ts'
 import { ModelError } from './model-error.ts'
 import { providerSettingFromEnv, withProviderFallback, type ActiveProvider, type ProviderLogger, type ProviderSetting } from './providers.ts'
@@ -18,8 +19,22 @@ export interface ModelLoadOptions {
    * core. The block chain, and everything on CUDA, runs in this thread.
    */
   workers?: number
-  /** Receives the one line said when CUDA is asked for but CPU is used. */
+  /**
+   * Seconds of whole-model (full.onnx) work in this thread before the worker threads start:
+   * starting them costs about half a second of both cores, which a short CLI run would never win
+   * back. 0 starts them with the model, and load waits for them. Default 1.
+   */
+  splitAfterSeconds?: number
+  /** Receives the one line said when CUDA is asked for but CPU is used, or when worker threads fail to start. */
   log?: ProviderLogger
+}
+
+/** When and how the batch split starts (absent: never, e.g. on CUDA or without full.onnx). */
+interface SplitPlan {
+  spec: FullSessionSpec
+  workers: number
+  afterSeconds: number
+  log: ProviderLogger
 }
 
 export interface EmbedInput {
@@ -36,7 +51,11 @@ export interface EmbedInput {
  */
 export class SegmentedModel {
   readonly #local: LocalExecutor
-  readonly #split: SplitExecutor | undefined
+  readonly #splitPlan: SplitPlan | undefined
+  #split: SplitExecutor | undefined
+  #splitStarting: Promise<void> | undefined
+  /** Seconds full.onnx has run in this thread so far (counts toward starting the split). */
+  #fullSeconds = 0
   #disposed = false
   /**
    * Whether forwardAll() runs full.onnx when the model ships one. Measured (bench/onnx-chain.ts)
@@ -51,32 +70,50 @@ export class SegmentedModel {
     readonly dir: string,
     readonly manifest: ModelManifest,
     readonly provider: ActiveProvider,
-    executors: { local: LocalExecutor; split: SplitExecutor | undefined },
+    local: LocalExecutor,
+    splitPlan: SplitPlan | undefined,
   ) {
-    this.#local = executors.local
-    this.#split = executors.split
+    this.#local = local
+    this.#splitPlan = splitPlan
   }
 
   static async load(dir: string, options: ModelLoadOptions = {}): Promise<SegmentedModel> {
     const manifest = await loadManifest(dir)
     const setting = options.provider ?? providerSettingFromEnv(process.env, options.log)
     const workers = options.workers ?? splitWorkersFromEnv()
-    const { value: executors, provider } = await withProviderFallback(
+    const { value: local, provider } = await withProviderFallback(
       setting,
-      async (active) => {
-        const splitFull = active === 'cpu' && workers > 1 && manifest.full !== undefined
-        const local = await LocalExecutor.create(dir, manifest, sessionOptionsFor(active, options.tuning ?? sessionTuningFromEnv()), !splitFull)
-        if (!splitFull) return { local, split: undefined }
-        try {
-          return { local, split: await SplitExecutor.start(dir, workers) }
-        } catch (error) {
-          await local.dispose()
-          throw error
-        }
-      },
+      (active) => LocalExecutor.create(dir, manifest, sessionOptionsFor(active, options.tuning ?? sessionTuningFromEnv())),
       options.log,
     )
-    return new SegmentedModel(dir, manifest, provider, executors)
+    const plan = provider === 'cpu' && workers > 1 && manifest.full
+      ? { spec: fullSessionSpec(dir, manifest), workers, afterSeconds: options.splitAfterSeconds ?? 1, log: options.log ?? ((line: string) => console.warn(line)) }
+      : undefined
+    const model = new SegmentedModel(dir, manifest, provider, local, plan)
+    if (plan?.afterSeconds === 0) {
+      try {
+        await model.startSplit()
+      } catch (error) {
+        await model.dispose()
+        throw error
+      }
+    }
+    return model
+  }
+
+  /**
+   * Starts the worker threads that split full.onnx's batches now, if this model splits at all,
+   * and waits until they run (benchmarks call it so that no timed call sees them start). A
+   * failure to start rejects here; calls keep running in this thread.
+   */
+  async startSplit(): Promise<void> {
+    const plan = this.#splitPlan
+    if (!plan || this.#split) return
+    this.#splitStarting ??= SplitExecutor.start(plan.spec, plan.workers).then(async (split) => {
+      if (this.#disposed) await split.dispose()
+      else this.#split = split
+    })
+    await this.#splitStarting
   }
 
   get name(): string { return this.manifest.name }
@@ -87,7 +124,7 @@ export class SegmentedModel {
   get schedule(): ModelManifest['schedule'] { return this.manifest.schedule }
   get blockCount(): number { return this.manifest.segments.length - 2 }
   get hasFull(): boolean { return this.manifest.full !== undefined }
-  /** Worker threads splitting each full.onnx batch (1: it runs in this thread). */
+  /** Worker threads splitting each full.onnx batch now (1: it runs in this thread). */
   get threads(): number { return this.#split?.workers ?? 1 }
 
   /** FLOPs per sample of each segment, for compute accounting when blocks are skipped. */
@@ -143,12 +180,23 @@ export class SegmentedModel {
   async dispose(): Promise<void> {
     if (this.#disposed) return
     this.#disposed = true
+    await this.#splitStarting?.catch(() => {})
     await Promise.all([this.#local.dispose(), this.#split?.dispose()])
   }
 
   async #run(segment: SegmentId, feeds: Feeds): Promise<Feeds> {
     if (this.#disposed) throw new ModelError('DISPOSED', this.dir, undefined, `model ${this.name} was disposed`)
-    return segment === 'full' && this.#split ? this.#split.run(segment, feeds) : this.#local.run(segment, feeds)
+    if (segment !== 'full') return this.#local.run(segment, feeds)
+    if (this.#split) return this.#split.run(segment, feeds)
+    const started = performance.now()
+    const out = await this.#local.run(segment, feeds)
+    this.#fullSeconds += (performance.now() - started) / 1000
+    const plan = this.#splitPlan
+    if (plan && !this.#splitStarting && this.#fullSeconds >= plan.afterSeconds) {
+      // In the background: this call and the next run in this thread until the workers are up.
+      this.startSplit().catch((error: Error) => plan.log(`${this.name}: worker threads did not start (${error.message.split('\n')[0]}); running in this thread`))
+    }
+    return out
   }
 
   #embedFeeds({ x, t, label }: EmbedInput): { x: ort.Tensor; t: ort.Tensor; label: ort.Tensor } {

@@ -1,19 +1,19 @@
 // A worker thread of SplitExecutor: the model's full.onnx as a session with one intra-op thread,
-// running whatever rows of a batch the main thread sends. Started by executors.ts, never imported.
+// running whatever rows of a batch the main thread sends. Started by executors.ts, never
+// imported. It loads as little as it can (no manifest or schema code): its start-up is paid
+// once per worker thread.
 import { parentPort, workerData } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
-import { toWire, type WireTensor, type WorkerReply, type WorkerRequest } from './executors.ts'
-import { loadManifest } from './manifest.ts'
-import { sessionOptionsFor, SESSION_TUNINGS } from './session-options.ts'
-import { createFullSession } from './sessions.ts'
+import { createSpecifiedFullSession, type SessionSource } from './sessions.ts'
+import { toWire, type WireTensor, type WorkerReply, type WorkerRequest } from './wire.ts'
 
 const port = parentPort!
-const { dir } = workerData as { dir: string }
+const { spec, options } = workerData as { spec: { source: SessionSource; inputs: string[] }; options: ort.InferenceSession.SessionOptions }
 const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer)
 
 let full: ort.InferenceSession
 try {
-  full = await createFullSession(dir, await loadManifest(dir), sessionOptionsFor('cpu', SESSION_TUNINGS['one-thread']))
+  full = await createSpecifiedFullSession(spec, options)
 } catch (error) {
   send({ type: 'load-error', error: toWire(error) })
   process.exit(0)

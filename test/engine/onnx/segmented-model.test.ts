@@ -95,7 +95,7 @@ describe('SegmentedModel on a synthetic model', () => {
   before(async () => { copy = await syntheticModelCopy() })
   after(() => copy.cleanup())
   describe('sessions in this thread', () => chainContract(() => SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 1 })))
-  describe('batch split over 2 worker threads', () => chainContract(() => SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2 })))
+  describe('batch split over 2 worker threads', () => chainContract(() => SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 })))
 
   it('names the file whose inputs differ from the manifest', async () => {
     const broken = await syntheticModelCopy()
@@ -118,10 +118,10 @@ describe('SegmentedModel on a synthetic model', () => {
     await broken.cleanup()
   })
 
-  it('names an ONNX file onnxruntime cannot parse when worker threads load it, too', async () => {
+  it('names a broken full.onnx when worker threads are asked for, too', async () => {
     const broken = await syntheticModelCopy()
     await copyFile(path.join(broken.dir, 'model.json'), path.join(broken.dir, 'full.onnx'))
-    await assert.rejects(SegmentedModel.load(broken.dir, { provider: 'cpu', workers: 2 }), (e: unknown) => e instanceof ModelError && e.code === 'SESSION_FAILED' && e.field === undefined && /full\.onnx: onnxruntime cannot load it/.test(e.message))
+    await assert.rejects(SegmentedModel.load(broken.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 }), (e: unknown) => e instanceof ModelError && e.code === 'SESSION_FAILED' && e.field === undefined && /full\.onnx: onnxruntime cannot load it/.test(e.message))
     await broken.cleanup()
   })
 
@@ -135,7 +135,7 @@ describe('SegmentedModel on a synthetic model', () => {
   })
 
   it('a failing call in a worker thread rejects that call only; the model keeps working', async () => {
-    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2 })
+    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 })
     try {
       const { x, t, label } = sampleInputs(2)
       // A class index past the embedding table passes the shape checks and fails inside onnxruntime, in one worker.
@@ -144,6 +144,24 @@ describe('SegmentedModel on a synthetic model', () => {
     } finally {
       await model.dispose()
     }
+  })
+
+  it('starts its worker threads only after some whole-model work in this thread, and gives the same outputs before and after', async () => {
+    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 1e-6 })
+    try {
+      assert.equal(model.threads, 1, 'nothing started at load')
+      const { x, t, label } = sampleInputs(4)
+      const before = await model.forwardFull(x, t, label)
+      await model.startSplit()
+      assert.equal(model.threads, 2)
+      assert.ok(maxAbsDifference(await model.forwardFull(x, t, label), before) < 1e-5)
+    } finally {
+      await model.dispose()
+    }
+    const never = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 1 })
+    await never.startSplit()
+    assert.equal(never.threads, 1, 'workers: 1 never splits')
+    await never.dispose()
   })
 
   it('FEWSTEP_ORT_WORKERS must be a whole number >= 1', () => {
@@ -156,11 +174,11 @@ describe('SegmentedModel on a synthetic model', () => {
 
 describe('SegmentedModel on the committed fmnist model', { skip: committedModelMissing }, () => {
   describe('sessions in this thread', () => chainContract(() => SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 1 })))
-  describe('batch split over 2 worker threads', () => chainContract(() => SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 2 })))
+  describe('batch split over 2 worker threads', () => chainContract(() => SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 })))
 
   it('full.onnx with its batch split gives what one thread gives, at every batch size', async () => {
     const local = await SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 1 })
-    const split = await SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 2 })
+    const split = await SegmentedModel.load(COMMITTED_MODEL_DIR, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 })
     try {
       assert.equal(local.threads, 1)
       assert.equal(split.threads, 2)
