@@ -5,6 +5,7 @@ import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { type RunEvent } from '../../engine/index.ts';
 import { createFewstepSetup } from '../../server/setup.ts';
+import { ModelStore } from '../../engine/onnx/index.ts';
 import type { ImageBatch } from '../../engine/image/image-batch.ts';
 
 const { engine, store } = createFewstepSetup();
@@ -64,6 +65,24 @@ test('same seed, same image; image i of a batch is the image of seed + i alone',
   let maxDiff = 0;
   for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) maxDiff = Math.max(maxDiff, Math.abs(pair[y * 56 + 28 + x] - alone[y * 28 + x]));
   assert.ok(maxDiff < 1e-3, `batch vs alone differ by ${maxDiff}`);
+});
+
+test('the same seed gives the same image with the batch split over worker threads or not', async () => {
+  const grab = async (setup: ReturnType<typeof createFewstepSetup>) => {
+    const events: RunEvent[] = [];
+    const result = await setup.engine.run(prompt({ seed: 11, batch_size: 3 }, { steps: 3 }), { folders: folders(), onEvent: (e) => events.push(e) });
+    assert.equal(result.status, 'success', JSON.stringify(result));
+    const last = events.filter((e) => e.type === 'node_progress').at(-1) as Extract<RunEvent, { type: 'node_progress' }>;
+    return last.preview!.data;
+  };
+  const split = createFewstepSetup(new ModelStore(undefined, { workers: 2, splitAfterSeconds: 0 }));
+  const single = createFewstepSetup(new ModelStore(undefined, { workers: 1 }));
+  try {
+    assert.equal((await split.store.load('fmnist')).threads, 2);
+    assert.deepEqual(await grab(split), await grab(single));
+  } finally {
+    await Promise.all([split.store.dispose(), single.store.dispose()]);
+  }
 });
 
 test('cfg 1 runs no unconditional pass', async () => {
