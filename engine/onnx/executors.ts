@@ -142,7 +142,7 @@ export class SplitExecutor implements SegmentExecutor {
   }
 
   #fail(detail: string): void {
-    this.#failure ??= new ModelError('WORKER_FAILED', this.dir, undefined, `${detail}; load the model again (FEWSTEP_ORT_WORKERS=1 runs it without worker threads)`)
+    this.#failure ??= new ModelError('WORKER_FAILED', this.dir, undefined, `${detail}; running full.onnx in the main thread from now on`)
     this.#rejectAll(this.#failure)
   }
 

@@ -187,7 +187,18 @@ export class SegmentedModel {
   async #run(segment: SegmentId, feeds: Feeds): Promise<Feeds> {
     if (this.#disposed) throw new ModelError('DISPOSED', this.dir, undefined, `model ${this.name} was disposed`)
     if (segment !== 'full') return this.#local.run(segment, feeds)
-    if (this.#split) return this.#split.run(segment, feeds)
+    const split = this.#split
+    if (split) {
+      try {
+        return await split.run(segment, feeds)
+      } catch (error) {
+        if (!(error instanceof ModelError && error.code === 'WORKER_FAILED')) throw error
+        // A worker thread died: said once, and the model runs in this thread from now on.
+        this.#split = undefined
+        this.#splitPlan?.log(`${this.name}: ${error.detail}`)
+        void split.dispose()
+      }
+    }
     const started = performance.now()
     const out = await this.#local.run(segment, feeds)
     this.#fullSeconds += (performance.now() - started) / 1000

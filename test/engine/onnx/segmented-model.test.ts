@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { copyFile } from 'node:fs/promises'
 import os from 'node:os'
+import { Worker } from 'node:worker_threads'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ModelError } from '../../../engine/onnx/model-error.ts'
@@ -162,6 +163,25 @@ describe('SegmentedModel on a synthetic model', () => {
     await never.startSplit()
     assert.equal(never.threads, 1, 'workers: 1 never splits')
     await never.dispose()
+  })
+
+  it('when a worker thread dies, the call in flight and every later one run in this thread, said once', async () => {
+    const lines: string[] = []
+    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 0, log: (line) => lines.push(line) })
+    const { x, t, label } = sampleInputs(4)
+    const expected = await model.forwardFull(x, t, label)
+    const post = Worker.prototype.postMessage
+    Worker.prototype.postMessage = function (this: Worker) { Worker.prototype.postMessage = post; void this.terminate() }
+    try {
+      assert.deepEqual(await model.forwardFull(x, t, label), expected)
+      assert.equal(model.threads, 1)
+      assert.deepEqual(await model.forwardFull(x, t, label), expected)
+      assert.equal(lines.length, 1)
+      assert.match(lines[0], /a worker thread exited/)
+    } finally {
+      Worker.prototype.postMessage = post
+      await model.dispose()
+    }
   })
 
   it('FEWSTEP_ORT_WORKERS must be a whole number >= 1', () => {
