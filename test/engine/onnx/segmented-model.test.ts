@@ -184,6 +184,19 @@ describe('SegmentedModel on a synthetic model', () => {
     }
   })
 
+  it('concurrent calls on a split model each get their own rows back', async () => {
+    const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 })
+    try {
+      const inputs = [1, 2, 3, 5].map((batch) => sampleInputs(batch))
+      const alone = []
+      for (const { x, t, label } of inputs) alone.push(await model.forwardFull(x, t, label))
+      const together = await Promise.all(inputs.map(({ x, t, label }) => model.forwardFull(x, t, label)))
+      together.forEach((out, i) => assert.deepEqual(out, alone[i], `call ${i}`))
+    } finally {
+      await model.dispose()
+    }
+  })
+
   it('FEWSTEP_ORT_WORKERS must be a whole number >= 1', () => {
     assert.equal(splitWorkersFromEnv({ FEWSTEP_ORT_WORKERS: '3' }), 3)
     assert.equal(splitWorkersFromEnv({}), os.availableParallelism())
