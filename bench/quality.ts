@@ -4,7 +4,7 @@
  * distance (FD) to the test split's features, agreement with the requested class, mean
  * confidence; with NFE, images/s and the real-vs-real FD floor at the same n.
  *
- *   node --import tsx bench/quality.ts [--samples 1000] [--steps 1,2,4,8,20,100] [--long ddim] [--compare dpmpp_2m,ddim]
+ *   node --import tsx bench/quality.ts [--samples 1000] [--steps 1,2,4,8,20,100] [--long ddim] [--compare dpmpp_2m,ddim] [--models DIR]
  *
  * Results are cached in bench/.cache (keyed by the model's files and the configuration), so
  * re-running after a change recomputes only what changed. Prints markdown tables.
@@ -29,11 +29,13 @@ const { values } = parseArgs({
     compare: { type: 'string', default: 'dpmpp_2m,ddim' },
     /** Print only rows already in the cache (no sampling); the others are listed as not measured. */
     'cached-only': { type: 'boolean', default: false },
+    /** A models folder other than models/ (e.g. one holding a staged export as fmnist/), to score a candidate model. */
+    models: { type: 'string' },
   },
 });
 const samples = Number(values.samples);
 const cfg = Number(values.cfg);
-const store = new ModelStore();
+const store = values.models ? new ModelStore(path.resolve(values.models)) : new ModelStore();
 const model = await store.load('fmnist');
 const classifier = await store.classifier('fmnist');
 const reference = await frechetReferenceFor(classifier);

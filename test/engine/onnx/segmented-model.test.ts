@@ -188,7 +188,7 @@ describe('SegmentedModel on a synthetic model', () => {
     const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 })
     try {
       const inputs = [1, 2, 3, 5].map((batch) => sampleInputs(batch))
-      const alone = []
+      const alone: Float32Array[] = []
       for (const { x, t, label } of inputs) alone.push(await model.forwardFull(x, t, label))
       const together = await Promise.all(inputs.map(({ x, t, label }) => model.forwardFull(x, t, label)))
       together.forEach((out, i) => assert.deepEqual(out, alone[i], `call ${i}`))
