@@ -1,5 +1,6 @@
 import path from 'node:path';
 import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
 import { createEngine, defineNode, type Engine } from '../engine/index.ts';
 import { isPromptLink } from '../engine/graph/prompt.ts';
 import { computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
@@ -69,16 +70,6 @@ function settingRule(bounds: SettingBounds): string {
   return [kind, limits.join(' and ')].filter(Boolean).join(' ');
 }
 
-function settingOk(bounds: SettingBounds, value: unknown): boolean {
-  if (bounds.type === 'boolean') return typeof value === 'boolean';
-  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
-  if (bounds.type === 'integer' && !Number.isInteger(value)) return false;
-  if (bounds.multipleOf !== undefined && value % bounds.multipleOf !== 0) return false;
-  if (bounds.minimum !== undefined && value < bounds.minimum) return false;
-  if (bounds.exclusiveMinimum !== undefined && value <= bounds.exclusiveMinimum) return false;
-  return bounds.maximum === undefined || value <= bounds.maximum;
-}
-
 /**
  * The defaults with `partial` laid over them, checked against TrainSettingsSchema: an impossible
  * setting is a UsageError naming it (`label` turns a field name into what the user typed:
@@ -100,7 +91,7 @@ export function resolveTrainSettings(
     }
     if (value === undefined) continue;
     const bounds = properties[field as SettingName];
-    if (!settingOk(bounds, value)) {
+    if (!Value.Check(TrainSettingsSchema.properties[field as SettingName], value)) {
       throw new UsageError(`${label(field)} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}: must be ${settingRule(bounds)}${bounds.description ? ` (${bounds.description})` : ''}`);
     }
     settings[field] = value;
