@@ -16,7 +16,8 @@ import ort from 'onnxruntime-node'
 import { loadManifest } from '../engine/onnx/manifest.ts'
 import { DEFAULT_MODELS_ROOT } from '../engine/onnx/model-store.ts'
 import { DEFAULT_TUNING_NAME, sessionOptionsFor } from '../engine/onnx/session-options.ts'
-import type { HostTensor, SplitRequest } from './lib/split-worker.ts'
+import { joinRows, sliceRows, type WireTensor } from '../engine/onnx/wire.ts'
+import type { SplitRequest } from './lib/split-worker.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -46,14 +47,14 @@ const table = (header: string[], rows: string[][]) => {
   console.log()
 }
 
-function inputs(batch: number): Record<string, HostTensor> {
+function inputs(batch: number): Record<string, WireTensor> {
   return {
     x: { type: 'float32', data: Float32Array.from({ length: batch * channels * height * width }, (_, i) => Math.sin(i * 12.9898) * 0.9), dims: [batch, channels, height, width] },
     t: { type: 'float32', data: Float32Array.from({ length: batch }, (_, i) => 50 + ((i * 97) % 900)), dims: [batch] },
     label: { type: 'int64', data: BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 11)), dims: [batch] },
   }
 }
-const toOrt = (feeds: Record<string, HostTensor>) => Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.dims)]))
+const toOrt = (feeds: Record<string, WireTensor>) => Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.dims)]))
 
 /** Sessions with onnxruntime's profiler on, so each Run()'s own time can be read back. */
 async function profiledSession(file: string, tag: string) {
@@ -129,26 +130,18 @@ const workers = await Promise.all(Array.from({ length: workerCount }, () => new 
   worker.once('message', () => resolve(worker))
   worker.once('error', reject)
 })))
-const part = (t: HostTensor, k: number): HostTensor => {
+/** Rows of part k of a batch split over the workers, as the engine's SplitExecutor cuts it. */
+const part = (t: WireTensor, k: number): WireTensor => {
   const n = t.dims[0]
-  const lo = Math.floor((n * k) / workerCount)
-  const hi = Math.floor((n * (k + 1)) / workerCount)
-  const per = t.data.length / n
-  return { type: t.type, data: t.data.slice(lo * per, hi * per), dims: [hi - lo, ...t.dims.slice(1)] } as HostTensor
+  return sliceRows(t, Math.floor((n * k) / workerCount), Math.floor((n * (k + 1)) / workerCount))
 }
-const join = (parts: HostTensor[]): HostTensor => {
-  const data = parts[0].type === 'int64' ? new BigInt64Array(parts.reduce((n, p) => n + p.data.length, 0)) : new Float32Array(parts.reduce((n, p) => n + p.data.length, 0))
-  let offset = 0
-  for (const p of parts) { (data as Float32Array).set(p.data as Float32Array, offset); offset += p.data.length }
-  return { type: parts[0].type, data, dims: [parts.reduce((n, p) => n + p.dims[0], 0), ...parts[0].dims.slice(1)] } as HostTensor
-}
-async function split(segment: string, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-  const outs = await Promise.all(workers.map((worker, k) => new Promise<Record<string, HostTensor>>((resolve) => {
+async function split(segment: string, feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+  const outs = await Promise.all(workers.map((worker, k) => new Promise<Record<string, WireTensor>>((resolve) => {
     const request: SplitRequest = { segment, feeds: Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, part(t, k)])) }
     worker.once('message', resolve)
     worker.postMessage(request, Object.values(request.feeds).map((t) => t.data.buffer as ArrayBuffer))
   })))
-  return Object.fromEntries(Object.keys(outs[0]).map((name) => [name, join(outs.map((o) => o[name]))]))
+  return Object.fromEntries(Object.keys(outs[0]).map((name) => [name, joinRows(outs.map((o) => o[name]))]))
 }
 const rows3: string[][] = []
 const one = await Promise.all([...segmentFiles, manifest.full.file].map((file) => ort.InferenceSession.create(path.join(dir, file), sessionOptionsFor('cpu'))))

@@ -1,12 +1,13 @@
 // One worker of bench/onnx-overhead.ts's batch split: single-threaded sessions of a model's
-// segments (and full.onnx), running whatever part of a batch the main thread sends.
+// segments (and full.onnx), running whatever part of a batch the main thread sends. Unlike the
+// engine's worker (engine/onnx/split-worker.ts) it also runs the block chain, to measure that.
 import { parentPort, workerData } from 'node:worker_threads'
 import path from 'node:path'
 import ort from 'onnxruntime-node'
 import { sessionOptionsFor, SESSION_TUNINGS } from '../../engine/onnx/session-options.ts'
+import type { WireTensor } from '../../engine/onnx/wire.ts'
 
-export interface HostTensor { type: 'float32' | 'int64'; data: Float32Array | BigInt64Array; dims: number[] }
-export interface SplitRequest { segment: string; feeds: Record<string, HostTensor> }
+export interface SplitRequest { segment: string; feeds: Record<string, WireTensor> }
 
 const { dir, files } = workerData as { dir: string; files: Record<string, string> }
 const options = sessionOptionsFor('cpu', SESSION_TUNINGS['one-thread'])
@@ -16,8 +17,8 @@ for (const [segment, file] of Object.entries(files)) sessions[segment] = await o
 parentPort!.on('message', async ({ segment, feeds }: SplitRequest) => {
   const tensors = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
   const out = await sessions[segment].run(tensors)
-  const result: Record<string, HostTensor> = {}
-  for (const [name, t] of Object.entries(out)) result[name] = { type: t.type as HostTensor['type'], data: t.data as Float32Array, dims: [...t.dims] }
+  const result: Record<string, WireTensor> = {}
+  for (const [name, t] of Object.entries(out)) result[name] = { type: t.type as WireTensor['type'], data: t.data as Float32Array, dims: [...t.dims] }
   parentPort!.postMessage(result, Object.values(result).map((t) => t.data.buffer as ArrayBuffer))
 })
 parentPort!.postMessage('ready')

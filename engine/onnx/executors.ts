@@ -6,24 +6,19 @@ import { ModelError } from './model-error.ts'
 import { createModelSessions, sessionFor, type FullSessionSpec, type ModelSessions, type SegmentId } from './model-sessions.ts'
 import { sessionOptionsFor, SESSION_TUNINGS } from './session-options.ts'
 import { releaseAll } from './sessions.ts'
-import { fromWire, type WireTensor, type WorkerReply, type WorkerRequest } from './wire.ts'
+import { fromWire, joinRows, sliceRows, type WireTensor, type WorkerReply, type WorkerRequest } from './wire.ts'
 
 export type { SegmentId } from './model-sessions.ts'
 export type Feeds = Record<string, ort.Tensor>
 
-/**
- * What runs a model's sessions for SegmentedModel: in this thread (LocalExecutor), or with the
- * batch cut into one part per core, each part run by a worker thread's single-threaded session
- * (SplitExecutor, full.onnx only). Both take and give whole-batch tensors, so callers never know
- * which one runs.
+/*
+ * What runs a model's sessions for SegmentedModel: every session in this thread (LocalExecutor),
+ * and full.onnx also with the batch cut into one part per core, each part run by a worker
+ * thread's single-threaded session (SplitExecutor). Both take and give whole-batch tensors.
  */
-export interface SegmentExecutor {
-  run(segment: SegmentId, feeds: Feeds): Promise<Feeds>
-  dispose(): Promise<void>
-}
 
 /** The model's sessions in this thread, each with its own intra-op thread pool. */
-export class LocalExecutor implements SegmentExecutor {
+export class LocalExecutor {
   constructor(private readonly sessions: ModelSessions) {}
 
   static async create(dir: string, manifest: ModelManifest, options: ort.InferenceSession.SessionOptions): Promise<LocalExecutor> {
@@ -65,7 +60,7 @@ export function splitWorkersFromEnv(env: NodeJS.ProcessEnv = process.env): numbe
  * measured slower split than in this thread. Same results to the bit on the default model: a
  * sample's output does not depend on the rest of its batch.
  */
-export class SplitExecutor implements SegmentExecutor {
+export class SplitExecutor {
   readonly #workers: Worker[]
   readonly #pending = new Map<number, Pending>()
   #nextId = 0
@@ -98,7 +93,8 @@ export class SplitExecutor implements SegmentExecutor {
     return new SplitExecutor(workers, dir)
   }
 
-  async run(segment: SegmentId, feeds: Feeds): Promise<Feeds> {
+  /** full.onnx on a whole batch. */
+  async run(feeds: Feeds): Promise<Feeds> {
     if (this.#failure) throw this.#failure
     const batch = Object.values(feeds)[0].dims[0]
     const parts = Math.max(1, Math.min(this.#workers.length, batch))
@@ -106,8 +102,8 @@ export class SplitExecutor implements SegmentExecutor {
       Array.from({ length: parts }, (_, k) => {
         const lo = Math.floor((batch * k) / parts)
         const hi = Math.floor((batch * (k + 1)) / parts)
-        const request: WorkerRequest = { id: this.#nextId++, segment, feeds: {} }
-        for (const [name, tensor] of Object.entries(feeds)) request.feeds[name] = rows(tensor, lo, hi, batch)
+        const request: WorkerRequest = { id: this.#nextId++, feeds: {} }
+        for (const [name, tensor] of Object.entries(feeds)) request.feeds[name] = sliceRows(tensor, lo, hi)
         return new Promise<Record<string, WireTensor>>((resolve, reject) => {
           this.#pending.set(request.id, { resolve, reject })
           this.#workers[k].ref()
@@ -116,7 +112,10 @@ export class SplitExecutor implements SegmentExecutor {
       }),
     )
     const outputs: Feeds = {}
-    for (const name of Object.keys(replies[0])) outputs[name] = join(replies.map((reply) => reply[name]))
+    for (const name of Object.keys(replies[0])) {
+      const joined = joinRows(replies.map((reply) => reply[name]))
+      outputs[name] = new ort.Tensor(joined.type, joined.data, joined.dims)
+    }
     return outputs
   }
 
@@ -172,23 +171,4 @@ function startWorker(spec: FullSessionSpec): Promise<Worker> {
       reject(reply.type === 'load-error' ? fromWire(reply.error) : new ModelError('WORKER_FAILED', dir, undefined, `unexpected first message ${reply.type}`))
     })
   })
-}
-
-/** Rows [lo, hi) of a batch-first tensor, copied (the copy is what is transferred). */
-function rows(tensor: ort.Tensor, lo: number, hi: number, batch: number): WireTensor {
-  const data = tensor.data as Float32Array | BigInt64Array
-  const per = data.length / batch
-  return { type: tensor.type as WireTensor['type'], data: data.slice(lo * per, hi * per), dims: [hi - lo, ...tensor.dims.slice(1)] }
-}
-
-function join(parts: WireTensor[]): ort.Tensor {
-  if (parts.length === 1) return new ort.Tensor(parts[0].type, parts[0].data, parts[0].dims)
-  const length = parts.reduce((sum, part) => sum + part.data.length, 0)
-  const data = parts[0].type === 'int64' ? new BigInt64Array(length) : new Float32Array(length)
-  let offset = 0
-  for (const part of parts) {
-    ;(data as Float32Array).set(part.data as Float32Array, offset)
-    offset += part.data.length
-  }
-  return new ort.Tensor(parts[0].type, data, [parts.reduce((sum, part) => sum + part.dims[0], 0), ...parts[0].dims.slice(1)])
 }

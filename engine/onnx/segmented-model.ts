@@ -190,7 +190,7 @@ export class SegmentedModel {
     const split = this.#split
     if (split) {
       try {
-        return await split.run(segment, feeds)
+        return await split.run(feeds)
       } catch (error) {
         if (!(error instanceof ModelError && error.code === 'WORKER_FAILED')) throw error
         // A worker thread died: said once, and the model runs in this thread from now on.

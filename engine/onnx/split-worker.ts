@@ -19,9 +19,8 @@ try {
   process.exit(0)
 }
 
-port.on('message', async ({ id, segment, feeds }: WorkerRequest) => {
+port.on('message', async ({ id, feeds }: WorkerRequest) => {
   try {
-    if (segment !== 'full') throw new Error(`worker threads run full.onnx only, not segment ${segment}`)
     const tensors: Record<string, ort.Tensor> = {}
     for (const [name, tensor] of Object.entries(feeds)) tensors[name] = new ort.Tensor(tensor.type, tensor.data, tensor.dims)
     const out = await full.run(tensors)

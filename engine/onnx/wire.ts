@@ -1,6 +1,5 @@
 // What crosses between SplitExecutor and its worker threads: plain, transferable data. Kept
 // apart (and light: no schema library) because every worker thread loads it at start.
-import type { SegmentId } from './model-sessions.ts'
 import { ModelError, type ModelErrorCode } from './model-error.ts'
 
 /** A tensor as it crosses to a worker thread: plain data, transferable. */
@@ -10,12 +9,33 @@ export interface WireTensor {
   dims: number[]
 }
 export interface WireError { code?: ModelErrorCode; file?: string; field?: string; detail?: string; message: string }
-export type WorkerRequest = { id: number; segment: SegmentId; feeds: Record<string, WireTensor> }
+/** Rows of a batch for full.onnx (the only thing worker threads run). */
+export type WorkerRequest = { id: number; feeds: Record<string, WireTensor> }
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'load-error'; error: WireError }
   | { type: 'result'; id: number; outputs: Record<string, WireTensor> }
   | { type: 'run-error'; id: number; error: WireError }
+
+/** Rows [lo, hi) of a batch-first tensor, copied (the copy is what is transferred). */
+export function sliceRows(tensor: { type: string; data: unknown; dims: readonly number[] }, lo: number, hi: number): WireTensor {
+  const data = tensor.data as Float32Array | BigInt64Array
+  const per = data.length / tensor.dims[0]
+  return { type: tensor.type as WireTensor['type'], data: data.slice(lo * per, hi * per), dims: [hi - lo, ...tensor.dims.slice(1)] }
+}
+
+/** Parts of a batch joined in order (the inverse of sliceRows); one part is returned as it is. */
+export function joinRows(parts: readonly WireTensor[]): WireTensor {
+  if (parts.length === 1) return parts[0]
+  const length = parts.reduce((sum, part) => sum + part.data.length, 0)
+  const data = parts[0].type === 'int64' ? new BigInt64Array(length) : new Float32Array(length)
+  let offset = 0
+  for (const part of parts) {
+    ;(data as Float32Array).set(part.data as Float32Array, offset)
+    offset += part.data.length
+  }
+  return { type: parts[0].type, data, dims: [parts.reduce((sum, part) => sum + part.dims[0], 0), ...parts[0].dims.slice(1)] }
+}
 
 export function toWire(error: unknown): WireError {
   if (error instanceof ModelError) return { code: error.code, file: error.file, field: error.field, detail: error.detail, message: error.message }
