@@ -44,12 +44,7 @@ export class ModelRunner {
     const started = performance.now();
     const batch = t.length;
     const blocks = this.model.blockCount;
-    if (!this.skip) {
-      const out = await this.model.forwardAll(x, t, labels);
-      const all: BlockAction[] = new Array(batch).fill('run');
-      this.account.record({ step: info.step, actions: Array.from({ length: blocks }, () => all), elements: batch, uncondFrom: info.uncondFrom, seconds: seconds(started) });
-      return out;
-    }
+    if (!this.skip) return this.wholeModel(x, t, labels, info, batch, started);
     const skipRun = (this.skipRun ??= this.skip.policy.start(blocks, batch));
     const guided = info.uncondFrom < batch;
     let pass: UncondPass = guided ? (skipRun.uncondPass?.(info.step, info.steps) ?? 'run') : 'run';
@@ -66,11 +61,8 @@ export class ModelRunner {
     const halves: Array<'cond' | 'uncond'> = elements > info.uncondFrom ? ['cond', 'uncond'] : ['cond'];
     if (skipRun.runsEveryBlock && halves.every((half) => skipRun.runsEveryBlock!(info.step, info.steps, half))) {
       // Nothing skipped at this step and nothing of it kept: the whole model in one call.
-      const out = await this.model.forwardAll(xRun, tRun, labelsRun);
-      const actions = Array.from({ length: blocks }, () => new Array<BlockAction>(elements).fill('run'));
-      const full = guided ? this.completeGuidedBatch(out, pass, info, size) : out;
-      this.account.record({ step: info.step, actions, elements, uncondFrom: info.uncondFrom, uncondSkipped: batch - elements, seconds: seconds(started) });
-      return full;
+      const out = await this.wholeModel(xRun, tRun, labelsRun, info, batch, started);
+      return guided ? this.completeGuidedBatch(out, pass, info, size) : out;
     }
     const { h: h0, emb } = await this.model.embed({ x: xRun, t: tRun, label: labelsRun });
     let h = h0;
@@ -86,6 +78,15 @@ export class ModelRunner {
     const full = guided ? this.completeGuidedBatch(out, pass, info, size) : out;
     this.account.record({ step: info.step, actions, elements, uncondFrom: info.uncondFrom, uncondSkipped: batch - elements, seconds: seconds(started) });
     return full;
+  }
+
+  /** Every block for every element given, in one call (full.onnx where the model has it), accounted as such. */
+  private async wholeModel(x: Float32Array, t: Float32Array, labels: Int32Array, info: EvaluateInfo, batch: number, started: number): Promise<Float32Array> {
+    const out = await this.model.forwardAll(x, t, labels);
+    const elements = t.length;
+    const all: BlockAction[] = new Array(elements).fill('run');
+    this.account.record({ step: info.step, actions: Array.from({ length: this.model.blockCount }, () => all), elements, uncondFrom: info.uncondFrom, uncondSkipped: batch - elements, seconds: seconds(started) });
+    return out;
   }
 
   /** Fills in the unconditional half when it was skipped; remembers cond - uncond when it ran. */
