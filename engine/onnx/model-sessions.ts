@@ -2,7 +2,7 @@ import path from 'node:path'
 import type ort from 'onnxruntime-node'
 import { MANIFEST_FILE, SEGMENT_IO, type ModelManifest } from './manifest.ts'
 import { ModelError } from './model-error.ts'
-import { createCheckedSession, createSpecifiedFullSession, releaseAll, type SessionSource } from './sessions.ts'
+import { createCheckedSession, createSpecifiedFullSession, releaseAll, type FullSessionSpec } from './sessions.ts'
 
 /** One session per segment of a model, and full.onnx's when it ships one. */
 export interface ModelSessions {
@@ -34,7 +34,7 @@ export async function createModelSessions(dir: string, manifest: ModelManifest, 
     for (const [index, segment] of manifest.segments.entries()) {
       segments.push(await create(segment.file, `segments/${index}`, SEGMENT_IO[segment.kind]))
     }
-    const full = manifest.full ? await createFullSession(dir, manifest, options) : undefined
+    const full = manifest.full ? await createSpecifiedFullSession(fullSessionSpec(dir, manifest), options) : undefined
     if (full) created.push(full)
     return { embed: segments[0], blocks: segments.slice(1, -1), head: segments[segments.length - 1], full }
   } catch (error) {
@@ -43,17 +43,8 @@ export async function createModelSessions(dir: string, manifest: ModelManifest, 
   }
 }
 
-/** Where full.onnx is and what it must take: all a worker thread needs to load it (plain data). */
-export interface FullSessionSpec {
-  source: SessionSource
-  inputs: readonly string[]
-}
-
+/** Where a model's full.onnx is and what it must take (the check a worker thread repeats). */
 export function fullSessionSpec(dir: string, manifest: ModelManifest): FullSessionSpec {
   if (!manifest.full) throw new ModelError('FILE_MISSING', path.join(dir, MANIFEST_FILE), 'full', 'this model has no full.onnx')
   return { source: { dir, file: manifest.full.file, manifestPath: path.join(dir, MANIFEST_FILE), field: 'full/file' }, inputs: SEGMENT_IO.embed.inputs }
-}
-
-export async function createFullSession(dir: string, manifest: ModelManifest, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-  return createSpecifiedFullSession(fullSessionSpec(dir, manifest), options)
 }

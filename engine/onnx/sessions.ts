@@ -40,8 +40,14 @@ export async function createCheckedSession(
   return session
 }
 
+/** Where full.onnx is and what it must take: all a worker thread needs to load it (plain data). */
+export interface FullSessionSpec {
+  source: SessionSource
+  inputs: readonly string[]
+}
+
 /** full.onnx's session, checked: the embed's inputs and exactly one output. */
-export async function createSpecifiedFullSession(spec: { source: SessionSource; inputs: readonly string[] }, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+export async function createSpecifiedFullSession(spec: FullSessionSpec, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
   const full = await createCheckedSession(spec.source, options, { inputs: spec.inputs })
   if (full.outputNames.length !== 1) {
     await full.release()

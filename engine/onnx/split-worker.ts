@@ -4,11 +4,11 @@
 // once per worker thread.
 import { parentPort, workerData } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
-import { createSpecifiedFullSession, type SessionSource } from './sessions.ts'
+import { createSpecifiedFullSession, type FullSessionSpec } from './sessions.ts'
 import { toWire, type WireTensor, type WorkerReply, type WorkerRequest } from './wire.ts'
 
 const port = parentPort!
-const { spec, options } = workerData as { spec: { source: SessionSource; inputs: string[] }; options: ort.InferenceSession.SessionOptions }
+const { spec, options } = workerData as { spec: FullSessionSpec; options: ort.InferenceSession.SessionOptions }
 const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer)
 
 let full: ort.InferenceSession
