@@ -14,7 +14,8 @@ RECIPE_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(RECIPE_DIR, "..", ".."))
 WORK_DIR = os.path.join(RECIPE_DIR, "work")
 OUT_DIR = os.path.join(REPO_ROOT, "models", "fmnist")
-DATA_DIR = "/usr/share/datasets/fashion-mnist"  # Debian package dataset-fashion-mnist
+# Debian package dataset-fashion-mnist; FMNIST_DATA_DIR points elsewhere (e.g. a copy carried to a GPU machine)
+DATA_DIR = os.environ.get("FMNIST_DATA_DIR", "/usr/share/datasets/fashion-mnist")
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -161,7 +162,7 @@ class Denoiser(nn.Module):
             if keep is not None and not keep[i]:
                 continue
             if drop_prob > 0:
-                mask = (torch.rand(h.shape[0], 1, 1, 1) >= drop_prob).float()
+                mask = (torch.rand(h.shape[0], 1, 1, 1, device=h.device) >= drop_prob).float()
                 h = h + mask * blk.delta(h, emb)
             else:
                 h = blk(h, emb)

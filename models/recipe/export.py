@@ -118,14 +118,17 @@ def verify_with_onnxruntime(model, clf, nblocks, log, model_dir=OUT_DIR, batch=4
 def training_summary(st, held_out):
     """model.json "training": totals over the initial run and any fine-tune (build.py --init-from)."""
     init = st.get("init_from")
+    # minutes of training per device (checkpoints from before --device existed trained on the CPU)
+    devices = {k: round(v / 60, 1) for k, v in st.get("device_seconds", {"cpu": st["train_seconds"]}).items()}
     if not init:
-        return {"steps": st["step"], "heldOutVLoss": round(held_out, 5),
-                "minutes": round(st["train_seconds"] / 60, 1), "recipe": "models/recipe/README.md"}
+        return {"steps": st["step"], "heldOutVLoss": round(held_out, 5), "batch": st["hp"]["batch"],
+                "minutes": round(st["train_seconds"] / 60, 1), "devices": devices,
+                "recipe": "models/recipe/README.md"}
     return {"steps": init["steps"] + st["step"], "heldOutVLoss": round(held_out, 5),
             "minutes": round(init["minutes"] + st["train_seconds"] / 60, 1), "recipe": "models/recipe/README.md",
             "fineTune": {"from": init["dir"], "fromSteps": init["steps"], "fromHeldOutVLoss": init["heldOutVLoss"],
-                         "steps": st["step"], "minutes": round(st["train_seconds"] / 60, 1),
-                         "lr": st["hp"]["lr"], "warmup": st["hp"]["warmup"]}}
+                         "steps": st["step"], "minutes": round(st["train_seconds"] / 60, 1), "devices": devices,
+                         "batch": st["hp"]["batch"], "lr": st["hp"]["lr"], "warmup": st["hp"]["warmup"]}}
 
 
 def export_all(log=print, out_dir=OUT_DIR, classifier_from=None):

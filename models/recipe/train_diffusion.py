@@ -3,6 +3,10 @@
 Resumable: state lives in work/diffusion.pt; training stops once the accumulated training time
 reaches --minutes (the learning-rate cosine is laid out over that same time budget).
 
+--device cuda trains on a GPU (same network, loss and schedule; the checkpoint is saved with CPU
+tensors, so a CUDA-trained checkpoint exports and resumes on a CPU-only machine). --batch sets the
+batch of a new run (a resumed run keeps its own).
+
 --init-from DIR (fine-tune): when work/diffusion.pt does not exist, the network and its EMA start
 from the weights of an exported model directory (DIR/full.onnx, e.g. models/fmnist, which holds EMA
 weights), checked against DIR's ONNX files with onnxruntime-node, with a fresh optimizer and the
@@ -54,6 +58,10 @@ class HeldOut:
         self.t = torch.rand(n, generator=g) * 1000
         self.eps = torch.randn(self.x0.shape, generator=g)
 
+    def to(self, device):
+        self.x0, self.y, self.t, self.eps = (a.to(device) for a in (self.x0, self.y, self.t, self.eps))
+        return self
+
     @torch.no_grad()
     def loss(self, model):
         model.eval()
@@ -69,7 +77,18 @@ class HeldOut:
 def load_state():
     if not os.path.exists(CKPT):
         return None
-    return torch.load(CKPT)
+    return torch.load(CKPT, map_location="cpu")
+
+
+def to_cpu(obj):
+    """State dicts (nested dicts/lists of tensors) with every tensor on the CPU."""
+    if torch.is_tensor(obj):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
 
 
 def init_from_onnx(model_dir, log):
@@ -86,14 +105,21 @@ def init_from_onnx(model_dir, log):
     return model, manifest
 
 
-def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None):
+def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None, device="cpu", batch=None):
     torch.manual_seed(int(time.time()) % 100000)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        log(f"device {torch.cuda.get_device_name(dev)}, torch {torch.__version__}")
     xtr, ytr = load_split("train")
-    held = HeldOut()
+    xtr, ytr = xtr.to(dev), ytr.to(dev)
+    held = HeldOut().to(dev)
     st = load_state()
     hp = dict(HP if (st is None and not init_from) else FINETUNE_HP)
     if st is not None:
         hp = dict(HP, **st.get("hp", {}))  # a resumed run keeps the schedule it started with
+    elif batch:
+        hp["batch"] = batch
     model = Denoiser(ARCH)
     init_info = st.get("init_from") if st is not None else None
     if st is None and init_from:
@@ -105,6 +131,7 @@ def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None):
             f"held-out v-loss {init_info['heldOutVLoss']} (model.json)")
     elif init_from:
         log(f"checkpoint {CKPT} exists: resuming it, --init-from {init_from} ignored")
+    model.to(dev)
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
     step, train_s, history = 0, 0.0, []
@@ -127,9 +154,15 @@ def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None):
     log(f"denoiser params {nparams}, arch {ARCH}, hp {hp}, budget {minutes} min")
 
     def checkpoint():
-        save_atomic({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                     "step": step, "train_seconds": train_s, "history": history,
-                     "arch": ARCH, "hp": hp, "init_from": init_info}, CKPT)
+        save_atomic(to_cpu({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                            "step": step, "train_seconds": train_s, "history": history,
+                            "arch": ARCH, "hp": hp, "init_from": init_info,
+                            "device_seconds": device_seconds}), CKPT)
+
+    device_seconds = dict(st.get("device_seconds", {"cpu": train_s}) if st is not None else {})
+    dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+    device_seconds.setdefault(dev_name, 0.0)
+    ema_params, model_params = list(ema.parameters()), list(model.parameters())
 
     last_ckpt = time.time()
     run_loss, run_n = 0.0, 0
@@ -141,10 +174,10 @@ def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None):
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        idx = torch.randint(0, len(xtr), (hp["batch"],))
+        idx = torch.randint(0, len(xtr), (hp["batch"],), device=dev)
         x0, y = xtr[idx], ytr[idx].clone()
-        y[torch.rand(len(y)) < hp["label_drop"]] = NULL_CLASS
-        t = torch.rand(len(y)) * 1000
+        y[torch.rand(len(y), device=dev) < hp["label_drop"]] = NULL_CLASS
+        t = torch.rand(len(y), device=dev) * 1000
         ab = alpha_cumprod(t)
         eps = torch.randn_like(x0)
         v = model(noisy(x0, eps, ab), t, y, drop_prob=hp["drop_prob"])
@@ -155,12 +188,14 @@ def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None):
         opt.step()
         decay = min(hp["ema"], (1 + step) / (10 + step)) if hp["ema_warmup"] else hp["ema"]
         with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(decay).add_(pm, alpha=1 - decay)
+            torch._foreach_mul_(ema_params, decay)
+            torch._foreach_add_(ema_params, model_params, alpha=1 - decay)
         step += 1
         run_loss += loss.item()
         run_n += 1
-        train_s += time.time() - t0
+        dt = time.time() - t0
+        train_s += dt
+        device_seconds[dev_name] += dt
         if step % 100 == 0:
             log(f"step {step} loss {run_loss / run_n:.4f} lr {lr:.2e} {train_s / 60:.1f} min "
                 f"({train_s / step:.2f} s/step avg)")
@@ -184,5 +219,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=85)
     ap.add_argument("--init-from", default=None, help="exported model dir to fine-tune (if no checkpoint)")
+    ap.add_argument("--device", default="cpu", help="torch device to train on: cpu (default) or cuda")
+    ap.add_argument("--batch", type=int, default=None, help=f"batch of a new run (default {HP['batch']})")
     args = ap.parse_args()
-    train(args.minutes, log=lambda s: print(s, flush=True), init_from=args.init_from)
+    train(args.minutes, log=lambda s: print(s, flush=True), init_from=args.init_from, device=args.device,
+          batch=args.batch)
