@@ -2,6 +2,7 @@
 
   python3 models/recipe/build.py --minutes 85
   python3 models/recipe/build.py --init-from models/fmnist --minutes 80 --stage-dir models/recipe/work/export
+  python3 models/recipe/build.py --device cuda --batch 256 --minutes 10.7     # on a GPU
 
 Steps: classifier (skipped if work/classifier.pt exists) -> denoiser training until the accumulated
 training time reaches --minutes (resumes work/diffusion.pt) -> ONNX export + manifest + onnxruntime
@@ -38,6 +39,8 @@ def main():
                     help="fine-tune the exported model in DIR (e.g. models/fmnist) when no checkpoint exists")
     ap.add_argument("--stage-dir", metavar="DIR", default=None,
                     help="export into DIR instead of models/fmnist")
+    ap.add_argument("--device", default="cpu", help="torch device for the denoiser's training: cpu or cuda")
+    ap.add_argument("--batch", type=int, default=None, help="batch of a new training run (default 128)")
     ap.add_argument("--skip-train", action="store_true", help="export the current checkpoint only")
     ap.add_argument("--eval", action="store_true", help="also measure FD/agreement (slow: ~10 min per setting)")
     ap.add_argument("--eval-steps", type=int, default=100)
@@ -48,7 +51,7 @@ def main():
         restore_classifier_ckpt(args.init_from, os.path.join(WORK_DIR, "classifier.pt"), log)
     train_classifier(log=log)
     if not args.skip_train:
-        train(args.minutes, log=log, init_from=args.init_from)
+        train(args.minutes, log=log, init_from=args.init_from, device=args.device, batch=args.batch)
     export_all(log=log, out_dir=out_dir, classifier_from=args.init_from)
     if args.eval:
         sys.argv = [sys.argv[0], "--steps", str(args.eval_steps), "--cfg", str(args.cfg), "--model-dir", out_dir]
