@@ -101,13 +101,23 @@ for (const whole of [true, false]) {
 }
 const times = { engineFull: [] as number[], bareFull: [] as number[], modelFull: [] as number[], engineChain: [] as number[], bareChain: [] as number[], modelChain: [] as number[] };
 const ratios = { modelFull: [] as number[], engineFull: [] as number[], modelChain: [] as number[], engineChain: [] as number[], chain: [] as number[] };
+// Each round runs the six measurements in a different order (rotated by one each round), so what
+// a measurement follows (idle workers after a main-thread run, a collection left by the one
+// before) is spread over all of them instead of always landing on the same one.
+const measurements = (r: number) => ({
+  ef: () => engineRun(4, r + 1, true),
+  bf: () => bareLoop(4, true),
+  mf: () => bareLoop(4, true, 'model'),
+  ec: () => engineRun(4, r + 1, false),
+  bc: () => bareLoop(4, false),
+  mc: () => bareLoop(4, false, 'model'),
+});
 for (let r = 0; r < rounds; r++) {
-  const ef = await timeIt(() => engineRun(4, r + 1, true));
-  const bf = await timeIt(() => bareLoop(4, true));
-  const mf = await timeIt(() => bareLoop(4, true, 'model'));
-  const ec = await timeIt(() => engineRun(4, r + 1, false));
-  const bc = await timeIt(() => bareLoop(4, false));
-  const mc = await timeIt(() => bareLoop(4, false, 'model'));
+  const entries = Object.entries(measurements(r));
+  const rotated = [...entries.slice(r % entries.length), ...entries.slice(0, r % entries.length)];
+  const took: Record<string, number> = {};
+  for (const [name, body] of rotated) took[name] = await timeIt(body);
+  const { ef, bf, mf, ec, bc, mc } = took;
   times.engineFull.push(ef), times.bareFull.push(bf), times.modelFull.push(mf), times.engineChain.push(ec), times.bareChain.push(bc), times.modelChain.push(mc);
   ratios.modelFull.push(mf / bf), ratios.engineFull.push(ef / mf), ratios.modelChain.push(mc / bf), ratios.engineChain.push(ec / mc), ratios.chain.push(bc / bf);
 }
@@ -116,7 +126,7 @@ for (let r = 0; r < Math.max(1, Math.floor(rounds / 3)); r++) long.push(await ti
 model.preferFull = true;
 
 const split = model.threads > 1 ? `batch split over ${model.threads} worker threads` : 'sessions in this thread (FEWSTEP_ORT_WORKERS=1)';
-console.log(`batch ${batch}, cfg ${cfg} (doubled batch), ddim, trailing; ${rounds} interleaved rounds; ${os.cpus().length} cores; the engine's model: ${split}`);
+console.log(`batch ${batch}, cfg ${cfg} (doubled batch), ddim, trailing; ${rounds} interleaved rounds (order rotated each round); ${os.cpus().length} cores; the engine's model: ${split}`);
 console.log('| measure | median ms | ratio (median of paired ratios) |');
 console.log('|---|---|---|');
 console.log(`| bare loop, one full.onnx session in this thread, 4 steps | ${median(times.bareFull).toFixed(1)} | 1.00 |`);
