@@ -108,9 +108,10 @@ def init_from_onnx(model_dir, log):
 def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None, device="cpu", batch=None):
     torch.manual_seed(int(time.time()) % 100000)
     dev = torch.device(device)
+    dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        log(f"device {torch.cuda.get_device_name(dev)}, torch {torch.__version__}")
+        log(f"device {dev_name}, torch {torch.__version__}")
     xtr, ytr = load_split("train")
     xtr, ytr = xtr.to(dev), ytr.to(dev)
     held = HeldOut().to(dev)
@@ -160,7 +161,6 @@ def train(minutes, log=print, ckpt_every_s=120, eval_every=500, init_from=None, 
                             "device_seconds": device_seconds}), CKPT)
 
     device_seconds = dict(st.get("device_seconds", {"cpu": train_s}) if st is not None else {})
-    dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     device_seconds.setdefault(dev_name, 0.0)
     ema_params, model_params = list(ema.parameters()), list(model.parameters())
 
