@@ -16,7 +16,7 @@ import ort from 'onnxruntime-node'
 import { loadManifest } from '../engine/onnx/manifest.ts'
 import { DEFAULT_MODELS_ROOT } from '../engine/onnx/model-store.ts'
 import { DEFAULT_TUNING_NAME, sessionOptionsFor } from '../engine/onnx/session-options.ts'
-import { joinRows, sliceRows, type WireTensor } from '../engine/onnx/wire.ts'
+import { joinRows, sliceRows, toOrtTensors, type WireTensor } from '../engine/onnx/wire.ts'
 import type { SplitRequest } from './lib/split-worker.ts'
 
 const { values: args } = parseArgs({
@@ -54,7 +54,6 @@ function inputs(batch: number): Record<string, WireTensor> {
     label: { type: 'int64', data: BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 11)), dims: [batch] },
   }
 }
-const toOrt = (feeds: Record<string, WireTensor>) => Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.dims)]))
 
 /** Sessions with onnxruntime's profiler on, so each Run()'s own time can be read back. */
 async function profiledSession(file: string, tag: string) {
@@ -78,7 +77,7 @@ for (const batch of batches) {
   const tag = `b${batch}`
   const chain = await Promise.all(segmentFiles.map((file, i) => profiledSession(file, `${tag}-seg${i}`)))
   const full = await profiledSession(manifest.full.file, `${tag}-full`)
-  const feeds = toOrt(inputs(batch))
+  const feeds = toOrtTensors(inputs(batch))
   const runChain = async () => {
     const e = await chain[0].run(feeds)
     let h = e.h
@@ -155,7 +154,7 @@ for (const batch of batches.filter((b) => b >= workerCount)) {
     for (let i = 1; i < segmentFiles.length - 1; i++) h = (await split(`seg${i}`, { h, emb: e.emb })).h_out
     return (await split(`seg${segmentFiles.length - 1}`, { h, emb: e.emb, x: feeds.x })).out
   }
-  const local = async () => Object.values(await oneFull.run(toOrt(feeds)))[0].data as Float32Array
+  const local = async () => Object.values(await oneFull.run(toOrtTensors(feeds)))[0].data as Float32Array
   const reference = await local()
   const got = (await splitFull()).data as Float32Array
   let maxDiff = 0

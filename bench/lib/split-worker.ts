@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import path from 'node:path'
 import ort from 'onnxruntime-node'
 import { sessionOptionsFor, SESSION_TUNINGS } from '../../engine/onnx/session-options.ts'
-import type { WireTensor } from '../../engine/onnx/wire.ts'
+import { fromOrtTensors, toOrtTensors, type WireTensor } from '../../engine/onnx/wire.ts'
 
 export interface SplitRequest { segment: string; feeds: Record<string, WireTensor> }
 
@@ -15,10 +15,7 @@ const sessions: Record<string, ort.InferenceSession> = {}
 for (const [segment, file] of Object.entries(files)) sessions[segment] = await ort.InferenceSession.create(path.join(dir, file), options)
 
 parentPort!.on('message', async ({ segment, feeds }: SplitRequest) => {
-  const tensors = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
-  const out = await sessions[segment].run(tensors)
-  const result: Record<string, WireTensor> = {}
-  for (const [name, t] of Object.entries(out)) result[name] = { type: t.type as WireTensor['type'], data: t.data as Float32Array, dims: [...t.dims] }
-  parentPort!.postMessage(result, Object.values(result).map((t) => t.data.buffer as ArrayBuffer))
+  const { tensors, transfer } = fromOrtTensors((await sessions[segment].run(toOrtTensors(feeds))) as Record<string, ort.Tensor>)
+  parentPort!.postMessage(tensors, transfer)
 })
 parentPort!.postMessage('ready')

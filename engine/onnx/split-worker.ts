@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import ort from 'onnxruntime-node'
 import { createSpecifiedFullSession, type FullSessionSpec } from './sessions.ts'
-import { toWire, type WireTensor, type WorkerReply, type WorkerRequest } from './wire.ts'
+import { fromOrtTensors, toOrtTensors, toWire, type WorkerReply, type WorkerRequest } from './wire.ts'
 
 const port = parentPort!
 const { spec, options } = workerData as { spec: FullSessionSpec; options: ort.InferenceSession.SessionOptions }
@@ -21,12 +21,8 @@ try {
 
 port.on('message', async ({ id, feeds }: WorkerRequest) => {
   try {
-    const tensors: Record<string, ort.Tensor> = {}
-    for (const [name, tensor] of Object.entries(feeds)) tensors[name] = new ort.Tensor(tensor.type, tensor.data, tensor.dims)
-    const out = await full.run(tensors)
-    const outputs: Record<string, WireTensor> = {}
-    for (const [name, tensor] of Object.entries(out)) outputs[name] = { type: tensor.type as WireTensor['type'], data: tensor.data as Float32Array, dims: [...tensor.dims] }
-    send({ type: 'result', id, outputs }, [...new Set(Object.values(outputs).map((t) => t.data.buffer as ArrayBuffer))])
+    const { tensors, transfer } = fromOrtTensors((await full.run(toOrtTensors(feeds))) as Record<string, ort.Tensor>)
+    send({ type: 'result', id, outputs: tensors }, transfer)
   } catch (error) {
     send({ type: 'run-error', id, error: toWire(error) })
   }

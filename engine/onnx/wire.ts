@@ -1,5 +1,6 @@
 // What crosses between SplitExecutor and its worker threads: plain, transferable data. Kept
 // apart (and light: no schema library) because every worker thread loads it at start.
+import ort from 'onnxruntime-node'
 import { ModelError, type ModelErrorCode } from './model-error.ts'
 
 /** A tensor as it crosses to a worker thread: plain data, transferable. */
@@ -16,6 +17,18 @@ export type WorkerReply =
   | { type: 'load-error'; error: WireError }
   | { type: 'result'; id: number; outputs: Record<string, WireTensor> }
   | { type: 'run-error'; id: number; error: WireError }
+
+/** Wire tensors as onnxruntime feeds (no copy: the data is wrapped). */
+export function toOrtTensors(feeds: Record<string, WireTensor>): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]))
+}
+
+/** A session's outputs as wire tensors (no copy), and the buffers to transfer with them. */
+export function fromOrtTensors(outputs: Record<string, ort.Tensor>): { tensors: Record<string, WireTensor>; transfer: ArrayBuffer[] } {
+  const tensors: Record<string, WireTensor> = {}
+  for (const [name, t] of Object.entries(outputs)) tensors[name] = { type: t.type as WireTensor['type'], data: t.data as Float32Array, dims: [...t.dims] }
+  return { tensors, transfer: [...new Set(Object.values(tensors).map((t) => t.data.buffer as ArrayBuffer))] }
+}
 
 /** Rows [lo, hi) of a batch-first tensor, copied (the copy is what is transferred). */
 export function sliceRows(tensor: { type: string; data: unknown; dims: readonly number[] }, lo: number, hi: number): WireTensor {
