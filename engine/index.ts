@@ -1,21 +1,27 @@
-import type { AnyNodeSpec, ModelCatalog, NodeEnvironment } from './node.ts';
+import type { AnyNodeSpec, Folders, ModelCatalog, NodeEnvironment } from './node.ts';
 import { buildRegistry, type Registry } from './graph/registry.ts';
 import { validatePrompt, type ValidationResult } from './graph/validate.ts';
 import { workflowToPrompt, type ConvertResult } from './graph/convert-to-prompt.ts';
 import { promptToWorkflow } from './graph/convert-to-workflow.ts';
 import { looksLikeWorkflow, type WorkflowV04 } from './graph/workflow.ts';
 import { objectInfo, type ObjectInfoEntry } from './graph/object-info.ts';
+import { listImageFiles } from './image/list-images.ts';
 import { executeGraph, type RunOptions, type RunResult } from './run/executor.ts';
 
 export interface EngineOptions {
   nodes: readonly AnyNodeSpec[];
   models?: ModelCatalog;
+  /** The folders validation checks files in (see Engine.withFolders). */
+  folders?: Folders;
 }
 
 /** The engine's public face: everything the server and CLI use goes through here. */
 export interface Engine {
   readonly registry: Registry;
   readonly models: ModelCatalog;
+  /** The folders this engine's validation checks the files a workflow names in; undefined: left to the run. */
+  readonly folders: Folders | undefined;
+  /** ComfyUI's /object_info; file widgets (LoadImage's image) list the files in the folders, read now. */
   objectInfo(): Record<string, ObjectInfoEntry>;
   /** A UI workflow becomes a prompt; a prompt is returned as it is. */
   toPrompt(input: unknown): ConvertResult;
@@ -24,6 +30,8 @@ export interface Engine {
   validate(input: unknown): ValidationResult;
   /** Validates, then runs. A UI workflow given as input is embedded in saved images. */
   run(input: unknown, options: RunOptions): Promise<RunResult>;
+  /** The same engine (same registry and models) validating against the files in `folders`. */
+  withFolders(folders: Folders): Engine;
 }
 
 const NO_MODELS: ModelCatalog = {
@@ -43,7 +51,7 @@ export function createEngine(options: EngineOptions): Engine {
   const toPrompt = (input: unknown): ConvertResult =>
     looksLikeWorkflow(input) ? workflowToPrompt(registry, input) : { ok: true, prompt: input as never };
 
-  const validate = (input: unknown): ValidationResult => {
+  const validate = (input: unknown, folders?: Folders): ValidationResult => {
     const converted = toPrompt(input);
     if (!converted.ok) {
       return {
@@ -52,25 +60,29 @@ export function createEngine(options: EngineOptions): Engine {
         nodeErrors: {},
       };
     }
-    return validatePrompt(registry, env, converted.prompt);
+    return validatePrompt(registry, folders ? { models, folders } : env, converted.prompt);
   };
 
-  return Object.freeze({
+  const view = (folders: Folders | undefined): Engine => Object.freeze({
     registry,
     models,
-    objectInfo: () => structuredClone(info),
+    folders,
+    objectInfo: () => (folders ? objectInfo(registry, { inputImages: () => listImageFiles(folders.input) }) : structuredClone(info)),
     toPrompt,
     toWorkflow: (prompt: unknown) => promptToWorkflow(registry, prompt),
-    validate,
+    validate: (input: unknown) => validate(input, folders),
+    withFolders: (other: Folders) => view(other),
     async run(input: unknown, runOptions: RunOptions): Promise<RunResult> {
       const promptId = runOptions.promptId ?? crypto.randomUUID();
-      const validation = validate(input);
+      // Checked against the folders this run reads and writes, whatever the engine was bound to.
+      const validation = validate(input, runOptions.folders);
       if (!validation.ok) return { status: 'invalid', promptId, error: validation.error, nodeErrors: validation.nodeErrors };
       const converted = toPrompt(input);
       const workflow = runOptions.workflow ?? (looksLikeWorkflow(input) ? input : undefined);
       return executeGraph(registry, models, validation.graph, converted.ok ? converted.prompt : input, { ...runOptions, promptId, workflow });
     },
   });
+  return view(options.folders);
 }
 
 export { defineNode } from './node.ts';

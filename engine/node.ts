@@ -20,10 +20,17 @@ export type OutputSpecs = Readonly<Record<string, SocketType>>;
 /** What a node may ask of the world it runs in; fixed when the engine is created. */
 export interface NodeEnvironment {
   readonly models: ModelCatalog;
+  /**
+   * The folders files are read from, when the caller knows them (a server, the CLI, a run): then
+   * checks can look at the files a workflow names; without them such checks are left to run().
+   */
+  readonly folders?: Folders;
 }
 
 /** The engine's view of the model store: names to list in widgets, models to load in run(). */
 export interface ModelCatalog {
+  /** The folder models (and files such as ONNX scorers) live in; no path a workflow names may leave it. */
+  readonly root?: string;
   list(): string[];
   /** Loads (once) and returns a model; its type is the store's business. */
   load(name: string): Promise<unknown>;

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import Type from 'typebox';
 import { defineNode } from '../engine/node.ts';
 import { Classifier } from '../engine/onnx/index.ts';
-import { FrechetReference, inspectOnnxScorer, momentsFromArrays, OnnxScorer, scoreImages, type RewardWeights } from '../engine/rewards/index.ts';
+import { FrechetReference, inspectOnnxScorer, momentsFromArrays, OnnxScorer, OnnxScorerError, scoreImages, scorerFileInside, type RewardWeights } from '../engine/rewards/index.ts';
 import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 
 /**
@@ -26,11 +25,14 @@ function classifierFor(handle: ModelHandle) {
   return entry;
 }
 
-function scorerFor(file: string, size: number) {
-  const key = `${path.resolve(file)}@${size}`;
+/** The scorer a workflow's onnx_path names, resolved inside the models folder before it is opened. */
+function scorerFor(root: string | undefined, relative: string, size: number) {
+  const inside = scorerFileInside(root, relative);
+  if (!inside.ok) return Promise.reject(new OnnxScorerError(inside.message));
+  const key = `${inside.file}@${size}`;
   let entry = scorers.get(key);
   if (!entry) {
-    entry = OnnxScorer.load(path.resolve(file), size);
+    entry = OnnxScorer.load(inside.file, size, relative);
     entry.catch(() => scorers.delete(key));
     scorers.set(key, entry);
   }
@@ -60,23 +62,26 @@ export default defineNode({
     fd_weight: Type.Number({ default: 0, minimum: 0, maximum: 100, step: 0.01, description: 'Weight of minus the batch FD against the test statistics (a batch reward: needs >= 2 images).' }),
     jpeg_weight: Type.Number({ default: 0, minimum: -100, maximum: 100, step: 0.1, description: 'Weight of compressibility: minus the JPEG q95 size in kB.' }),
     onnx_weight: Type.Number({ default: 0, minimum: -100, maximum: 100, step: 0.1, description: 'Weight of the ONNX scorer\'s output.' }),
-    onnx_path: Type.String({ default: '', description: 'An ONNX scorer: one float32 input [N, 1 or 3, S, S] in [0, 1], one score per image.' }),
+    onnx_path: Type.String({ default: '', description: 'An ONNX scorer, as a path inside the models folder (e.g. scorers/aesthetic.onnx): one float32 input [N, 1 or 3, S, S] in [0, 1], one score per image.' }),
     onnx_input_size: Type.Integer({ default: 28, minimum: 1, maximum: 4096, description: 'S: images are resized to S x S for the ONNX scorer.' }),
   },
   outputs: { SCORES: 'SCORES' },
-  check({ onnx_weight, onnx_path, onnx_input_size }) {
+  check({ onnx_weight, onnx_path, onnx_input_size }, env) {
     if (onnx_weight === 0 && onnx_path === '') return [];
-    const inspected = inspectOnnxScorer(onnx_path, onnx_input_size);
+    // Inside the models folder first: nothing outside it is opened, and every outside path reads the same.
+    const inside = scorerFileInside(env.models.root, onnx_path);
+    if (!inside.ok) return [{ input: 'onnx_path', message: inside.message }];
+    const inspected = inspectOnnxScorer(inside.file, onnx_input_size, onnx_path);
     return inspected.ok ? [] : [{ input: 'onnx_path', message: inspected.message }];
   },
-  async run(_ctx, { images, conditioning, model, onnx_path, onnx_input_size, ...widgets }) {
+  async run(ctx, { images, conditioning, model, onnx_path, onnx_input_size, ...widgets }) {
     const weights = rewardWeights(widgets);
     const loaded = model ? await classifierFor(model) : undefined;
     const labels = conditioning ? Array.from({ length: images.count }, (_, i) => conditioning.classes[i % conditioning.classes.length]) : undefined;
     if (weights.confidence !== 0 && !labels) throw new Error('confidence_weight is set but no conditioning is connected: the requested classes are unknown');
     if ((weights.confidence !== 0 || weights.fd !== 0) && !loaded) throw new Error('confidence and FD rewards need a model connected (its classifier scores them)');
     if (weights.fd !== 0 && !loaded?.reference) throw new Error(`model ${model?.name} has no classifier statistics, so FD cannot be scored`);
-    const scorer = weights.onnx !== 0 ? await scorerFor(onnx_path, onnx_input_size) : undefined;
+    const scorer = weights.onnx !== 0 ? await scorerFor(ctx.models.root, onnx_path, onnx_input_size) : undefined;
     const scores = await scoreImages({
       images,
       weights,

@@ -1,6 +1,6 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { resolveInside } from '../engine/files.ts';
+import { resolveInside, writeNewFile } from '../engine/files.ts';
 import { encodePng } from '../engine/image/png.ts';
 import type { ImageBatch } from '../engine/image/image-batch.ts';
 import type { ImageRef, NodeContext } from '../engine/node.ts';
@@ -29,7 +29,8 @@ function writeNumbered(folder: string, stem: string, bytes: Uint8Array): string 
   for (;;) {
     const filename = `${stem}_${String(number).padStart(5, '0')}_.png`;
     try {
-      writeFileSync(path.join(folder, filename), bytes, { flag: 'wx' });
+      // A temporary name, then the real one (exclusively): a crash never leaves half a PNG under a real name.
+      writeNewFile(path.join(folder, filename), bytes);
       nextNumber.set(key, number + 1);
       return filename;
     } catch (error) {

@@ -43,7 +43,9 @@ export interface FewstepServer {
 
 /** The engine server: ComfyUI's HTTP API (also under /api), the websocket hub, and the editor. */
 export function createServer(options: ServerOptions): FewstepServer {
-  const { engine, folders, token } = options;
+  const { folders, token } = options;
+  // Validation (POST /prompt, /workflow/parse, /train) checks the files a workflow names in these folders.
+  const engine = options.engine.withFolders(folders);
   const maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
   const maxUploadBytes = options.maxUploadBytes ?? 32 * 1024 * 1024;
   const workflowsDir = options.workflowsDir ?? path.resolve('workflows');

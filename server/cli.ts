@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createFewstepEngine } from './setup.ts';
+import { createFewstepEngine, createFewstepSetup } from './setup.ts';
 import { UsageError } from './cli/load.ts';
 import { runCommand } from './cli/run.ts';
 import { convertCommand, nodesCommand, validateCommand } from './cli/commands.ts';
@@ -34,12 +34,21 @@ program
   .option('-i, --input <dir>', 'folder LoadImage reads from', 'input')
   .option('-s, --set <NODE.INPUT=VALUE>', 'set a widget; NODE is an id, or a type or title only one node has (repeatable)', collect, [])
   .option('--json', 'print one JSON object with outputs and stats', false)
-  .action(action((file: string, options) => runCommand(createFewstepEngine(), file, options)));
+  .action(action(async (file: string, options) => {
+    const { engine, store } = createFewstepSetup();
+    try {
+      return await runCommand(engine, file, options);
+    } finally {
+      // Ends the model's worker threads: the process exits when the run is done.
+      await store.dispose();
+    }
+  }));
 
 program
   .command('validate')
   .description('Check a workflow and list every problem by node id and input name.')
   .argument('<file>')
+  .option('-i, --input <dir>', 'folder LoadImage reads from', 'input')
   .option('--json', 'print the result as JSON', false)
   .action(action((file: string, options) => validateCommand(createFewstepEngine(), file, options)));
 
@@ -76,7 +85,15 @@ program
   .option('--compute-penalty <x>', 'with a SkipGate in learned mode: reward minus x times the fraction of FLOPs used', Number)
   .option('--resume <state.json>', 'continue from a saved trainer state')
   .option('--json', 'print the result as JSON', false)
-  .action(action(async (file: string, options) => (await import('./cli/train.ts')).trainCommand(file, options)));
+  .action(action(async (file: string, options) => {
+    const { trainCommand } = await import('./cli/train.ts');
+    const setup = createFewstepSetup();
+    try {
+      return await trainCommand(file, options, setup);
+    } finally {
+      await setup.store.dispose();
+    }
+  }));
 
 program
   .command('serve')

@@ -12,6 +12,8 @@ export interface ServeOptions {
   /** Folders for images; default output/, input/, temp/ under the working directory. */
   folders?: Folders;
   token?: string;
+  /** Serve the editor (built first when missing); false: the API alone. Default true. */
+  editor?: boolean;
 }
 
 export class ServeError extends Error {
@@ -28,12 +30,13 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   const root = process.cwd();
   const folders = options.folders ?? { output: path.join(root, 'output'), input: path.join(root, 'input'), temp: path.join(root, 'temp') };
   for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true });
-  if (!editorIsBuilt()) {
+  const editor = options.editor !== false;
+  if (editor && !editorIsBuilt()) {
     console.log('fewstep: building the editor (web/dist)...');
     await ensureEditorBuilt();
   }
   const { engine, store } = createFewstepSetup();
-  const server = createServer({ engine, store, folders, webDir: EDITOR_DIST, token, workflowsDir: path.join(root, 'workflows') });
+  const server = createServer({ engine, store, folders, webDir: editor ? EDITOR_DIST : undefined, token, workflowsDir: path.join(root, 'workflows') });
   try {
     await server.listen(options.port, options.host);
   } catch (error) {
@@ -46,7 +49,17 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   console.log(`fewstep: editor and API at http://${shown}:${port}${token ? '/?token=<FEWSTEP_TOKEN>' : ''}`);
   const shutdown = () => {
     console.log('fewstep: stopping');
-    void server.close().then(() => process.exit(0));
+    // The queue and sockets first, then the models (whose worker threads would keep the process alive).
+    void server
+      .close()
+      .then(() => store.dispose())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('fewstep: error while stopping:', error);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

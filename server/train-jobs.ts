@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileReplacing } from '../engine/files.ts';
 import path from 'node:path';
 import { looksLikeWorkflow, type Folders } from '../engine/index.ts';
 import { syncWidgetValues } from '../engine/graph/sync-widgets.ts';
@@ -192,8 +193,9 @@ export class TrainingJobs {
     const dir = path.join(this.folders.output, TRAIN_SUBFOLDER);
     mkdirSync(dir, { recursive: true });
     const stem = `${(name ?? 'workflow').replace(/[^\w.-]+/g, '_').replace(/\.json$/i, '').slice(0, 60) || 'workflow'}-learned-${job.train_id.slice(0, 8)}`;
-    writeFileSync(path.join(dir, `${stem}.json`), `${JSON.stringify(workflow, null, 2)}\n`);
-    writeFileSync(path.join(dir, `${stem}-reward.png`), plot);
+    // Temporary names, then renames: a crash never leaves half a file under a real name.
+    writeFileReplacing(path.join(dir, `${stem}.json`), `${JSON.stringify(workflow, null, 2)}\n`);
+    writeFileReplacing(path.join(dir, `${stem}-reward.png`), plot);
     const ref = (filename: string): FileRef => ({ filename, subfolder: TRAIN_SUBFOLDER, type: 'output' });
     return { workflow: ref(`${stem}.json`), plot: ref(`${stem}-reward.png`) };
   }

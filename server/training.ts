@@ -5,7 +5,7 @@ import { createEngine, defineNode, type Engine } from '../engine/index.ts';
 import { isPromptLink } from '../engine/graph/prompt.ts';
 import { computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
 import type { ModelStore } from '../engine/onnx/index.ts';
-import { FrechetReference, momentsFromArrays, OnnxScorer } from '../engine/rewards/index.ts';
+import { FrechetReference, momentsFromArrays, OnnxScorer, scorerFileInside } from '../engine/rewards/index.ts';
 import {
   encodeSchedule, finalAction, initialState, parseLearnedSchedule, train, type LearnedSchedule, type ScheduleSpace, type TrainerState, type TrainProgress,
 } from '../engine/rl/index.ts';
@@ -230,7 +230,9 @@ export async function trainPrompt(
   const weights = rewardWeights(plan.scorer as never);
   if (weights.confidence === 0 && weights.fd === 0 && weights.jpeg === 0 && weights.onnx === 0) throw new UsageError(`the RewardScorer (node ${plan.scorerId}) has every weight 0: there is no reward to train for`);
   const onnxPath = String(plan.scorer.onnx_path ?? '');
-  const scorer = weights.onnx !== 0 ? await OnnxScorer.load(path.resolve(onnxPath), Number(plan.scorer.onnx_input_size)) : undefined;
+  const scorerFile = weights.onnx !== 0 ? scorerFileInside(setup.store.root, onnxPath) : undefined;
+  if (scorerFile && !scorerFile.ok) throw new UsageError(`node ${plan.scorerId} onnx_path: ${scorerFile.message}`);
+  const scorer = scorerFile?.ok ? await OnnxScorer.load(scorerFile.file, Number(plan.scorer.onnx_input_size), onnxPath) : undefined;
 
   // Start from the schedule already learned (same space), else from the hand-made start.
   let start: Float64Array | undefined;

@@ -1,5 +1,5 @@
 import type { NodeDef, Registry } from './registry.ts';
-import { comfyWidgetSpec } from './widgets.ts';
+import { comfyWidgetSpec, type WidgetLists } from './widgets.ts';
 
 /** One node type in ComfyUI's /object_info shape. */
 export interface ObjectInfoEntry {
@@ -18,17 +18,17 @@ export interface ObjectInfoEntry {
 }
 
 /** ComfyUI's /object_info, from the schemas: links first, then widgets, as the node declares them. */
-export function objectInfo(registry: Registry): Record<string, ObjectInfoEntry> {
-  return Object.fromEntries([...registry.values()].map((def) => [def.type, objectInfoEntry(def)]));
+export function objectInfo(registry: Registry, lists?: WidgetLists): Record<string, ObjectInfoEntry> {
+  return Object.fromEntries([...registry.values()].map((def) => [def.type, objectInfoEntry(def, lists)]));
 }
 
-export function objectInfoEntry(def: NodeDef): ObjectInfoEntry {
+export function objectInfoEntry(def: NodeDef, lists?: WidgetLists): ObjectInfoEntry {
   const required: Record<string, unknown[]> = {};
   const optional: Record<string, unknown[]> = {};
   for (const input of def.inputs) {
     (input.optional ? optional : required)[input.name] = [input.type, input.tooltip ? { tooltip: input.tooltip } : {}];
   }
-  for (const widget of def.widgets) required[widget.name] = comfyWidgetSpec(widget.schema);
+  for (const widget of def.widgets) required[widget.name] = comfyWidgetSpec(widget.schema, lists);
   const hasOptional = Object.keys(optional).length > 0;
   return {
     input: hasOptional ? { required, optional } : { required },

@@ -16,6 +16,16 @@ interface SchemaFields {
   multiline?: boolean;
   step?: number;
   round?: number;
+  image_upload?: boolean;
+}
+
+/**
+ * Lists read when /object_info is asked for. A string widget declared with `image_upload: true`
+ * (LoadImage's image) is shown as ComfyUI shows it: a combo of the input folder's images, with
+ * the upload button; validation still takes any name (a file in a subfolder, `name.png [output]`).
+ */
+export interface WidgetLists {
+  inputImages?: () => string[];
 }
 
 const fields = (schema: TSchema) => schema as unknown as SchemaFields;
@@ -54,12 +64,18 @@ export function widgetDefault(schema: TSchema): unknown {
 }
 
 /** ComfyUI's `[TYPE, options]` input spec for a widget. */
-export function comfyWidgetSpec(schema: TSchema): [string | Array<string | number>, Record<string, unknown>] {
+export function comfyWidgetSpec(schema: TSchema, lists?: WidgetLists): [string | Array<string | number>, Record<string, unknown>] {
   const s = fields(schema);
   const kind = widgetKind(schema);
   const options: Record<string, unknown> = {};
   if (s.default !== undefined) options.default = s.default;
   if (s.description) options.tooltip = s.description;
+  if (kind === 'STRING' && s.image_upload) {
+    const files = lists?.inputImages?.() ?? [];
+    // The default only where it is one of the files; otherwise the editor picks the first, as ComfyUI's does.
+    if (files.length > 0 && !files.includes(String(s.default))) delete options.default;
+    return [files, { ...options, image_upload: true }];
+  }
   if (kind === 'COMBO') return [comboValues(schema)!, options];
   if (kind === 'INT' || kind === 'FLOAT') {
     if (s.minimum !== undefined) options.min = s.minimum;

@@ -1,6 +1,8 @@
 import { PNG } from 'pngjs';
 import { crc32 } from 'node:zlib';
-import { imageBatch, type ImageBatch } from './image-batch.ts';
+import type { ImageBatch } from './image-batch.ts';
+import { checkPixelLimit, imageHeaderOfBytes } from './image-header.ts';
+import { rgbaToBatch, type RgbaImage } from './rgba.ts';
 
 /**
  * PNG encode/decode with text chunks. pngjs does the pixels; the tEXt chunks that carry a
@@ -32,27 +34,26 @@ export function encodePng(batch: ImageBatch, index = 0, text: Record<string, str
   return insertTextChunks(bytes, text);
 }
 
-/** Decodes PNG bytes to a batch of one (grayscale stays 1 channel, colour becomes 3). */
+/** Decodes PNG bytes to a batch of one (grayscale stays 1 channel, colour becomes 3; alpha is dropped). */
 export function decodePng(bytes: Buffer, where = 'image'): { image: ImageBatch; text: Record<string, string> } {
+  const { text, ...rgba } = decodePngRgba(bytes, where);
+  return { image: rgbaToBatch(rgba), text };
+}
+
+/**
+ * Decodes PNG bytes to 8-bit RGBA. The size in the header (IHDR) is checked against the pixel
+ * limit before anything is inflated: a small file can claim a huge image.
+ */
+export function decodePngRgba(bytes: Buffer, where = 'image'): RgbaImage & { text: Record<string, string> } {
   const text = readTextChunks(bytes, where);
+  checkPixelLimit(imageHeaderOfBytes(bytes, where), where);
   let png: PNG;
   try {
     png = PNG.sync.read(bytes);
   } catch (error) {
     throw new PngError(`${where}: not a readable PNG (${(error as Error).message})`);
   }
-  const { width, height } = png;
-  const plane = width * height;
-  let gray = true;
-  for (let p = 0; p < plane && gray; p++) {
-    gray = png.data[p * 4] === png.data[p * 4 + 1] && png.data[p * 4] === png.data[p * 4 + 2];
-  }
-  const channels = gray ? 1 : 3;
-  const image = imageBatch(1, channels, height, width);
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < channels; c++) image.data[c * plane + p] = png.data[p * 4 + c] / 255;
-  }
-  return { image, text };
+  return { width: png.width, height: png.height, data: png.data, text };
 }
 
 function chunk(type: string, body: Buffer): Buffer {

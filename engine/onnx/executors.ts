@@ -72,10 +72,12 @@ export class SplitExecutor {
     for (const worker of workers) {
       // An idle worker must not keep the process alive (a CLI run ends when its work does); a
       // worker with a call in flight must, or the process could exit while awaiting it.
-      worker.unref()
+      // Listeners first: adding a 'message' listener refs the worker's port again, so an unref
+      // before it was undone and a split that started but never ran kept the process alive.
       worker.on('message', (reply: WorkerReply) => this.#onReply(reply))
       worker.on('error', (error) => this.#fail(`a worker thread failed: ${error.message}`))
       worker.on('exit', (code) => { if (!this.#disposed) this.#fail(`a worker thread exited (code ${code})`) })
+      worker.unref()
     }
   }
 

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PathError, resolveInside } from '../files.ts'
 import { Classifier } from './classifier.ts'
 import { MANIFEST_FILE } from './manifest.ts'
 import { ModelError } from './model-error.ts'
@@ -73,11 +74,20 @@ export class ModelStore {
   }
 
   async #resolve(name: string): Promise<string> {
-    const dir = path.join(this.root, name)
-    if (!MODEL_NAME.test(name)) throw new ModelError('MODEL_NOT_FOUND', this.root, undefined, `"${name}" is not a model name (letters, digits, . _ - only)`)
+    // Errors name files relative to the models folder, never the machine's paths.
+    const shown = path.join(name, MANIFEST_FILE)
+    if (!MODEL_NAME.test(name)) throw new ModelError('MODEL_NOT_FOUND', 'models', undefined, `"${name}" is not a model name (letters, digits, . _ - only)`)
+    let dir: string
+    try {
+      // A model folder that is a symlink out of the models folder is not a model of this store.
+      dir = resolveInside(this.root, name, 'models')
+    } catch (error) {
+      if (error instanceof PathError) throw new ModelError('MODEL_NOT_FOUND', 'models', undefined, error.message)
+      throw error
+    }
     if (!existsSync(path.join(dir, MANIFEST_FILE))) {
       const known = this.list()
-      throw new ModelError('MODEL_NOT_FOUND', path.join(dir, MANIFEST_FILE), undefined, `model "${name}" does not exist (models here: ${known.join(', ') || 'none'})`)
+      throw new ModelError('MODEL_NOT_FOUND', shown, undefined, `model "${name}" does not exist (models here: ${known.join(', ') || 'none'})`)
     }
     return dir
   }

@@ -1,12 +1,16 @@
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Engine } from '../../engine/index.ts';
 import { formatErrors } from '../../engine/index.ts';
 import { loadWorkflowFile, UsageError } from './load.ts';
 
 /** `fewstep validate FILE`: exit 0 when valid, 2 with every problem listed. */
-export function validateCommand(engine: Engine, file: string, options: { json: boolean }): number {
+export function validateCommand(engine: Engine, file: string, options: { json: boolean; input?: string; out?: string }): number {
   const source = loadWorkflowFile(file);
-  const validation = engine.validate(source.kind === 'workflow' ? source.workflow : source.prompt);
+  // The folders `fewstep run` would use: images a LoadImage names must be there.
+  const folders = { input: path.resolve(options.input ?? 'input'), output: path.resolve(options.out ?? 'output'), temp: path.join(os.tmpdir(), 'fewstep', 'temp') };
+  const validation = engine.withFolders(folders).validate(source.kind === 'workflow' ? source.workflow : source.prompt);
   if (options.json) {
     console.log(JSON.stringify(validation.ok ? { ok: true, outputs: validation.graph.outputs, order: validation.graph.order } : { ok: false, error: validation.error, node_errors: validation.nodeErrors }, null, 2));
   } else if (validation.ok) {

@@ -23,7 +23,13 @@ export async function runCommand(engine: Engine, file: string, options: RunComma
   const prompt = applyAssignments(engine, converted.prompt, assignments);
   const workflow = source.kind === 'workflow' ? (assignments.length > 0 ? syncWidgetValues(engine.registry, source.workflow, prompt) : source.workflow) : undefined;
 
-  const validation = engine.validate(prompt);
+  const folders = {
+    output: path.resolve(options.out),
+    input: path.resolve(options.input ?? 'input'),
+    temp: path.join(os.tmpdir(), 'fewstep', 'temp'),
+  };
+  // Checked against the folders the run uses: a missing or outside image is an invalid workflow (exit 2).
+  const validation = engine.withFolders(folders).validate(prompt);
   if (!validation.ok) {
     console.error(`${file}: invalid workflow`);
     for (const line of formatErrors(validation.error, validation.nodeErrors)) console.error(line);
@@ -36,11 +42,6 @@ export async function runCommand(engine: Engine, file: string, options: RunComma
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  const folders = {
-    output: path.resolve(options.out),
-    input: path.resolve(options.input ?? 'input'),
-    temp: path.join(os.tmpdir(), 'fewstep', 'temp'),
-  };
   const result = await engine.run(prompt, { folders, workflow, signal: controller.signal, onEvent: progress.onEvent });
   process.off('SIGINT', onSigint);
   if (result.status === 'invalid') return 2;

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileReplacing } from '../../engine/files.ts';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { formatErrors } from '../../engine/index.ts';
@@ -63,18 +64,19 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
         bar.update(iteration, { reward: reward === null ? '-' : reward.toFixed(3), fd: lastFd });
       },
       // Saved after every iteration: an interrupted run resumes with --resume.
-      onIteration: (state) => writeFileSync(stateFile, JSON.stringify(state)),
+      onIteration: (state) => writeFileReplacing(stateFile, JSON.stringify(state)),
     });
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
   }
   const { state, learned } = result;
-  writeFileSync(stateFile, JSON.stringify(state));
+  // Temporary name, then rename: an interrupted write never leaves half a file under a real name.
+  writeFileReplacing(stateFile, JSON.stringify(state));
   const workflow = source.kind === 'workflow' ? syncWidgetValues(setup.engine.registry, source.workflow, result.prompt) : result.prompt;
   if (existsSync(outFile) && path.resolve(outFile) === path.resolve(file)) throw new Error('refusing to write over the input');
-  writeFileSync(outFile, `${JSON.stringify(workflow, null, 2)}\n`);
-  writeFileSync(plotFile, rewardCurvePng(state));
+  writeFileReplacing(outFile, `${JSON.stringify(workflow, null, 2)}\n`);
+  writeFileReplacing(plotFile, rewardCurvePng(state));
 
   if (options.json) {
     console.log(JSON.stringify({ status: 'trained', file: outFile, plot: plotFile, state: stateFile, learned, history: state.history }, null, 2));

@@ -1,14 +1,14 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Router } from 'express';
-import multer from 'multer';
-import { resolveInside, PathError } from '../../engine/files.ts';
+import { Router, type Response } from 'express';
+import { parseAnnotatedName, quoteName } from '../../engine/files.ts';
 import type { Folders } from '../../engine/index.ts';
+import { decodeImageRgba } from '../../engine/image/decode.ts';
+import { ImageError } from '../../engine/image/image-header.ts';
+import { encodeRgbaJpeg, encodeRgbaPng, type RgbaImage } from '../../engine/image/rgba.ts';
 import { HttpError } from '../http-error.ts';
-
-const FOLDER_TYPES = ['output', 'input', 'temp'] as const;
-type FolderType = (typeof FOLDER_TYPES)[number];
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+import { folderOf, inside, plainName } from '../upload-store.ts';
+import { imageHttpError, uploadRoutes } from './uploads.ts';
 
 const MIME: Record<string, string> = {
   '.png': 'image/png',
@@ -18,68 +18,84 @@ const MIME: Record<string, string> = {
   '.json': 'application/json',
 };
 
-function folderOf(folders: Folders, type: unknown): string {
-  const name = type === undefined || type === '' ? 'output' : String(type);
-  if (!(FOLDER_TYPES as readonly string[]).includes(name)) throw new HttpError(400, 'invalid_type', `type must be one of ${FOLDER_TYPES.join(', ')}`);
-  return folders[name as FolderType];
+/**
+ * Content-Disposition for a file name of any script (RFC 6266): an ASCII fallback in `filename`
+ * and the exact name, UTF-8 and percent-encoded, in `filename*` (RFC 5987). A raw non-Latin-1
+ * name in a header is invalid and made Node throw, so such images could never be viewed.
+ */
+export function contentDisposition(filename: string, kind: 'inline' | 'attachment' = 'inline'): string {
+  const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
-/** A path inside one of the folders, checked on the real path; anything leaving it is a 403. */
-function inside(root: string, subfolder: string, filename: string): string {
-  try {
-    return resolveInside(root, path.join(subfolder, filename));
-  } catch (error) {
-    if (error instanceof PathError) throw new HttpError(403, 'path_refused', error.message);
-    throw error;
-  }
-}
-
-function plainName(value: unknown, what: string): string {
-  const name = typeof value === 'string' ? value : '';
-  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) throw new HttpError(400, 'invalid_filename', `${what} must be a plain file name, without folders`);
-  return name;
-}
-
-/** GET /view and POST /upload/image: files in the input, output and temp folders, and nowhere else. */
+/** GET /view, POST /upload/image and /upload/mask: files in the input, output and temp folders, and nowhere else. */
 export function fileRoutes(folders: Folders, maxUploadBytes: number): Router {
   const router = Router();
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: maxUploadBytes, files: 1, fields: 10, fieldSize: 1024 } });
 
   router.get('/view', (req, res) => {
-    const filename = plainName(req.query.filename, 'filename');
+    // ComfyUI's annotated names: `name.png [input]` names the folder in the name itself.
+    const annotated = parseAnnotatedName(typeof req.query.filename === 'string' ? req.query.filename : '');
+    const filename = plainName(annotated.name, 'filename');
     const subfolder = typeof req.query.subfolder === 'string' ? req.query.subfolder : '';
-    const file = inside(folderOf(folders, req.query.type), subfolder, filename);
-    if (!existsSync(file) || !statSync(file).isFile()) throw new HttpError(404, 'not_found', `no file ${path.posix.join(subfolder, filename)}`);
-    res.type(MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
-    res.setHeader('Content-Disposition', `inline; filename="${filename.replace(/["\\\r\n]/g, '_')}"`);
+    const file = inside(folderOf(folders, annotated.type ?? req.query.type), subfolder, filename);
+    let isFile = false;
+    try {
+      isFile = statSync(file).isFile();
+    } catch {
+      // Reported below.
+    }
+    if (!isFile) throw new HttpError(404, 'not_found', `no file ${path.posix.join(subfolder, filename)}`);
+    res.setHeader('Content-Disposition', contentDisposition(filename));
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    const preview = typeof req.query.preview === 'string' ? req.query.preview : undefined;
+    const channel = typeof req.query.channel === 'string' ? req.query.channel : '';
+    if (preview !== undefined || channel === 'rgb' || channel === 'a') {
+      if (sendConverted(res, file, filename, preview, channel)) return;
+    }
+    res.type(MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream');
     // The real path was checked above; dotfiles are allowed since a name like ".x.png" is still inside.
     res.sendFile(file, { dotfiles: 'allow' });
   });
 
-  router.post('/upload/image', upload.single('image'), (req, res) => {
-    const file = req.file;
-    if (!file) throw new HttpError(400, 'missing_file', 'send the image as multipart field "image"');
-    const type = (req.body?.type as string | undefined) || 'input';
-    const root = folderOf(folders, type);
-    const subfolder = typeof req.body?.subfolder === 'string' ? req.body.subfolder : '';
-    const original = plainName(path.basename(file.originalname || ''), 'the uploaded file name');
-    if (!file.buffer.subarray(0, 8).equals(PNG_SIGNATURE)) throw new HttpError(415, 'unsupported_image', `${original} is not a PNG; fewstep reads PNG images`);
-    const overwrite = req.body?.overwrite === 'true' || req.body?.overwrite === '1';
-    let name = original;
-    let target = inside(root, subfolder, name);
-    // As ComfyUI: a name already taken gets " (1)", " (2)", ... unless overwrite is asked for.
-    for (let n = 1; !overwrite && existsSync(target); n++) {
-      const ext = path.extname(original);
-      name = `${path.basename(original, ext)} (${n})${ext}`;
-      target = inside(root, subfolder, name);
-    }
-    mkdirSync(path.dirname(target), { recursive: true });
-    // Re-check after creating folders: a symlinked subfolder must not lead out.
-    target = inside(root, subfolder, name);
-    writeFileSync(target, file.buffer, { flag: overwrite ? 'w' : 'wx' });
-    res.json({ name, subfolder: subfolder.split(path.sep).join('/'), type });
-  });
-
+  router.use(uploadRoutes(folders, maxUploadBytes));
   return router;
+}
+
+/**
+ * ComfyUI's /view conversions: `channel=rgb` (alpha dropped), `channel=a` (the alpha as a
+ * transparent black image), `preview=format;quality`. fewstep cannot encode WebP, so a WebP
+ * preview comes as JPEG (as PNG where the alpha matters), as ComfyUI falls back to a format it has.
+ * False when the file cannot be converted and a preview may just be the file itself (a WebP).
+ */
+function sendConverted(res: Response, file: string, filename: string, preview: string | undefined, channel: string): boolean {
+  let image: RgbaImage;
+  try {
+    image = decodeImageRgba(readFileSync(file), quoteName(filename));
+  } catch (error) {
+    if (!(error instanceof ImageError)) throw error;
+    if (preview !== undefined && error.code === 'unsupported_image' && channel !== 'rgb' && channel !== 'a') return false;
+    throw imageHttpError(error);
+  }
+  if (channel === 'a') {
+    const alpha = new Uint8Array(image.data.length);
+    for (let p = 3; p < alpha.length; p += 4) alpha[p] = image.data[p];
+    image = { ...image, data: alpha };
+  }
+  if (preview === undefined) {
+    res.type('image/png').send(encodeRgbaPng(image, channel !== 'rgb'));
+    return true;
+  }
+  const [format = '', ...rest] = preview.split(';');
+  const last = rest.at(-1) ?? '';
+  const quality = /^\d+$/.test(last) ? Math.min(100, Math.max(1, Number(last))) : 90;
+  const keepAlpha = channel !== 'rgb' && (channel.includes('a') || (format !== 'jpeg' && hasTransparency(image)));
+  if (keepAlpha) res.type('image/png').send(encodeRgbaPng(image, true));
+  else res.type('image/jpeg').send(encodeRgbaJpeg(image, quality));
+  return true;
+}
+
+function hasTransparency(image: RgbaImage): boolean {
+  for (let p = 3; p < image.data.length; p += 4) if (image.data[p] !== 255) return true;
+  return false;
 }

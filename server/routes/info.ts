@@ -10,14 +10,15 @@ const VERSION = '0.1.0';
 /** /object_info, /system_stats, /workflows (the shipped graphs) and /workflow/parse. */
 export function infoRoutes(engine: Engine, workflowsDir: string, maxBodyBytes: number): Router {
   const router = Router();
-  const info = engine.objectInfo();
 
+  // Read at each request: LoadImage's choices are the input folder's images as they are now.
   router.get('/object_info', (_req, res) => {
-    res.json(info);
+    res.json(engine.objectInfo());
   });
 
   router.get('/object_info/:type', (req, res) => {
-    const entry = info[req.params.type];
+    const all = engine.objectInfo();
+    const entry = Object.hasOwn(all, req.params.type) ? all[req.params.type] : undefined;
     res.json(entry ? { [req.params.type]: entry } : {});
   });
 

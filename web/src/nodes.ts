@@ -120,19 +120,25 @@ function addInputOrWidget(node: LGraphNode, name: string, spec: InputSpec, optio
   }
 }
 
-/** LoadImage gets a button that uploads a PNG into the input folder and selects it. */
+/** LoadImage gets a button that uploads an image (PNG, JPEG, WebP) into the input folder and selects it. */
 function addUploadButton(node: LGraphNode): void {
   const button = node.addWidget('button', 'upload image…', '', () => {
     const picker = document.createElement('input');
     picker.type = 'file';
-    picker.accept = 'image/png';
+    picker.accept = 'image/png,image/jpeg,image/webp';
     picker.onchange = async () => {
       const file = picker.files?.[0];
       if (!file) return;
       try {
         const saved = await api.upload(file);
         const widget = node.widgets?.find((w) => w.name === 'image');
-        if (widget) widget.value = saved.subfolder ? `${saved.subfolder}/${saved.name}` : saved.name;
+        const name = saved.subfolder ? `${saved.subfolder}/${saved.name}` : saved.name;
+        if (widget) {
+          // The image widget is a combo of the input folder's files: the new file becomes one of them.
+          const values = (widget.options as { values?: unknown }).values;
+          if (Array.isArray(values) && !values.includes(name)) values.push(name);
+          widget.value = name;
+        }
         node.setDirtyCanvas(true, true);
       } catch (error) {
         toast(`Upload failed: ${(error as Error).message}`, 'error');
