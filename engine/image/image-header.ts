@@ -134,8 +134,8 @@ function jpegSize(read: ByteReader): { width: number; height: number } | undefin
 
 /** RIFF/WEBP with a VP8X (extended), VP8L (lossless) or "VP8 " (lossy) first chunk. */
 function webpSize(head: Uint8Array): { width: number; height: number } | undefined {
-  if (head.length < 30) return undefined;
   const chunk = ascii(head, 12, 4);
+  if (chunk === 'VP8L' ? head.length < 25 : head.length < 30) return undefined;
   if (chunk === 'VP8X') return { width: u24le(head, 24) + 1, height: u24le(head, 27) + 1 };
   if (chunk === 'VP8L' && head[20] === 0x2f) {
     const bits = head[21] | (head[22] << 8) | (head[23] << 16) | (head[24] << 24);

@@ -2,14 +2,22 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createFewstepSetup } from '../../server/setup.ts';
 import { encodePng } from '../../engine/image/png.ts';
 import { imageBatch } from '../../engine/image/image-batch.ts';
 import { encodeModel } from '../engine/onnx/fixtures/onnx-writer.ts';
 
 const { engine, store } = createFewstepSetup();
-after(() => store.dispose());
+// Scorer files live inside the models folder (a workflow's onnx_path cannot leave it): a hidden
+// folder there, removed afterwards, that no model listing shows.
+const scorerDir = path.join(store.root, `.test-scorers-${process.pid}`);
+mkdirSync(scorerDir, { recursive: true });
+const inModels = (file: string) => path.relative(store.root, file);
+after(async () => {
+  rmSync(scorerDir, { recursive: true, force: true });
+  await store.dispose();
+});
 const workspace = () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-scorer-node-'));
   return { output: dir, temp: dir, input: dir };
@@ -59,8 +67,8 @@ test('without a model, JPEG compressibility still scores; confidence asks for a 
 });
 
 test('a missing ONNX scorer or one whose input does not fit is a validation error, not a crash', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-onnx-scorer-'));
-  const missing = engine.validate(sampled({ onnx_weight: 1, onnx_path: path.join(dir, 'missing.onnx') }));
+  const dir = scorerDir;
+  const missing = engine.validate(sampled({ onnx_weight: 1, onnx_path: inModels(path.join(dir, 'missing.onnx')) }));
   assert.equal(missing.ok, false);
   if (!missing.ok) assert.match(JSON.stringify(missing.nodeErrors['5']), /onnx_path.*does not exist/);
   const file = path.join(dir, 'scorer64.onnx');
@@ -74,14 +82,14 @@ test('a missing ONNX scorer or one whose input does not fit is a validation erro
       { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
     ],
   }));
-  const unfit = engine.validate(sampled({ onnx_weight: 1, onnx_path: file, onnx_input_size: 28 }));
+  const unfit = engine.validate(sampled({ onnx_weight: 1, onnx_path: inModels(file), onnx_input_size: 28 }));
   assert.equal(unfit.ok, false);
   if (!unfit.ok) assert.match(JSON.stringify(unfit.nodeErrors['5']), /64x64, but input_size is 28/);
-  assert.equal(engine.validate(sampled({ onnx_weight: 1, onnx_path: file, onnx_input_size: 64 })).ok, true);
+  assert.equal(engine.validate(sampled({ onnx_weight: 1, onnx_path: inModels(file), onnx_input_size: 64 })).ok, true);
 });
 
 test('an ONNX scorer that fits scores the images (resized, grey repeated to RGB)', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-onnx-scorer-'));
+  const dir = scorerDir;
   const file = path.join(dir, 'mean.onnx');
   writeFileSync(file, encodeModel({
     name: 'mean',
@@ -93,9 +101,73 @@ test('an ONNX scorer that fits scores the images (resized, grey repeated to RGB)
       { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
     ],
   }));
-  const result = await engine.run(sampled({ confidence_weight: 0, onnx_weight: 1, onnx_path: file, onnx_input_size: 32 }, true, 2), { folders: workspace() });
+  const result = await engine.run(sampled({ confidence_weight: 0, onnx_weight: 1, onnx_path: inModels(file), onnx_input_size: 32 }, true, 2), { folders: workspace() });
   assert.equal(result.status, 'success', JSON.stringify(result));
   if (result.status !== 'success') return;
   const stats = result.stats['5'] as Record<string, any>;
   assert.ok(stats.onnx > 0 && stats.onnx < 1, `mean brightness ${stats.onnx}`);
+});
+
+function meanScorer(file: string): void {
+  writeFileSync(file, encodeModel({
+    name: 'mean',
+    inputs: [{ name: 'pixels', type: 'float32', dims: ['N', 1, 28, 28] }],
+    outputs: [{ name: 'score', type: 'float32', dims: ['N'] }],
+    initializers: [],
+    nodes: [
+      { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['pooled'] },
+      { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
+    ],
+  }));
+}
+
+test('onnx_path stays inside the models folder: every path outside gets one error, whether or not a file is there', () => {
+  const outside = mkdtempSync(path.join(os.tmpdir(), 'fewstep-outside-'));
+  const goodOutside = path.join(outside, 'good.onnx');
+  meanScorer(goodOutside);
+  const links = path.join(scorerDir, 'links');
+  mkdirSync(links, { recursive: true });
+  symlinkSync(goodOutside, path.join(links, 'to-good.onnx'));
+  symlinkSync(path.join(outside, 'none.onnx'), path.join(links, 'to-none.onnx'));
+  symlinkSync(outside, path.join(links, 'dir-out'));
+  meanScorer(path.join(scorerDir, 'inside.onnx'));
+  const paths = [
+    '/etc/passwd',
+    '/etc/shadow',
+    '/no/such/scorer.onnx',
+    goodOutside, // a scorer that fits, outside
+    path.join(scorerDir, 'inside.onnx'), // absolute, even into the folder
+    path.relative(store.root, goodOutside),
+    '../../../../../../../../etc/passwd',
+    inModels(path.join(links, 'to-good.onnx')),
+    inModels(path.join(links, 'to-none.onnx')),
+    inModels(path.join(links, 'dir-out', 'good.onnx')),
+    inModels(path.join(links, 'dir-out', 'none.onnx')),
+  ];
+  const messages = new Set<string>();
+  for (const onnx_path of paths) {
+    const result = engine.validate(sampled({ onnx_weight: 1, onnx_path }));
+    assert.equal(result.ok, false, onnx_path);
+    if (result.ok) continue;
+    const details = result.nodeErrors['5'].errors.map((e) => e.details).join('; ');
+    messages.add(details.replace(JSON.stringify(onnx_path), '<path>'));
+  }
+  assert.deepEqual([...messages], ['onnx_path: <path> is not inside the models folder; give a path relative to it (e.g. scorers/aesthetic.onnx)']);
+  assert.equal(engine.validate(sampled({ onnx_weight: 1, onnx_path: inModels(path.join(scorerDir, 'inside.onnx')) })).ok, true);
+});
+
+test('onnx_path inside the models folder: missing, a folder, not ONNX, each said naming the path relative to it', () => {
+  writeFileSync(path.join(scorerDir, 'junk.onnx'), 'not a model');
+  mkdirSync(path.join(scorerDir, 'folder.onnx'), { recursive: true });
+  const said = (file: string) => {
+    const result = engine.validate(sampled({ onnx_weight: 1, onnx_path: inModels(path.join(scorerDir, file)) }));
+    assert.equal(result.ok, false);
+    const text = result.ok ? '' : result.nodeErrors['5'].errors[0].details;
+    assert.ok(!text.includes(store.root), `${text} shows the models folder's path`);
+    return text;
+  };
+  const relative = inModels(scorerDir);
+  assert.equal(said('none.onnx'), `onnx_path: scorer file ${relative}/none.onnx does not exist`);
+  assert.equal(said('folder.onnx'), `onnx_path: ${relative}/folder.onnx is not a file`);
+  assert.match(said('junk.onnx'), new RegExp(`^onnx_path: ${relative.replace(/\./g, '\\.')}/junk\\.onnx is not a readable ONNX model`));
 });

@@ -63,7 +63,9 @@ describe('safety: files stay inside their folders', () => {
     const ok = await upload(t.base, 'up.png', testPng());
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body, { name: 'up.png', subfolder: '', type: 'input' });
-    const again = await upload(t.base, 'up.png', testPng());
+    const same = await upload(t.base, 'up.png', testPng());
+    assert.equal(same.body.name, 'up.png', 'the same name with the same bytes is the same file (ComfyUI deduplicates)');
+    const again = await upload(t.base, 'up.png', testPng(6, 6));
     assert.equal(again.body.name, 'up (1).png', 'an existing file is never overwritten unless asked');
     const nested = await upload(t.base, 'n.png', testPng(), { subfolder: 'shots' });
     assert.deepEqual(nested.body, { name: 'n.png', subfolder: 'shots', type: 'input' });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ModelError } from '../../../engine/onnx/model-error.ts'
@@ -39,6 +39,21 @@ describe('ModelStore', () => {
   it('names the model and lists known ones when a model is unknown', async () => {
     await assert.rejects(store.load('nope'), (e: unknown) => e instanceof ModelError && e.code === 'MODEL_NOT_FOUND' && /nope[/\\]model\.json: model "nope" does not exist \(models here: tiny\)/.test(e.message))
     await assert.rejects(store.load('../tiny'), (e: unknown) => e instanceof ModelError && /is not a model name/.test(e.message))
+  })
+
+  it('a model folder that is a symlink out of the models folder is refused before anything is read, naming no machine path', async () => {
+    const outside = await syntheticModelCopy('elsewhere')
+    try {
+      await symlink(path.join(outside.root, 'elsewhere'), path.join(copy.root, 'linked'))
+      await assert.rejects(store.load('linked'), (e: unknown) => {
+        assert.ok(e instanceof ModelError && e.code === 'MODEL_NOT_FOUND', String(e))
+        assert.equal(e.message, 'models: "linked" is not inside the models folder')
+        return true
+      })
+      await assert.rejects(store.load('nope'), (e: unknown) => e instanceof Error && !e.message.includes(copy.root))
+    } finally {
+      await outside.cleanup()
+    }
   })
 
   it('does not cache a failed load: fixing the files makes the next load work', async () => {
