@@ -26,6 +26,8 @@ export function rgbaToBatch({ width, height, data }: RgbaImage): ImageBatch {
 export function encodeRgbaPng(image: RgbaImage, withAlpha: boolean): Buffer {
   const png = new PNG({ width: image.width, height: image.height, colorType: 6 });
   png.data.set(image.data);
+  // Without alpha the colour is kept as it is (pngjs would blend it over white).
+  if (!withAlpha) for (let p = 3; p < png.data.length; p += 4) png.data[p] = 255;
   return PNG.sync.write(png, { colorType: withAlpha ? 6 : 2 });
 }
 
