@@ -65,9 +65,20 @@ test('run: workflows/four-step.json on the shipped model writes its images and t
 
 test('run: a node that fails exits 1 with the node named', async () => {
   const dir = workspace();
+  // A PNG whose header is fine (so it validates) but whose pixels are not.
+  const png = encodePng(imageBatch(1, 1, 2, 2));
+  writeFileSync(path.join(dir, 'input', 'broken.png'), Buffer.concat([png.subarray(0, 33), Buffer.from('IDAT garbage, no pixels here')]));
+  const result = await fewstep(['run', 'copy.json', '--set', 'LoadImage.image=broken.png'], dir);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /LoadImage \(node 1\).*broken\.png/);
+});
+
+test('run: a missing image is an invalid workflow (exit 2) naming the file relative to the input folder', async () => {
+  const dir = workspace();
   const result = await fewstep(['run', 'copy.json'], dir);
-  assert.equal(result.code, 1);
-  assert.match(result.stderr, /LoadImage \(node 1\).*missing\.png/);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /"missing\.png" does not exist in the input folder/);
+  assert.ok(!result.stderr.includes(dir), `no machine path in: ${result.stderr}`);
 });
 
 test('user errors are one line naming the file, exit 2, no stack trace', async () => {
@@ -105,7 +116,13 @@ test('validate lists every problem by node id and input name, exit 2', async () 
   const body = JSON.parse(json.stdout);
   assert.deepEqual(Object.keys(body.node_errors).sort(), ['1', '2', '3']);
   assert.equal(body.node_errors['1'].errors[0].extra_info.input_name, 'image');
-  assert.equal((await fewstep(['validate', 'copy.json'], dir)).code, 0);
+  // validate looks in the input folder `run` would use (--input): the image copy.json names is not in ./input.
+  const missing = await fewstep(['validate', 'copy.json'], dir);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /"missing\.png" does not exist in the input folder/);
+  mkdirSync(path.join(dir, 'other'));
+  writeFileSync(path.join(dir, 'other', 'missing.png'), encodePng(imageBatch(1, 1, 2, 2)));
+  assert.equal((await fewstep(['validate', 'copy.json', '--input', 'other'], dir)).code, 0);
 });
 
 test('convert: UI -> prompt -> UI, and nodes --json is /object_info', async () => {
