@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { decodePng } from '../../engine/image/png.ts';
 import { saveImages } from '../../nodes/image-files.ts';
 import type { NodeContext } from '../../engine/node.ts';
 import { imageBatch } from '../../engine/image/image-batch.ts';
@@ -34,4 +36,30 @@ test('subfolders in the prefix are created and numbered on their own', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-save-'));
   const refs = saveImages(context(dir), batch(1), 'sub/deep/img', 'temp');
   assert.deepEqual(refs, [{ filename: 'img_00001_.png', subfolder: 'sub/deep', type: 'temp' }]);
+});
+
+test('a process killed while saving never leaves a partial PNG under a real name', { timeout: 240_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-save-crash-'));
+  const root = path.resolve(import.meta.dirname, '../..');
+  // Noise compresses badly: each PNG is ~12 MB, so its write takes long enough to be caught in the middle.
+  const script = `
+    const { saveImages } = await import('./nodes/image-files.ts');
+    const { imageBatch } = await import('./engine/image/image-batch.ts');
+    const batch = imageBatch(1, 3, 2048, 2048);
+    for (let i = 0; i < batch.data.length; i++) batch.data[i] = Math.random();
+    const ctx = { folders: { output: ${JSON.stringify(dir)}, temp: ${JSON.stringify(dir)}, input: ${JSON.stringify(dir)} } };
+    for (;;) saveImages(ctx, batch, 'big', 'output');`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  // Killed the moment a file shows up under a real name: with a direct write, that is mid-write.
+  const deadline = Date.now() + 200_000;
+  while (!readdirSync(dir).some((name) => /^big_\d{5}_\.png$/.test(name)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+  child.kill('SIGKILL');
+  await exited;
+  const saved = readdirSync(dir).filter((name) => /^big_\d{5}_\.png$/.test(name));
+  assert.ok(saved.length > 0, 'a file was saved before the kill');
+  for (const name of saved) {
+    const { image } = decodePng(readFileSync(path.join(dir, name)), name);
+    assert.deepEqual([image.width, image.height], [2048, 2048], `${name} is whole`);
+  }
 });
