@@ -1,4 +1,3 @@
-import path from 'node:path';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { createEngine, defineNode, type Engine } from '../engine/index.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import multer from 'multer';
-import { claimName, PathError, resolveInside } from '../engine/files.ts';
+import { claimName, PathError, resolveInside, type FolderType } from '../engine/files.ts';
 import type { Folders } from '../engine/index.ts';
 import { HttpError } from './http-error.ts';
 
@@ -12,13 +12,12 @@ import { HttpError } from './http-error.ts';
  * refuses a name taken meanwhile) or deduplicated against the file already under that name.
  */
 
-export const FOLDER_TYPES = ['output', 'input', 'temp'] as const;
-export type FolderType = (typeof FOLDER_TYPES)[number];
+const FOLDER_TYPES: readonly FolderType[] = ['output', 'input', 'temp'];
 
 const STAGING_PREFIX = '.fewstep-upload-';
 const STALE_STAGING_MS = 60 * 60 * 1000;
 /** The longest file or folder name most file systems take, in bytes. */
-export const MAX_NAME_BYTES = 255;
+const MAX_NAME_BYTES = 255;
 
 export function folderOf(folders: Folders, type: unknown, fallback: FolderType = 'output'): string {
   const name = type === undefined || type === '' ? fallback : String(type);
@@ -91,7 +90,7 @@ export function removeStaleStaging(folders: Folders): void {
 }
 
 /** True when two files hold the same bytes (sizes first, then compared a megabyte at a time). */
-export function sameContent(a: string, b: string): boolean {
+function sameContent(a: string, b: string): boolean {
   if (statSync(a).size !== statSync(b).size) return false;
   const fa = openSync(a, 'r');
   const fb = openSync(b, 'r');
@@ -117,7 +116,7 @@ function numberedName(name: string, n: number): string {
   return `${name.slice(0, name.length - ext.length)} (${n})${ext}`;
 }
 
-export interface StoreRequest {
+interface StoreRequest {
   root: string;
   subfolder: string;
   name: string;

@@ -4,12 +4,10 @@ import { checkPixelLimit, ImageError, imageHeaderOfBytes, maxImagePixels, type I
 import { decodePngRgba, PngError } from './png.ts';
 import { rgbaToBatch, type RgbaImage } from './rgba.ts';
 
-/** The formats fewstep decodes (it stores and serves WebP too, but cannot read its pixels). */
-export const DECODABLE_FORMATS: readonly ImageFormat[] = ['png', 'jpeg'];
-
 /**
  * Decodes PNG or JPEG bytes (sniffed, not guessed from a name) to 8-bit RGBA, after checking the
- * size in the header against the pixel limit. Errors name `where`.
+ * size in the header against the pixel limit. Errors name `where`. WebP is stored and served but
+ * not decoded: fewstep has no WebP decoder.
  */
 export function decodeImageRgba(bytes: Buffer, where = 'image'): RgbaImage & { format: ImageFormat; text: Record<string, string> } {
   const header = imageHeaderOfBytes(bytes, where);

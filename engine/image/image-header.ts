@@ -14,8 +14,6 @@ export interface ImageHeader {
   height: number;
 }
 
-export const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
-
 /**
  * The most pixels an image may have: 4096 x 4096 (16.8 Mpixel). fewstep's models work at 28 x 28
  * and its largest image input (RewardScorer's onnx_input_size) is 4096; a decoded image costs 16
