@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodePng, readWorkflowSource } from '../../engine/index.ts';
-import { getJson, imagePrompt, postJson, startTestServer, testEngine, WsClient, type TestServer } from './helpers.ts';
+import { getJson, imagePrompt, postJson, startTestServer, testEngine, testPng, WsClient, type TestServer } from './helpers.ts';
 
 describe('prompt -> websocket events -> history -> view', () => {
   let t: TestServer;
@@ -151,13 +153,16 @@ describe('prompt -> websocket events -> history -> view', () => {
 
   it('keeps running the queue after a failing prompt and records the failure', async () => {
     const ws = await WsClient.connect(`${t.wsBase}/ws?clientId=bob`);
-    const failing = await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ image: 'missing.png' }), client_id: 'bob' });
+    // A missing image is refused at POST /prompt (400, as ComfyUI does); one whose pixels are broken fails when it runs.
+    assert.equal((await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ image: 'missing.png' }), client_id: 'bob' })).status, 400);
+    writeFileSync(path.join(t.folders.input, 'broken.png'), Buffer.concat([testPng().subarray(0, 33), Buffer.from('no pixels here')]));
+    const failing = await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ image: 'broken.png' }), client_id: 'bob' });
     const fine = await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ prefix: 'after' }), client_id: 'bob' });
     await ws.finished(fine.body.prompt_id);
     const error = ws.forPrompt(failing.body.prompt_id).find((m) => m.type === 'execution_error')!;
     assert.equal(error.data.node_id, '1');
     assert.equal(error.data.node_type, 'LoadImage');
-    assert.match(error.data.exception_message, /missing\.png/);
+    assert.match(error.data.exception_message, /broken\.png/);
     const history = (await getJson(`${t.base}/history`)).body;
     assert.equal(history[failing.body.prompt_id].status.status_str, 'error');
     assert.equal(history[fine.body.prompt_id].status.status_str, 'success');
