@@ -18,6 +18,7 @@ const STAGING_PREFIX = '.fewstep-upload-';
 const STALE_STAGING_MS = 60 * 60 * 1000;
 /** The longest file or folder name most file systems take, in bytes. */
 const MAX_NAME_BYTES = 255;
+const MAX_SUBFOLDER_BYTES = 1024;
 
 export function folderOf(folders: Folders, type: unknown, fallback: FolderType = 'output'): string {
   const name = type === undefined || type === '' ? fallback : String(type);
@@ -27,6 +28,7 @@ export function folderOf(folders: Folders, type: unknown, fallback: FolderType =
 
 /** A path inside one of the folders, checked on the real path; anything leaving it is a 403. */
 export function inside(root: string, subfolder: string, filename: string): string {
+  if (Buffer.byteLength(subfolder) > MAX_SUBFOLDER_BYTES) throw new HttpError(400, 'invalid_subfolder', `the subfolder is ${Buffer.byteLength(subfolder)} bytes; at most ${MAX_SUBFOLDER_BYTES}`);
   for (const part of subfolder.split(/[/\\]/)) {
     if (Buffer.byteLength(part) > MAX_NAME_BYTES) throw new HttpError(400, 'invalid_subfolder', `a subfolder name is ${Buffer.byteLength(part)} bytes; at most ${MAX_NAME_BYTES}`);
   }
@@ -132,10 +134,17 @@ interface StoreRequest {
  */
 export function storeUpload({ root, subfolder, name, overwrite, staged }: StoreRequest): { name: string; duplicate: boolean } {
   let target = inside(root, subfolder, name);
-  mkdirSync(path.dirname(target), { recursive: true });
+  try {
+    mkdirSync(path.dirname(target), { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'EEXIST') throw new HttpError(400, 'invalid_subfolder', `subfolder ${JSON.stringify(subfolder)} runs through a file, not a folder`);
+    throw error;
+  }
   // Checked again now that the folders exist: a symlinked subfolder must not lead out.
   target = inside(root, subfolder, name);
   if (overwrite) {
+    if (existsSync(target) && !statSync(target).isFile()) throw new HttpError(409, 'not_a_file', `${JSON.stringify(name)} is a folder; it cannot be overwritten by a file`);
     replaceWith(staged, target);
     return { name, duplicate: false };
   }

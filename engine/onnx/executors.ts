@@ -51,6 +51,18 @@ export function splitWorkersFromEnv(env: NodeJS.ProcessEnv = process.env): numbe
 }
 
 /**
+ * Seconds of whole-model work before the split starts; FEWSTEP_SPLIT_AFTER_SECONDS overrides
+ * (0: with the model), else `fallback`.
+ */
+export function splitAfterSecondsFromEnv(fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.FEWSTEP_SPLIT_AFTER_SECONDS?.trim()
+  if (!text) return fallback
+  const value = Number(text)
+  if (!Number.isFinite(value) || value < 0) throw new ModelError('BAD_INPUT', 'FEWSTEP_SPLIT_AFTER_SECONDS', undefined, `"${text}" is not a number of seconds >= 0`)
+  return value
+}
+
+/**
  * Runs full.onnx with each batch cut into contiguous parts, one per worker thread, each worker
  * holding a session with one intra-op thread; results are joined in batch order. Measured on 2
  * cores (bench/onnx-overhead.ts, bench/speed.ts): 1.35-1.5x faster than one session with two

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import ort from 'onnxruntime-node'
-import { LocalExecutor, SplitExecutor, splitWorkersFromEnv, type Feeds, type SegmentId } from './executors.ts'
+import { LocalExecutor, SplitExecutor, splitAfterSecondsFromEnv, splitWorkersFromEnv, type Feeds, type SegmentId } from './executors.ts'
 import { fullSessionSpec } from './model-sessions.ts'
 import type { FullSessionSpec } from './sessions.ts'
 import { loadManifest, MANIFEST_FILE, type ModelManifest } from './manifest.ts'
@@ -23,7 +23,7 @@ export interface ModelLoadOptions {
   /**
    * Seconds of whole-model (full.onnx) work in this thread before the worker threads start:
    * starting them costs about half a second of both cores, which a short CLI run would never win
-   * back. 0 starts them with the model, and load waits for them. Default 1.
+   * back. 0 starts them with the model, and load waits for them. Default: FEWSTEP_SPLIT_AFTER_SECONDS, else 1.
    */
   splitAfterSeconds?: number
   /** Receives the one line said when CUDA is asked for but CPU is used, or when worker threads fail to start. */
@@ -88,7 +88,7 @@ export class SegmentedModel {
       options.log,
     )
     const plan = provider === 'cpu' && workers > 1 && manifest.full
-      ? { spec: fullSessionSpec(dir, manifest), workers, afterSeconds: options.splitAfterSeconds ?? 1, log: options.log ?? ((line: string) => console.warn(line)) }
+      ? { spec: fullSessionSpec(dir, manifest), workers, afterSeconds: options.splitAfterSeconds ?? splitAfterSecondsFromEnv(1), log: options.log ?? ((line: string) => console.warn(line)) }
       : undefined
     const model = new SegmentedModel(dir, manifest, provider, local, plan)
     if (plan?.afterSeconds === 0) {

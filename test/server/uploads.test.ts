@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,6 +41,7 @@ describe('uploads', () => {
   let t: TestServer;
   before(async () => {
     t = await startTestServer({ maxUploadBytes: 4 * 1024 * 1024 });
+    mkdirSync(path.join(t.folders.input, 'a-folder'));
   });
   after(() => t.close());
 
@@ -101,6 +102,9 @@ describe('uploads', () => {
       ['a name of 256 bytes', upload(t.base, `${'n'.repeat(252)}.png`, testPng())],
       ['a name of 84 three-byte characters and .png (256 bytes)', upload(t.base, `${'中'.repeat(84)}.png`, testPng())],
       ['a subfolder name of 300 bytes', upload(t.base, 'ok.png', testPng(), { subfolder: 's'.repeat(300) })],
+      ['a subfolder through a file', upload(t.base, 'ok.png', testPng(), { subfolder: 'in.png/deeper' })],
+      ['a subfolder of 2000 bytes', upload(t.base, 'ok.png', testPng(), { subfolder: Array.from({ length: 20 }, () => 'd'.repeat(99)).join('/') })],
+      ['overwriting a folder', upload(t.base, 'a-folder', testPng(), { overwrite: 'true' })],
       ['no file', rawPost(t.base, 'upload/image', type, Buffer.from('--B--\r\n'))],
       ['not multipart', rawPost(t.base, 'upload/image', 'application/json', Buffer.from('{}'))],
     ];
