@@ -3,8 +3,9 @@
  * Each measurement is a fresh process of the real CLI (`bin/fewstep.mjs run workflows/four-step.json
  * --set FewStepSampler.batch_size=N --json`), timed from spawn to exit, with the sampler's own
  * seconds from its --json stats; the ways of running are interleaved, their order rotated each round:
- *  - split after 1 s: the engine's default (worker threads start after a second of model work);
- *  - one session: FEWSTEP_ORT_WORKERS=1 (no worker threads);
+ *  - split after 1 s: FEWSTEP_SPLIT_AFTER_SECONDS=1, the engine's default for a model (the worker
+ *    threads start after a second of model work; the server's way, and the CLI's before);
+ *  - one session: FEWSTEP_ORT_WORKERS=1 (no worker threads; what `fewstep run` does by default);
  *  - split at load: FEWSTEP_SPLIT_AFTER_SECONDS=0 (the workers start with the model).
  * `node --import tsx bench/one-shot.ts [--batches 16,64,256] [--rounds 3]`
  */
@@ -21,7 +22,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/fewstep.mjs');
 
 const modes = {
-  'split after 1 s (default)': {},
+  'split after 1 s': { FEWSTEP_SPLIT_AFTER_SECONDS: '1' },
   'one session': { FEWSTEP_ORT_WORKERS: '1' },
   'split at load': { FEWSTEP_SPLIT_AFTER_SECONDS: '0' },
 } satisfies Record<string, Record<string, string>>;

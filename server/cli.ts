@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ModelStore } from '../engine/onnx/index.ts';
 import { createFewstepEngine, createFewstepSetup } from './setup.ts';
 import { UsageError } from './cli/load.ts';
 import { runCommand } from './cli/run.ts';
@@ -11,6 +12,17 @@ const program = new Command()
   .showHelpAfterError();
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * The models of a one-shot `run`: in one session, no worker threads. Measured (bench/one-shot.ts),
+ * a split that starts mid-run never paid off within one run (its start-up takes both cores while
+ * sampling goes on), and one started with the model paid off only at large batches; setting
+ * FEWSTEP_ORT_WORKERS or FEWSTEP_SPLIT_AFTER_SECONDS brings the split back.
+ */
+function oneShotStore(env: NodeJS.ProcessEnv = process.env): ModelStore {
+  const chosen = Boolean(env.FEWSTEP_ORT_WORKERS?.trim() || env.FEWSTEP_SPLIT_AFTER_SECONDS?.trim());
+  return new ModelStore(undefined, chosen ? {} : { workers: 1 });
+}
 
 /** Runs a command body, turning user errors into one line and an exit code. */
 function action<A extends unknown[]>(body: (...args: A) => number | Promise<number>) {
@@ -35,7 +47,7 @@ program
   .option('-s, --set <NODE.INPUT=VALUE>', 'set a widget; NODE is an id, or a type or title only one node has (repeatable)', collect, [])
   .option('--json', 'print one JSON object with outputs and stats', false)
   .action(action(async (file: string, options) => {
-    const { engine, store } = createFewstepSetup();
+    const { engine, store } = createFewstepSetup(oneShotStore());
     try {
       return await runCommand(engine, file, options);
     } finally {
