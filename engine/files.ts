@@ -90,7 +90,8 @@ export function parseAnnotatedName(name: string): { name: string; type?: FolderT
   return match ? { name: match[1], type: match[2] as FolderType } : { name };
 }
 
-const temporaryName = (file: string) => path.join(path.dirname(file), `.${path.basename(file).slice(0, 80)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+/** A hidden name beside `file` (short whatever the file's name is: names are limited to 255 bytes). */
+const temporaryName = (file: string) => path.join(path.dirname(file), `.fewstep-write-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
 
 /**
  * Writes a new file atomically: the bytes go to a temporary name in the same folder, then are
