@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import { createServer, type FewstepServer } from './app.ts';
+import { hostName } from './host-guard.ts';
 import { isLoopback } from './security.ts';
 import { createFewstepSetup } from './setup.ts';
 import { EDITOR_DIST, editorIsBuilt, ensureEditorBuilt } from './web-build.ts';
@@ -12,6 +13,8 @@ export interface ServeOptions {
   /** Folders for images; default output/, input/, temp/ under the working directory. */
   folders?: Folders;
   token?: string;
+  /** Host names to serve besides loopback ones (`--allow-host`, repeatable). */
+  allowedHosts?: string[];
 }
 
 export class ServeError extends Error {
@@ -33,7 +36,9 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
     await ensureEditorBuilt();
   }
   const { engine, store } = createFewstepSetup();
-  const server = createServer({ engine, store, folders, webDir: EDITOR_DIST, token, workflowsDir: path.join(root, 'workflows') });
+  const allowedHosts = (options.allowedHosts ?? []).map((name) => (name.startsWith('.') ? `.${hostName(name.slice(1))}` : hostName(name)));
+  if (allowedHosts.some((name) => name === '' || name === '.')) throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
+  const server = createServer({ engine, store, folders, webDir: EDITOR_DIST, token, allowedHosts, workflowsDir: path.join(root, 'workflows') });
   try {
     await server.listen(options.port, options.host);
   } catch (error) {
