@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { WebSocket } from 'ws';
@@ -208,6 +211,22 @@ describe('hardening: node count', () => {
     const parsed = await fetch(`${t.base}/workflow/parse?name=big.json`, { method: 'POST', body: JSON.stringify(prompt) });
     assert.equal(parsed.status, 400);
     assert.match(((await parsed.json()) as any).error.message, /big\.json: .*at most 10000 nodes/);
+  });
+
+  it('the CLI refuses the same graph with exit code 2 and a message naming the cap', async () => {
+    const prompt: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) prompt[i] = { class_type: 'SaveImage', inputs: { images: ['0', 0] } };
+    const file = path.join(t.root, 'big.json');
+    writeFileSync(file, JSON.stringify(prompt));
+    const bin = path.resolve(import.meta.dirname, '../../bin/fewstep.mjs');
+    const fewstep = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(process.execPath, [bin, ...args], { cwd: t.root, timeout: 180_000 }, (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }));
+      });
+    for (const result of await Promise.all([fewstep(['validate', file]), fewstep(['run', file])])) {
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /Too many nodes: this prompt has 20000 nodes; fewstep takes at most 10000 nodes per prompt/);
+    }
   });
 });
 
