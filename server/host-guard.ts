@@ -33,9 +33,14 @@ function isLoopbackName(name: string): boolean {
   return isLoopback(name) || name.endsWith('.localhost') || name === '::ffff:127.0.0.1';
 }
 
+/** An `--allow-host` entry as compared: a host name, or `.domain` for the domain and its subdomains. */
+export function allowedHostName(entry: string): string {
+  return entry.startsWith('.') ? `.${hostName(entry.slice(1))}` : hostName(entry);
+}
+
 function isListed(name: string, allowed: readonly string[]): boolean {
   return allowed.some((entry) => {
-    const wanted = entry.toLowerCase();
+    const wanted = allowedHostName(entry);
     return wanted.startsWith('.') ? name === wanted.slice(1) || name.endsWith(wanted) : name === wanted;
   });
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import { createServer, type FewstepServer } from './app.ts';
-import { hostName } from './host-guard.ts';
+import { allowedHostName } from './host-guard.ts';
 import { isLoopback } from './security.ts';
 import { createFewstepSetup } from './setup.ts';
 import { EDITOR_DIST, editorIsBuilt, ensureEditorBuilt } from './web-build.ts';
@@ -36,8 +36,8 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
     await ensureEditorBuilt();
   }
   const { engine, store } = createFewstepSetup();
-  const allowedHosts = (options.allowedHosts ?? []).map((name) => (name.startsWith('.') ? `.${hostName(name.slice(1))}` : hostName(name)));
-  if (allowedHosts.some((name) => name === '' || name === '.')) throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
+  const allowedHosts = options.allowedHosts ?? [];
+  if (allowedHosts.some((name) => ['', '.'].includes(allowedHostName(name)))) throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
   const server = createServer({ engine, store, folders, webDir: EDITOR_DIST, token, allowedHosts, workflowsDir: path.join(root, 'workflows') });
   try {
     await server.listen(options.port, options.host);

@@ -235,7 +235,7 @@ describe('hardening: DNS rebinding', () => {
   let allowing: TestServer;
   before(async () => {
     loopback = await startTestServer();
-    allowing = await startTestServer({ allowedHosts: ['my-box.local', '.example.com'] });
+    allowing = await startTestServer({ allowedHosts: ['My-Box.local:8188', '.example.com'] });
   });
   after(async () => {
     await loopback.close();
