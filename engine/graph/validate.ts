@@ -24,9 +24,10 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
   if (!isPlainObject(input)) {
     return invalid('invalid_prompt', 'Invalid prompt', `a prompt is a JSON object of nodes by id, got ${describe(input)}`);
   }
-  const ids = new Set(Object.keys(input));
-  const tooMany = nodeCountError(ids.size, 'prompt');
+  const keys = Object.keys(input);
+  const tooMany = nodeCountError(keys.length, 'prompt');
   if (tooMany) return { ok: false, error: tooMany, nodeErrors: {} };
+  const ids = new Set(keys);
 
   const problems = problemLog();
   const { known, unknownTypes } = readNodes(registry, input, problems.report);
