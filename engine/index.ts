@@ -83,7 +83,7 @@ export type { RunOptions, RunResult, NodeFailure } from './run/executor.ts';
 export type { RunEvent, RunEventListener } from './run/events.ts';
 export { OutputCache } from './run/output-cache.ts';
 export type { ValidationResult } from './graph/validate.ts';
-export { MAX_PROMPT_NODES } from './graph/limits.ts';
+export { MAX_PROMPT_NODES, nodeCountError } from './graph/limits.ts';
 export { formatErrors, type NodeErrors, type PromptError } from './graph/errors.ts';
 export { readWorkflowSource, type WorkflowSource } from './graph/source.ts';
 export { looksLikeWorkflow } from './graph/workflow.ts';

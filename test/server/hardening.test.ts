@@ -208,9 +208,11 @@ describe('hardening: node count', () => {
       assert.match(response.body.error.details, /at most 10000 nodes/);
       assert.equal(response.body.error.extra_info.max_nodes, 10_000);
     }
-    const parsed = await fetch(`${t.base}/workflow/parse?name=big.json`, { method: 'POST', body: JSON.stringify(prompt) });
-    assert.equal(parsed.status, 400);
-    assert.match(((await parsed.json()) as any).error.message, /big\.json: .*at most 10000 nodes/);
+    for (const file of [prompt, { nodes, links: [], version: 0.4 }]) {
+      const parsed = await fetch(`${t.base}/workflow/parse?name=big.json`, { method: 'POST', body: JSON.stringify(file) });
+      assert.equal(parsed.status, 400);
+      assert.match(((await parsed.json()) as any).error.message, /big\.json: .*at most 10000 nodes/);
+    }
   });
 
   it('the CLI refuses the same graph with exit code 2 and a message naming the cap', async () => {
