@@ -1,6 +1,7 @@
 import type { AnyNodeSpec, Folders, ModelCatalog, NodeEnvironment } from './node.ts';
 import { buildRegistry, type Registry } from './graph/registry.ts';
 import { validatePrompt, type ValidationResult } from './graph/validate.ts';
+import { nodeCountError } from './graph/limits.ts';
 import { workflowToPrompt, type ConvertResult } from './graph/convert-to-prompt.ts';
 import { promptToWorkflow } from './graph/convert-to-workflow.ts';
 import { looksLikeWorkflow, type WorkflowV04 } from './graph/workflow.ts';
@@ -52,6 +53,9 @@ export function createEngine(options: EngineOptions): Engine {
     looksLikeWorkflow(input) ? workflowToPrompt(registry, input) : { ok: true, prompt: input as never };
 
   const validate = (input: unknown, folders?: Folders): ValidationResult => {
+    const uiNodes = looksLikeWorkflow(input) ? (input as { nodes: unknown[] }).nodes : undefined;
+    const tooMany = uiNodes && nodeCountError(uiNodes.length, 'workflow');
+    if (tooMany) return { ok: false, error: tooMany, nodeErrors: {} };
     const converted = toPrompt(input);
     if (!converted.ok) {
       return {
@@ -91,6 +95,7 @@ export type { RunOptions, RunResult, NodeFailure } from './run/executor.ts';
 export type { RunEvent, RunEventListener } from './run/events.ts';
 export { OutputCache } from './run/output-cache.ts';
 export type { ValidationResult } from './graph/validate.ts';
+export { MAX_PROMPT_NODES, nodeCountError } from './graph/limits.ts';
 export { formatErrors, type NodeErrors, type PromptError } from './graph/errors.ts';
 export { readWorkflowSource, type WorkflowSource } from './graph/source.ts';
 export { looksLikeWorkflow } from './graph/workflow.ts';

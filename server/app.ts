@@ -6,11 +6,14 @@ import express, { Router } from 'express';
 import { OutputCache, type Engine, type Folders } from '../engine/index.ts';
 import type { ModelStore } from '../engine/onnx/index.ts';
 import { comfyReporter } from './comfy-messages.ts';
+import { hostAllowed, hostGuard, type HostPolicy } from './host-guard.ts';
 import { errorHandler, notFound } from './http-error.ts';
+import { jsonBody } from './json-body.ts';
 import { PromptQueue } from './queue.ts';
 import { fileRoutes } from './routes/files.ts';
 import { infoRoutes } from './routes/info.ts';
 import { promptRoutes } from './routes/prompts.ts';
+import { requestTarget } from './request-target.ts';
 import { trainRoutes } from './routes/train.ts';
 import { authorized, originGuard, sameOrigin, tokenGuard } from './security.ts';
 import { TrainingJobs } from './train-jobs.ts';
@@ -27,6 +30,8 @@ export interface ServerOptions {
   webDir?: string;
   /** Access token every request must carry; required when binding beyond loopback. */
   token?: string;
+  /** Host names served besides loopback ones (`--allow-host`); see host-guard.ts. */
+  allowedHosts?: readonly string[];
   maxJsonBytes?: number;
   maxUploadBytes?: number;
 }
@@ -65,16 +70,11 @@ export function createServer(options: ServerOptions): FewstepServer {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  const hostPolicy: HostPolicy = { allowedHosts: options.allowedHosts ?? [], boundAddress: () => boundAddress(http) };
+  app.use(hostGuard(hostPolicy));
   app.use(tokenGuard(token));
   app.use(originGuard);
-  // JSON whatever the declared type: ComfyUI's own API example posts with urllib's default
-  // form content type. Uploads (multipart) and /workflow/parse (raw bytes) parse their own bodies.
-  app.use(
-    express.json({
-      limit: maxJsonBytes,
-      type: (req) => !String(req.headers['content-type'] ?? '').startsWith('multipart/') && !(req.url ?? '').includes('/workflow/parse'),
-    }),
-  );
+  app.use(jsonBody(maxJsonBytes));
   app.use('/api', api);
   app.use(api);
   if (options.webDir && existsSync(options.webDir)) app.use(express.static(options.webDir, { index: 'index.html' }));
@@ -83,12 +83,20 @@ export function createServer(options: ServerOptions): FewstepServer {
 
   const http = createHttpServer(app);
   http.on('upgrade', (request, socket, head) => {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if ((pathname !== '/ws' && pathname !== '/api/ws') || !authorized(request, token) || !sameOrigin(request)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      return;
+    // Node hands the socket over without its error listener: a client resetting it must not end the process.
+    socket.on('error', () => socket.destroy());
+    try {
+      const { pathname } = requestTarget(request.url);
+      const allowed = (pathname === '/ws' || pathname === '/api/ws') && hostAllowed(request, hostPolicy) && authorized(request, token) && sameOrigin(request);
+      if (!allowed) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      hub.server.handleUpgrade(request, socket, head, (ws) => hub.server.emit('connection', ws, request));
+    } catch (error) {
+      console.error('fewstep: websocket upgrade failed:', error);
+      socket.destroy();
     }
-    hub.server.handleUpgrade(request, socket, head, (ws) => hub.server.emit('connection', ws, request));
   });
 
   const address = () => {
@@ -118,4 +126,9 @@ export function createServer(options: ServerOptions): FewstepServer {
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+function boundAddress(http: Server): string | undefined {
+  const value = http.address();
+  return value && typeof value === 'object' ? value.address : undefined;
 }

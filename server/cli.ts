@@ -112,10 +112,11 @@ program
   .description('Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback).')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <port>', 'port to listen on', '8188')
-  .action(async (options: { host: string; port: string }) => {
+  .option('--allow-host <name>', 'also answer to this host name (repeatable; a leading dot allows subdomains); only loopback names are served otherwise', collect, [])
+  .action(async (options: { host: string; port: string; allowHost: string[] }) => {
     const { startServer, ServeError } = await import('./serve.ts');
     try {
-      await startServer({ host: options.host, port: Number(options.port) });
+      await startServer({ host: options.host, port: Number(options.port), allowedHosts: options.allowHost });
     } catch (error) {
       if (!(error instanceof ServeError)) throw error;
       console.error(`fewstep: ${error.message}`);

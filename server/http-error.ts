@@ -13,7 +13,10 @@ export class HttpError extends Error {
   }
 }
 
-/** Every error leaves as JSON: `{ error: { type, message, ... } }`; nothing a client sends becomes a 500. */
+/**
+ * Every error leaves as JSON in ComfyUI's shape, `{ error: { type, message, details, extra_info },
+ * node_errors }`, so its clients show it; nothing a client sends becomes a 500.
+ */
 export const errorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
   const { status, body } = toResponse(error);
   if (res.headersSent) {
@@ -28,19 +31,20 @@ export const notFound: RequestHandler = (req, _res, next) => {
 };
 
 function toResponse(error: unknown): { status: number; body: unknown } {
-  if (error instanceof HttpError) {
-    return { status: error.status, body: { error: { type: error.code, message: error.message, ...error.extra } } };
-  }
+  if (error instanceof HttpError) return errorBody(error.status, error.code, error.message, error.extra);
   const e = error as { status?: number; statusCode?: number; type?: string; code?: string; message?: string; name?: string };
   // body-parser and multer errors carry a status or a code of their own.
   if (e?.name === 'MulterError') {
-    const status = e.code === 'LIMIT_FILE_SIZE' ? 413 : 400;
-    return { status, body: { error: { type: String(e.code ?? 'upload_error').toLowerCase(), message: e.message } } };
+    return errorBody(e.code === 'LIMIT_FILE_SIZE' ? 413 : 400, String(e.code ?? 'upload_error').toLowerCase(), e.message ?? 'bad upload');
   }
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { status, body: { error: { type: e.type ?? 'bad_request', message: e.message ?? 'bad request' } } };
+    return errorBody(status, e.type ?? 'bad_request', e.message ?? 'bad request');
   }
   console.error('fewstep server error:', error);
-  return { status: 500, body: { error: { type: 'internal_error', message: 'internal error; see the server log' } } };
+  return errorBody(500, 'internal_error', 'internal error; see the server log');
+}
+
+function errorBody(status: number, type: string, message: string, extra: Record<string, unknown> = {}): { status: number; body: unknown } {
+  return { status, body: { error: { type, message, details: message, extra_info: {}, ...extra }, node_errors: {} } };
 }

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { HttpError } from './http-error.ts';
+import { decodeComponent, requestTarget } from './request-target.ts';
 
 const TOKEN_COOKIE = 'fewstep_token';
 
@@ -19,7 +20,8 @@ function sameToken(given: string | undefined, expected: string): boolean {
 function cookieToken(header: string | undefined): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const [key, ...rest] = part.trim().split('=');
-    if (key === TOKEN_COOKIE) return decodeURIComponent(rest.join('='));
+    // A cookie that is not valid percent-encoding carries no token (it must not throw).
+    if (key === TOKEN_COOKIE) return decodeComponent(rest.join('='));
   }
   return undefined;
 }
@@ -28,7 +30,7 @@ function cookieToken(header: string | undefined): string | undefined {
 export function requestToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+  const query = requestTarget(req.url).query.get('token');
   return query ?? cookieToken(req.headers.cookie);
 }
 

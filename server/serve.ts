@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import { createServer, type FewstepServer } from './app.ts';
+import { allowedHostName } from './host-guard.ts';
 import { isLoopback } from './security.ts';
 import { createFewstepSetup } from './setup.ts';
 import { EDITOR_DIST, editorIsBuilt, ensureEditorBuilt } from './web-build.ts';
@@ -14,6 +15,8 @@ export interface ServeOptions {
   token?: string;
   /** Serve the editor (built first when missing); false: the API alone. Default true. */
   editor?: boolean;
+  /** Host names to serve besides loopback ones (`--allow-host`, repeatable). */
+  allowedHosts?: string[];
 }
 
 export class ServeError extends Error {
@@ -36,7 +39,9 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
     await ensureEditorBuilt();
   }
   const { engine, store } = createFewstepSetup();
-  const server = createServer({ engine, store, folders, webDir: editor ? EDITOR_DIST : undefined, token, workflowsDir: path.join(root, 'workflows') });
+  const allowedHosts = options.allowedHosts ?? [];
+  if (allowedHosts.some((name) => ['', '.'].includes(allowedHostName(name)))) throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
+  const server = createServer({ engine, store, folders, webDir: editor ? EDITOR_DIST : undefined, token, allowedHosts, workflowsDir: path.join(root, 'workflows') });
   try {
     await server.listen(options.port, options.host);
   } catch (error) {

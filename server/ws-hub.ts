@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { requestTarget } from './request-target.ts';
 
 /** ComfyUI's binary frame types: uint32 event type, then for previews uint32 image format. */
 export const BINARY_PREVIEW_IMAGE = 1;
@@ -27,10 +28,10 @@ export class WsHub {
   }
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const requested = url.searchParams.get('clientId') ?? url.searchParams.get('client_id');
+    const query = requestTarget(request.url).query;
+    const requested = query.get('clientId') ?? query.get('client_id');
     const clientId = requested && /^[\w.:-]{1,128}$/.test(requested) ? requested : randomUUID().replaceAll('-', '');
-    const client: Client = { socket, clientId, watchAll: url.searchParams.get('watch') === 'all' };
+    const client: Client = { socket, clientId, watchAll: query.get('watch') === 'all' };
     this.clients.add(client);
     socket.on('close', () => this.clients.delete(client));
     socket.on('error', () => this.clients.delete(client));

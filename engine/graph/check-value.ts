@@ -1,7 +1,20 @@
+import Compile, { type Validator } from 'typebox/compile';
 import Value from 'typebox/value';
 import type { NodeErrorEntry } from './errors.ts';
 import { comboValues, type WidgetKind } from './widgets.ts';
 import type { TSchema } from 'typebox';
+
+/** Widget schemas compiled once: validating thousands of nodes must not interpret each schema anew. */
+const validators = new WeakMap<TSchema, Validator>();
+
+function validatorFor(schema: TSchema): Validator {
+  let validator = validators.get(schema);
+  if (!validator) {
+    validator = Compile(schema) as Validator;
+    validators.set(schema, validator);
+  }
+  return validator;
+}
 
 /**
  * Turns text into a widget's primitive ("7" -> 7, "true" -> true), as ComfyUI does for API
@@ -26,7 +39,7 @@ export function coerceWidgetValue(kind: WidgetKind, value: unknown, schema?: TSc
 
 /** Checks one widget value against its schema; null when it is fine. */
 export function checkWidgetValue(name: string, schema: TSchema, kind: WidgetKind, value: unknown): NodeErrorEntry | null {
-  if (Value.Check(schema, value)) return null;
+  if (validatorFor(schema).Check(value)) return null;
   const extra_info = { input_name: name, input_config: schema, received_value: value };
   const bounds = schema as { minimum?: number; maximum?: number };
   if (kind === 'COMBO') {

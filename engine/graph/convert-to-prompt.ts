@@ -1,5 +1,6 @@
 import type { Registry } from './registry.ts';
 import type { Prompt, PromptNode } from './prompt.ts';
+import { nodeCountError } from './limits.ts';
 import { parseWorkflow, type UiLink, type UiNode } from './workflow.ts';
 
 /** Node modes in litegraph: 0 always, 2 never (muted), 4 bypass. */
@@ -22,23 +23,44 @@ type Source = { kind: 'link'; node: string; slot: number } | { kind: 'value'; va
  * same type through, Reroutes and PrimitiveNodes are resolved away. Never throws.
  */
 export function workflowToPrompt(registry: Registry, value: unknown): ConvertResult {
+  const uiNodes = (value as { nodes?: unknown } | null)?.nodes;
+  const count = Array.isArray(uiNodes) ? uiNodes.length : 0;
+  const tooMany = nodeCountError(count, 'workflow');
+  if (tooMany) return { ok: false, errors: [tooMany.details] };
   const parsed = parseWorkflow(value);
   if (!parsed.ok) return parsed;
   const nodes = new Map(parsed.workflow.nodes.map((node) => [String(node.id), node]));
   const links = new Map(parsed.links.map((link) => [link.id, link]));
 
-  const resolve = (linkId: number | null | undefined, seen = new Set<number>()): Source => {
-    if (linkId === null || linkId === undefined || seen.has(linkId)) return null;
-    seen.add(linkId);
-    const link = links.get(linkId);
-    const origin = link && nodes.get(link.origin);
-    if (!link || !origin || origin.mode === MODE_MUTED) return null;
-    if (origin.type === REROUTE) return resolve(origin.inputs?.[0]?.link, seen);
-    if (origin.type === PRIMITIVE) {
-      return Array.isArray(origin.widgets_values) ? { kind: 'value', value: origin.widgets_values[0] } : null;
+  // Where each link's value comes from, following Reroutes and bypassed nodes iteratively (a chain
+  // may be thousands long) and remembering every answer, so each link is followed once.
+  const sources = new Map<number, Source>();
+  const resolve = (start: number | null | undefined): Source => {
+    const path: number[] = [];
+    const onPath = new Set<number>();
+    let linkId = start;
+    let source: Source = null;
+    while (linkId !== null && linkId !== undefined) {
+      if (sources.has(linkId)) {
+        source = sources.get(linkId)!;
+        break;
+      }
+      if (onPath.has(linkId)) break;
+      path.push(linkId);
+      onPath.add(linkId);
+      const link = links.get(linkId);
+      const origin = link && nodes.get(link.origin);
+      if (!link || !origin || origin.mode === MODE_MUTED) break;
+      if (origin.type === REROUTE) linkId = origin.inputs?.[0]?.link;
+      else if (origin.mode === MODE_BYPASS) linkId = bypassInput(origin, link)?.link;
+      else {
+        if (origin.type === PRIMITIVE) source = Array.isArray(origin.widgets_values) ? { kind: 'value', value: origin.widgets_values[0] } : null;
+        else source = { kind: 'link', node: link.origin, slot: link.originSlot };
+        break;
+      }
     }
-    if (origin.mode === MODE_BYPASS) return resolve(bypassInput(origin, link)?.link, seen);
-    return { kind: 'link', node: link.origin, slot: link.originSlot };
+    for (const id of path) sources.set(id, source);
+    return source;
   };
 
   // Null-prototype records: ids and input names come from the file ("__proto__" included).

@@ -29,7 +29,9 @@ export function promptToWorkflow(registry: Registry, prompt: unknown): WorkflowV
   const position = new Map([...order, ...cyclic].map((id, index) => [id, index]));
   const depth = new Map<string, number>();
   for (const id of [...order, ...cyclic]) {
-    depth.set(id, Math.max(0, ...deps.get(id)!.filter((d) => depth.has(d)).map((d) => depth.get(d)! + 1)));
+    let deepest = 0;
+    for (const dep of deps.get(id)!) deepest = Math.max(deepest, (depth.get(dep) ?? -1) + 1);
+    depth.set(id, deepest);
   }
 
   const links: WorkflowV04['links'] = [];
@@ -100,7 +102,7 @@ export function promptToWorkflow(registry: Registry, prompt: unknown): WorkflowV
     node.outputs = outputs.map((output, index) => ({ name: output.name, type: output.type, links: slots[index] ?? [], slot_index: index }));
   }
   return {
-    last_node_id: Math.max(0, ...nodes.map((n) => Number(n.id))),
+    last_node_id: nodes.reduce((last, n) => Math.max(last, Number(n.id)), 0),
     last_link_id: links.length,
     nodes,
     links,

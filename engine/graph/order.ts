@@ -1,6 +1,8 @@
 /**
  * Ordering over a dependency map (node id -> the ids it reads from). Pure and total: unknown
  * ids are ignored, so it works on half-valid graphs while validation is still collecting errors.
+ * Every function here is linear in nodes plus links (times log n for the ordered queue), so a
+ * prompt of thousands of nodes never holds the server for long.
  */
 export type Dependencies = ReadonlyMap<string, readonly string[]>;
 
@@ -12,7 +14,7 @@ export function ancestorsOf(roots: readonly string[], deps: Dependencies): Set<s
     const id = stack.pop()!;
     if (seen.has(id) || !deps.has(id)) continue;
     seen.add(id);
-    stack.push(...deps.get(id)!);
+    for (const dep of deps.get(id)!) stack.push(dep);
   }
   return seen;
 }
@@ -22,27 +24,52 @@ export function ancestorsOf(roots: readonly string[], deps: Dependencies): Set<s
  * the order is stable). Nodes on or behind a cycle come back in `cyclic`, not in `order`.
  */
 export function topologicalOrder(ids: Iterable<string>, deps: Dependencies): { order: string[]; cyclic: string[] } {
-  const members = new Set(ids);
-  const waitingOn = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const id of members) {
-    const inside = [...new Set(deps.get(id) ?? [])].filter((dep) => members.has(dep));
-    waitingOn.set(id, inside.length);
-    for (const dep of inside) dependents.set(dep, [...(dependents.get(dep) ?? []), id]);
-  }
-  const ready = [...members].filter((id) => waitingOn.get(id) === 0).sort(compareIds);
+  // Ranks by id once (ids mostly arrive in order, so this sort is near linear); the queue then compares numbers.
+  const sorted = [...new Set(ids)].sort(compareIds);
+  const rank = new Map(sorted.map((id, index) => [id, index]));
+  const waitingOn = new Int32Array(sorted.length);
+  const dependents: number[][] = sorted.map(() => []);
+  sorted.forEach((id, index) => {
+    for (const dep of new Set(deps.get(id))) {
+      const from = rank.get(dep);
+      if (from === undefined) continue;
+      waitingOn[index]++;
+      dependents[from].push(index);
+    }
+  });
+  const ready = new RankHeap();
+  for (let index = 0; index < sorted.length; index++) if (waitingOn[index] === 0) ready.push(index);
   const order: string[] = [];
-  while (ready.length > 0) {
-    const id = ready.shift()!;
-    order.push(id);
-    for (const next of dependents.get(id) ?? []) {
-      const left = waitingOn.get(next)! - 1;
-      waitingOn.set(next, left);
-      if (left === 0) insertSorted(ready, next);
+  while (ready.size > 0) {
+    const index = ready.pop();
+    order.push(sorted[index]);
+    for (const next of dependents[index]) if (--waitingOn[next] === 0) ready.push(next);
+  }
+  return { order, cyclic: sorted.filter((_, index) => waitingOn[index] > 0) };
+}
+
+/**
+ * For each node, the outputs (in the order given) that need it, at most `limit` of them. Each
+ * node is expanded for at most `limit` outputs: once it has that many, so do all its ancestors,
+ * so the walk stops there. That keeps it linear where listing every output would be quadratic.
+ */
+export function dependentOutputs(outputs: readonly string[], deps: Dependencies, limit: number): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const output of outputs) {
+    const seen = new Set<string>();
+    const stack = [output];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id) || !deps.has(id)) continue;
+      seen.add(id);
+      const list = found.get(id) ?? [];
+      if (list.length >= limit) continue;
+      list.push(output);
+      found.set(id, list);
+      for (const dep of deps.get(id)!) stack.push(dep);
     }
   }
-  const placed = new Set(order);
-  return { order, cyclic: [...members].filter((id) => !placed.has(id)).sort(compareIds) };
+  return found;
 }
 
 /** Numeric ids in numeric order, others after them in string order. */
@@ -54,8 +81,43 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function insertSorted(list: string[], id: string): void {
-  let i = 0;
-  while (i < list.length && compareIds(list[i], id) < 0) i++;
-  list.splice(i, 0, id);
+/** A binary min-heap of ranks: the first ready node in id order, in log n. */
+class RankHeap {
+  private readonly items: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(rank: number): void {
+    const items = this.items;
+    let i = items.push(rank) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent] <= rank) break;
+      items[i] = items[parent];
+      i = parent;
+    }
+    items[i] = rank;
+  }
+
+  pop(): number {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop()!;
+    if (items.length > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= items.length) break;
+        const right = left + 1;
+        const child = right < items.length && items[right] < items[left] ? right : left;
+        if (items[child] >= last) break;
+        items[i] = items[child];
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
 }

@@ -1,4 +1,5 @@
 import { readTextChunks } from '../image/png.ts';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './json-depth.ts';
 import { looksLikeWorkflow } from './workflow.ts';
 
 /** What a workflow file held: a UI workflow (with the prompt saved beside it, for PNGs) or an API prompt. */
@@ -22,15 +23,18 @@ export function readWorkflowSource(bytes: Buffer, name: string): WorkflowSource 
     }
     const workflow = text.workflow ? parseJson(text.workflow) : undefined;
     const prompt = text.prompt ? parseJson(text.prompt) : undefined;
-    if (workflow !== undefined && looksLikeWorkflow(workflow)) return { ok: true, kind: 'workflow', workflow, prompt };
-    if (prompt !== undefined) return { ok: true, kind: 'prompt', prompt };
+    const tooDeep = [workflow, prompt].find((parsed) => parsed?.ok === false && parsed.tooDeep);
+    if (tooDeep && !tooDeep.ok) return { ok: false, message: `${name}: a text chunk's ${tooDeep.message}` };
+    if (workflow?.ok && looksLikeWorkflow(workflow.value)) return { ok: true, kind: 'workflow', workflow: workflow.value, prompt: prompt?.ok ? prompt.value : undefined };
+    if (prompt?.ok) return { ok: true, kind: 'prompt', prompt: prompt.value };
     return { ok: false, message: `${name}: this PNG carries no workflow (no "workflow" or "prompt" text chunk)` };
   }
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  const value = parseJson(text);
-  if (value === undefined) {
-    return { ok: false, message: `${name}: not JSON (${jsonError(text)}) and not a PNG` };
+  const parsed = parseJson(text);
+  if (!parsed.ok) {
+    return { ok: false, message: parsed.tooDeep ? `${name}: ${parsed.message}` : `${name}: not JSON (${parsed.message}) and not a PNG` };
   }
+  const value = parsed.value;
   if (looksLikeWorkflow(value)) return { ok: true, kind: 'workflow', workflow: value };
   // A /prompt request body ({ prompt: {...} }) is accepted too.
   if (value && typeof value === 'object' && !Array.isArray(value) && 'prompt' in value && typeof (value as { prompt: unknown }).prompt === 'object') {
@@ -39,19 +43,16 @@ export function readWorkflowSource(bytes: Buffer, name: string): WorkflowSource 
   return { ok: true, kind: 'prompt', prompt: value };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
+type ParsedJson = { ok: true; value: unknown } | { ok: false; message: string; tooDeep: boolean };
 
-function jsonError(text: string): string {
+/** JSON text, refused before parsing when it nests too deep to ever be written back. */
+function parseJson(text: string): ParsedJson {
+  if (jsonNestsDeeperThan(Buffer.from(text, 'utf8'))) {
+    return { ok: false, message: `JSON nests deeper than ${MAX_JSON_DEPTH} levels`, tooDeep: true };
+  }
   try {
-    JSON.parse(text);
-    return 'ok';
+    return { ok: true, value: JSON.parse(text) };
   } catch (error) {
-    return (error as Error).message;
+    return { ok: false, message: (error as Error).message, tooDeep: false };
   }
 }

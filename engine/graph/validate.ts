@@ -1,31 +1,83 @@
 import type { NodeEnvironment } from '../node.ts';
-import type { NodeDef, Registry } from './registry.ts';
-import { checkWidgetValue, coerceWidgetValue } from './check-value.ts';
+import type { Registry } from './registry.ts';
 import type { NodeErrorEntry, NodeErrors, PromptError } from './errors.ts';
-import { ancestorsOf, compareIds, topologicalOrder } from './order.ts';
-import { isPlainObject, isPromptLink, type Graph, type GraphLink, type GraphNode } from './prompt.ts';
-import { widgetDefault } from './widgets.ts';
+import { ancestorsOf, compareIds, dependentOutputs, topologicalOrder, type Dependencies } from './order.ts';
+import { isPlainObject, type Graph, type GraphNode } from './prompt.ts';
+import { nodeCountError } from './limits.ts';
+import { checkNode, describe, entry, linkedIds, type KnownNode } from './validate-node.ts';
 
 export type ValidationResult =
   | { ok: true; graph: Graph }
   | { ok: false; error: PromptError; nodeErrors: NodeErrors };
 
+/** An error lists at most this many outputs it blocks (all of them would grow with the square of the graph). */
+const MAX_DEPENDENT_OUTPUTS = 32;
+/** Messages naming many nodes name this many, then say how many more. */
+const MAX_IDS_NAMED = 10;
+
 /**
  * Validates a prompt (API format) against the registry and reports every problem at once.
- * Total over JSON: whatever `input` is, it returns a result and never throws.
+ * Total over JSON: whatever `input` is, it returns a result and never throws. Linear in the
+ * size of the prompt (times log n for ordering).
  */
 export function validatePrompt(registry: Registry, env: NodeEnvironment, input: unknown): ValidationResult {
   if (!isPlainObject(input)) {
     return invalid('invalid_prompt', 'Invalid prompt', `a prompt is a JSON object of nodes by id, got ${describe(input)}`);
   }
+  const keys = Object.keys(input);
+  const tooMany = nodeCountError(keys.length, 'prompt');
+  if (tooMany) return { ok: false, error: tooMany, nodeErrors: {} };
+  const ids = new Set(keys);
+
+  const problems = problemLog();
+  const { known, unknownTypes } = readNodes(registry, input, problems.report);
+  const outputs = [...known].filter(([, node]) => node.def.outputNode).map(([id]) => id).sort(compareIds);
+  if (outputs.length === 0 && unknownTypes.size === 0) {
+    return invalid('prompt_no_outputs', 'Prompt has no outputs', 'add an output node such as SaveImage or PreviewImage', problems.nodeErrors);
+  }
+
+  // Only the nodes some output needs are checked and ordered.
+  const deps: Dependencies = new Map([...known].map(([id, node]) => [id, linkedIds(node)]));
+  const needed = ancestorsOf(outputs, deps);
+  const graphNodes = new Map<string, GraphNode>();
+  const context = { known, ids, env };
+  const found: NodeErrorEntry[] = [];
+  for (const id of [...needed].sort(compareIds)) {
+    const node = known.get(id)!;
+    graphNodes.set(id, checkNode(id, node, context, found));
+    for (const problem of found) problems.report(id, node.def.type, problem);
+    found.length = 0;
+  }
+  const { order, cyclic } = topologicalOrder(needed, deps);
+  const inCycle = nameIds(cyclic);
+  for (const id of cyclic) problems.report(id, known.get(id)!.def.type, entry('dependency_cycle', 'Dependency cycle', `node ${id} depends on itself through its inputs (nodes ${inCycle})`));
+
+  if (problems.count === 0) return { ok: true, graph: { nodes: graphNodes, outputs, order } };
+  const blocked = dependentOutputs(outputs, deps, MAX_DEPENDENT_OUTPUTS);
+  for (const [id, errors] of Object.entries(problems.nodeErrors)) errors.dependent_outputs = blocked.get(id) ?? [];
+  return verdict(unknownTypes, problems);
+}
+
+type Report = (id: string, classType: string, entry: NodeErrorEntry) => void;
+
+/** Collects problems by node, in ComfyUI's node_errors shape. */
+function problemLog() {
   // Null-prototype records: node ids and input names come from the user ("__proto__" included).
   const nodeErrors: NodeErrors = Object.create(null);
-  const report = (id: string, classType: string, entry: NodeErrorEntry) => {
-    (nodeErrors[id] ??= { errors: [], dependent_outputs: [], class_type: classType }).errors.push(entry);
+  const log = {
+    nodeErrors,
+    count: 0,
+    report: ((id, classType, problem) => {
+      (nodeErrors[id] ??= { errors: [], dependent_outputs: [], class_type: classType }).errors.push(problem);
+      log.count++;
+    }) as Report,
   };
+  return log;
+}
 
-  // Pass 1: shape and node types, for every node.
-  const known = new Map<string, { def: NodeDef; inputs: Record<string, unknown>; title?: string }>();
+/** Pass 1: every node's shape and type. Nodes of unknown type are reported and grouped by type. */
+function readNodes(registry: Registry, input: Record<string, unknown>, report: Report) {
+  const known = new Map<string, KnownNode>();
   const unknownTypes = new Map<string, string[]>();
   for (const [id, raw] of Object.entries(input)) {
     if (!isPlainObject(raw) || typeof raw.class_type !== 'string') {
@@ -34,7 +86,9 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
     }
     const def = registry.get(raw.class_type);
     if (!def) {
-      unknownTypes.set(raw.class_type, [...(unknownTypes.get(raw.class_type) ?? []), id]);
+      const sameType = unknownTypes.get(raw.class_type);
+      if (sameType) sameType.push(id);
+      else unknownTypes.set(raw.class_type, [id]);
       report(id, raw.class_type, entry('invalid_prompt', `Node type ${raw.class_type} does not exist`, `fewstep has no node type "${raw.class_type}"`));
       continue;
     }
@@ -42,132 +96,29 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
       report(id, def.type, entry('invalid_prompt', 'Invalid node', `node ${id}: inputs must be an object`));
       continue;
     }
-    const meta = isPlainObject(raw._meta) && typeof raw._meta.title === 'string' ? raw._meta.title : undefined;
-    known.set(id, { def, inputs: (raw.inputs as Record<string, unknown>) ?? {}, title: meta });
+    const title = isPlainObject(raw._meta) && typeof raw._meta.title === 'string' ? raw._meta.title : undefined;
+    known.set(id, { def, inputs: (raw.inputs as Record<string, unknown>) ?? {}, title });
   }
+  return { known, unknownTypes };
+}
 
-  const outputs = [...known].filter(([, node]) => node.def.outputNode).map(([id]) => id).sort(compareIds);
-  if (outputs.length === 0 && unknownTypes.size === 0) {
-    return invalid('prompt_no_outputs', 'Prompt has no outputs', 'add an output node such as SaveImage or PreviewImage', nodeErrors);
-  }
-
-  // Pass 2: links and widgets, for the nodes some output needs.
-  const deps = new Map<string, string[]>();
-  for (const [id, node] of known) {
-    deps.set(id, Object.values(node.inputs).filter(isPromptLink).map((link) => String(link[0])));
-  }
-  const needed = ancestorsOf(outputs, deps);
-  const graphNodes = new Map<string, GraphNode>();
-  for (const id of [...needed].sort(compareIds)) {
-    const { def, inputs, title } = known.get(id)!;
-    const links: Record<string, GraphLink> = Object.create(null);
-    const values: Record<string, unknown> = Object.create(null);
-    const fail = (e: NodeErrorEntry) => report(id, def.type, e);
-
-    for (const socket of def.inputs) {
-      const value = inputs[socket.name];
-      if (value === undefined || value === null) {
-        if (!socket.optional) fail(entry('required_input_missing', 'Required input is missing', `${socket.name} (${socket.type}) is not connected`, socket.name));
-        continue;
-      }
-      const link = resolveLink(known, input, socket.name, value, fail);
-      if (!link) continue;
-      if (link.type !== socket.type) {
-        fail(entry('return_type_mismatch', 'Return type mismatch between linked nodes', `${socket.name}: expects ${socket.type}, but node ${link.link.node} output ${link.link.index} gives ${link.type}`, socket.name));
-        continue;
-      }
-      links[socket.name] = link.link;
-    }
-
-    for (const widget of def.widgets) {
-      const raw = inputs[widget.name];
-      if (isPromptLink(raw)) {
-        const link = resolveLink(known, input, widget.name, raw, fail);
-        if (!link) continue;
-        const fits = link.type === widget.kind || (widget.kind === 'COMBO' && link.type === 'STRING');
-        if (!fits) {
-          fail(entry('return_type_mismatch', 'Return type mismatch between linked nodes', `${widget.name}: expects ${widget.kind}, but node ${link.link.node} output ${link.link.index} gives ${link.type}`, widget.name));
-          continue;
-        }
-        links[widget.name] = link.link;
-        continue;
-      }
-      const value = raw === undefined || raw === null ? widgetDefault(widget.schema) : coerceWidgetValue(widget.kind, raw, widget.schema);
-      if (value === undefined) {
-        fail(entry('required_input_missing', 'Required input is missing', `${widget.name} has no value and no default`, widget.name));
-        continue;
-      }
-      const problem = checkWidgetValue(widget.name, widget.schema, widget.kind, value);
-      if (problem) fail(problem);
-      else values[widget.name] = value;
-    }
-
-    const valuesComplete = def.widgets.every((w) => w.name in values || w.name in links);
-    if (def.spec.check && valuesComplete && !nodeErrors[id]) {
-      for (const problem of def.spec.check(values, env)) {
-        fail(entry('custom_validation_failed', 'Invalid setting', `${problem.input}: ${problem.message}`, problem.input));
-      }
-    }
-    graphNodes.set(id, { id, type: def.type, title, links: { ...links }, values: { ...values } });
-  }
-
-  const { order, cyclic } = topologicalOrder(needed, deps);
-  for (const id of cyclic) {
-    report(id, known.get(id)!.def.type, entry('dependency_cycle', 'Dependency cycle', `node ${id} depends on itself through its inputs (nodes ${cyclic.join(', ')})`));
-  }
-
-  for (const [id, errors] of Object.entries(nodeErrors)) {
-    errors.dependent_outputs = outputs.filter((out) => ancestorsOf([out], deps).has(id));
-  }
+/** The top-level error once problems were found: unknown types first, as they explain the rest. */
+function verdict(unknownTypes: ReadonlyMap<string, string[]>, problems: ReturnType<typeof problemLog>): ValidationResult {
   if (unknownTypes.size > 0) {
-    const names = [...unknownTypes].map(([type, ids]) => `${type} (node ${ids.join(', ')})`).join(', ');
-    return invalid('invalid_prompt', 'Unknown node types', `this workflow uses node types fewstep does not have: ${names}. Run \`fewstep nodes\` to list the ones it has.`, nodeErrors);
+    const names = [...unknownTypes].slice(0, MAX_IDS_NAMED).map(([type, ids]) => `${type} (node ${nameIds(ids)})`);
+    if (unknownTypes.size > MAX_IDS_NAMED) names.push(`and ${unknownTypes.size - MAX_IDS_NAMED} more types`);
+    return invalid('invalid_prompt', 'Unknown node types', `this workflow uses node types fewstep does not have: ${names.join(', ')}. Run \`fewstep nodes\` to list the ones it has.`, problems.nodeErrors);
   }
-  if (Object.keys(nodeErrors).length > 0) {
-    const count = Object.values(nodeErrors).reduce((n, e) => n + e.errors.length, 0);
-    return invalid('prompt_outputs_failed_validation', 'Prompt outputs failed validation', `${count} problem${count === 1 ? '' : 's'} in ${Object.keys(nodeErrors).length} node${Object.keys(nodeErrors).length === 1 ? '' : 's'}`, nodeErrors);
-  }
-  return { ok: true, graph: { nodes: graphNodes, outputs, order } };
+  const nodes = Object.keys(problems.nodeErrors).length;
+  const details = `${problems.count} problem${problems.count === 1 ? '' : 's'} in ${nodes} node${nodes === 1 ? '' : 's'}`;
+  return invalid('prompt_outputs_failed_validation', 'Prompt outputs failed validation', details, problems.nodeErrors);
 }
 
-function resolveLink(
-  known: ReadonlyMap<string, { def: NodeDef }>,
-  prompt: Record<string, unknown>,
-  name: string,
-  value: unknown,
-  fail: (e: NodeErrorEntry) => void,
-): { link: GraphLink; type: string } | null {
-  if (!isPromptLink(value)) {
-    fail(entry('bad_linked_input', 'Bad linked input, must be a length-2 list of [node_id, slot_index]', `${name}: expected a link [node_id, output_index], got ${describe(value)}`, name));
-    return null;
-  }
-  const from = String(value[0]);
-  const source = known.get(from);
-  if (!source) {
-    // An unknown-type source is already reported on its own node.
-    if (!(from in prompt)) fail(entry('bad_linked_input', 'Bad linked input', `${name}: links to node ${from}, which is not in the prompt`, name));
-    return null;
-  }
-  const output = source.def.outputs[value[1]];
-  if (!output) {
-    fail(entry('bad_linked_input', 'Bad linked input', `${name}: node ${from} (${source.def.type}) has no output ${value[1]}; it has ${source.def.outputs.length}`, name));
-    return null;
-  }
-  return { link: { node: from, output: output.name, index: value[1] }, type: output.type };
-}
-
-function entry(type: NodeErrorEntry['type'], message: string, details: string, inputName?: string): NodeErrorEntry {
-  return { type, message, details, extra_info: inputName ? { input_name: inputName } : {} };
+function nameIds(ids: readonly string[]): string {
+  const named = ids.slice(0, MAX_IDS_NAMED).join(', ');
+  return ids.length > MAX_IDS_NAMED ? `${named} and ${ids.length - MAX_IDS_NAMED} more` : named;
 }
 
 function invalid(type: PromptError['type'], message: string, details: string, nodeErrors: NodeErrors = {}): ValidationResult {
   return { ok: false, error: { type, message, details, extra_info: {} }, nodeErrors };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import express, { Router } from 'express';
-import { readWorkflowSource, type Engine } from '../../engine/index.ts';
+import { nodeCountError, readWorkflowSource, type Engine } from '../../engine/index.ts';
 import { HttpError } from '../http-error.ts';
 
 const VERSION = '0.1.0';
@@ -63,6 +63,9 @@ export function infoRoutes(engine: Engine, workflowsDir: string, maxBodyBytes: n
     const source = readWorkflowSource(bytes, name);
     if (!source.ok) throw new HttpError(400, 'not_a_workflow', source.message);
     if (source.kind === 'workflow') {
+      const uiNodes = (source.workflow as { nodes?: unknown }).nodes;
+      const tooMany = nodeCountError(Array.isArray(uiNodes) ? uiNodes.length : 0, 'workflow');
+      if (tooMany) throw new HttpError(400, 'not_a_workflow', `${name}: ${tooMany.details}`);
       res.json({ kind: 'workflow', workflow: source.workflow, prompt: source.prompt ?? null });
       return;
     }
