@@ -2,7 +2,8 @@ import path from 'node:path';
 import Type from 'typebox';
 import { defineNode } from '../engine/node.ts';
 import { Classifier } from '../engine/onnx/index.ts';
-import { FrechetReference, inspectOnnxScorer, momentsFromArrays, OnnxScorer, scoreImages, type RewardWeights } from '../engine/rewards/index.ts';
+import { FrechetReference, inspectOnnxScorer, OnnxScorer, scoreImages, type RewardWeights } from '../engine/rewards/index.ts';
+import { frechetReferenceFor } from '../engine/sampling/evaluate.ts';
 import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 
 /**
@@ -18,7 +19,7 @@ function classifierFor(handle: ModelHandle) {
   if (!entry) {
     entry = Classifier.load(dir).then(async (classifier) => ({
       classifier,
-      reference: classifier.info.stats ? new FrechetReference(momentsFromArrays(await classifier.featureStats())) : undefined,
+      reference: classifier.info.stats ? await frechetReferenceFor(classifier) : undefined,
     }));
     entry.catch(() => classifiers.delete(dir));
     classifiers.set(dir, entry);
@@ -38,7 +39,7 @@ function scorerFor(file: string, size: number) {
 }
 
 /** The node's weights as the reward module names them. */
-export function rewardWeights(widgets: { confidence_weight: number; fd_weight: number; jpeg_weight: number; onnx_weight: number }): RewardWeights {
+function rewardWeights(widgets: { confidence_weight: number; fd_weight: number; jpeg_weight: number; onnx_weight: number }): RewardWeights {
   return { confidence: widgets.confidence_weight, fd: widgets.fd_weight, jpeg: widgets.jpeg_weight, onnx: widgets.onnx_weight };
 }
 
@@ -69,6 +70,18 @@ export default defineNode({
     const inspected = inspectOnnxScorer(onnx_path, onnx_input_size);
     return inspected.ok ? [] : [{ input: 'onnx_path', message: inspected.message }];
   },
+  training: ({ onnx_path, onnx_input_size, ...widgets }) => ({
+    kind: 'reward',
+    weights: rewardWeights(widgets),
+    ...(widgets.onnx_weight !== 0
+      ? {
+          onnxScore: async () => {
+            const scorer = await scorerFor(onnx_path, onnx_input_size);
+            return (images) => scorer.score(images);
+          },
+        }
+      : {}),
+  }),
   async run(_ctx, { images, conditioning, model, onnx_path, onnx_input_size, ...widgets }) {
     const weights = rewardWeights(widgets);
     const loaded = model ? await classifierFor(model) : undefined;

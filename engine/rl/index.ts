@@ -1,5 +1,6 @@
-/** Learning (no graph imports): Gaussian policies, Adam, group-normalised policy gradient, the schedule action space. */
+/** Learning (no graph imports): Gaussian policies, Bernoulli gates, Adam, group-normalised policy gradient, the schedule action space. */
 export { logProb, gradLogProb, actionFor, type GaussianPolicyParams } from './gaussian-policy.ts';
+export { gateBits, greedyGateBits, gateLogProb, gradGateLogProb } from './bernoulli-policy.ts';
 export { adamInit, adamAscend, type AdamState, type AdamOptions } from './adam.ts';
 export { SeededRandom } from './random.ts';
 export {

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { formatErrors } from '../../engine/index.ts';
-import { syncWidgetValues } from '../../engine/graph/sync-widgets.ts';
 import type { TrainerState } from '../../engine/rl/index.ts';
+import { resolveTrainSettings, rewardCurvePng, TrainingError, trainWorkflow, type TrainOptions, type TrainResult, type TrainSettings } from '../../engine/training/index.ts';
 import { createFewstepSetup } from '../setup.ts';
-import { resolveTrainSettings, rewardCurvePng, trainPrompt, type Prompt, type TrainResult, type TrainSettings } from '../training.ts';
 import { loadWorkflowFile, UsageError } from './load.ts';
 
 /** A path for the learned workflow that is never the input file. */
@@ -22,13 +22,23 @@ export interface TrainCommandOptions extends Partial<TrainSettings> {
   json?: boolean;
 }
 
+/** The engine's training errors as the CLI's: one line, exit code 1 when the graph failed to run, else 2. */
+async function asUsageErrors<T>(body: () => Promise<T> | T): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof TrainingError) throw new UsageError(error.message, error.code === 'run_failed' ? 1 : 2);
+    throw error;
+  }
+}
+
 /** `fewstep train FILE`: trains, then writes FILE's name + -learned.json, the reward curve PNG and the trainer state into --out. */
 export async function trainCommand(file: string, options: TrainCommandOptions, setup = createFewstepSetup()): Promise<number> {
-  const settings = resolveTrainSettings(options);
+  const settings = await asUsageErrors(() => resolveTrainSettings(options));
   const source = loadWorkflowFile(file);
   const converted = setup.engine.toPrompt(source.kind === 'workflow' ? source.workflow : source.prompt);
   if (!converted.ok) throw new UsageError(`${file}: ${converted.errors.join('; ')}`);
-  const prompt = converted.prompt as Prompt;
+  const { prompt } = converted;
   const validation = setup.engine.validate(prompt);
   if (!validation.ok) {
     console.error(`${file}: invalid workflow`);
@@ -53,9 +63,12 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
+  const folders: TrainOptions['folders'] = { output: path.resolve(options.out), input: path.resolve('input'), temp: path.join(os.tmpdir(), 'fewstep', 'temp') };
   let result: TrainResult;
   try {
-    result = await trainPrompt(setup, prompt, settings, {
+    result = await asUsageErrors(() => trainWorkflow(setup, prompt, settings, {
+      folders,
+      workflow: source.kind === 'workflow' ? source.workflow : undefined,
       resume,
       signal: controller.signal,
       onProgress: ({ iteration, reward, heldOutFd }) => {
@@ -64,16 +77,15 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
       },
       // Saved after every iteration: an interrupted run resumes with --resume.
       onIteration: (state) => writeFileSync(stateFile, JSON.stringify(state)),
-    });
+    }));
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
   }
   const { state, learned } = result;
   writeFileSync(stateFile, JSON.stringify(state));
-  const workflow = source.kind === 'workflow' ? syncWidgetValues(setup.engine.registry, source.workflow, result.prompt) : result.prompt;
   if (existsSync(outFile) && path.resolve(outFile) === path.resolve(file)) throw new Error('refusing to write over the input');
-  writeFileSync(outFile, `${JSON.stringify(workflow, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify(result.workflow, null, 2)}\n`);
   writeFileSync(plotFile, rewardCurvePng(state));
 
   if (options.json) {
@@ -83,7 +95,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
     for (const entry of state.history) console.log(`${String(entry.iteration).padStart(9)}  ${entry.reward === null ? '-'.padStart(10) : entry.reward.toFixed(4).padStart(10)}  ${entry.heldOut === undefined ? '' : entry.heldOut.toFixed(3)}`);
     console.log(`stopped: ${state.stopped} after ${state.iteration} iterations, ${result.seconds.toFixed(0)} s`);
     console.log(`learned timesteps ${learned.timesteps.join(', ')}${learned.guidance ? `; guidance ${learned.guidance.join(', ')}` : ''}${learned.eta ? `; eta ${learned.eta.join(', ')}` : ''}`);
-    if (result.skipGate) console.log(`SkipGate (node ${result.plan.skipGateId}): runs ${result.skipGate.blocksRun} of ${result.skipGate.blocksTotal} block evaluations per image (compute penalty ${settings.computePenalty})`);
+    if (result.gates && result.plan.gates) console.log(`${prompt[result.plan.gates.id].class_type} (node ${result.plan.gates.id}): runs ${result.gates.blocksRun} of ${result.gates.blocksTotal} block evaluations per image (compute penalty ${settings.computePenalty})`);
     console.log(`held-out FD (${settings.heldOut} images): start ${String(learned.training?.held_out_fd_start ?? '-')}, best ${String(learned.training?.held_out_fd_best ?? '-')}`);
     console.log(`wrote ${outFile}, ${plotFile}, ${stateFile}`);
   }
