@@ -54,6 +54,8 @@ test('a workflow without a learnable schedule, a sampler it feeds or a reward is
   notTrainable(four, /exactly one reward node/);
   const two = promptOf('learn-schedule.json');
   two['99'] = structuredClone(two['3']);
+  two['98'] = { class_type: 'FewStepSampler', inputs: { ...two['4'].inputs, schedule: ['99', 0] } };
+  two['97'] = { class_type: 'PreviewImage', inputs: { images: ['98', 0] } };
   notTrainable(two, /2 nodes learn a schedule \(nodes 3, 99\)/);
   const invalid = promptOf('learn-schedule.json');
   invalid['4'].inputs.cfg = -5;
