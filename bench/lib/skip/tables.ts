@@ -5,7 +5,7 @@ import path from 'node:path';
 import { encodePng } from '../../../engine/image/png.ts';
 import { SEED_RANGES } from '../../../engine/sampling/evaluate.ts';
 import type { SkipConfig } from '../../../engine/skip/index.ts';
-import { drawScatter, type PlotPoint } from '../../skip-plot.ts';
+import { drawScatter, type PlotPoint } from './plot.ts';
 import { log, median, pct, TUNING_SEED, type SkipBench } from './context.ts';
 import { evaluateSetting, flopsSplit, spreadOf, timeSetting, verdict, type Row } from './evaluation.ts';
 import { greedySetting, searchSettings, type SearchOptions, type SearchTrajectory } from './search.ts';

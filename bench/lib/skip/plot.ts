@@ -3,7 +3,7 @@
  * saved %, y = FD, a shaded band for the unskipped run's seed-to-seed spread, numbered points
  * (the numbers are the rows of bench/skip.ts's table), one colour per step count.
  */
-import { imageBatch, type ImageBatch } from '../engine/image/image-batch.ts';
+import { imageBatch, type ImageBatch } from '../../../engine/image/image-batch.ts';
 
 export interface PlotPoint {
   x: number;
