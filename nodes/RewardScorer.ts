@@ -2,7 +2,7 @@ import path from 'node:path';
 import Type from 'typebox';
 import { defineNode } from '../engine/node.ts';
 import { Classifier } from '../engine/onnx/index.ts';
-import { FrechetReference, inspectOnnxScorer, OnnxScorer, scoreImages, type RewardWeights } from '../engine/rewards/index.ts';
+import { inspectOnnxScorer, OnnxScorer, scoreImages, type FrechetReference, type RewardWeights } from '../engine/rewards/index.ts';
 import { frechetReferenceFor } from '../engine/sampling/evaluate.ts';
 import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 

@@ -16,9 +16,9 @@
  * see the comment at the top of that file.
  */
 export * from './policy.ts';
-export { ComputeAccount, type ComputeSummary, type SegmentFlops, type StepAccount, type EvaluationRecord } from './accounting.ts';
-export { MaskPolicyConfig, MaskRow, MaskRows, maskPolicy, maskIssues, parseMaskRows, splitRows, formatRows } from './mask.ts';
-export { ChangePolicyConfig, changePolicy, relativeChange } from './change.ts';
+export { ComputeAccount } from './accounting.ts';
+export { maskPolicy, parseMaskRows, splitRows, formatRows } from './mask.ts';
+export { ChangePolicyConfig, changePolicy } from './change.ts';
 export { LearnedGateParams, greedyGateMask } from './learned.ts';
-export { SkipConfig, GuidanceConfig, NoSkipConfig, skipConfigIssues, createSkipSettings, describeSkipConfig, type SkipConfigIssue } from './settings.ts';
-export { ModelRunner, type EvaluateInfo } from './runner.ts';
+export { SkipConfig, skipConfigIssues, createSkipSettings } from './settings.ts';
+export { ModelRunner } from './runner.ts';

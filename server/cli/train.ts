@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { formatErrors } from '../../engine/index.ts';
-import type { TrainerState } from '../../engine/rl/index.ts';
-import { resolveTrainSettings, rewardCurvePng, TrainingError, trainWorkflow, type TrainOptions, type TrainResult, type TrainSettings } from '../../engine/training/index.ts';
+import { resolveTrainSettings, rewardCurvePng, TrainingError, trainWorkflow, type TrainerState, type TrainOptions, type TrainResult, type TrainSettings } from '../../engine/training/index.ts';
 import { createFewstepSetup } from '../setup.ts';
 import { loadWorkflowFile, UsageError } from './load.ts';
 

@@ -19,7 +19,10 @@ export function greedySetting(bench: SkipBench, sens: Sensitivity, budget: numbe
   const candidates: Candidate[] = [];
   for (let s = 0; s < sens.steps; s++) {
     for (let b = 0; b < blocks; b++) {
-      const both = (ch: string) => () => ((cond[s][b] = ch), (uncond[s][b] = ch));
+      const both = (ch: string) => () => {
+        cond[s][b] = ch;
+        uncond[s][b] = ch;
+      };
       candidates.push({ cost: sens.dropBoth[s][b], saving: 2 * blockFlops[b], apply: both('D'), taken: () => cond[s][b] !== 'R' });
       if (s > 0) candidates.push({ cost: sens.reuseBoth[s][b], saving: 2 * blockFlops[b], apply: both('C'), taken: () => cond[s][b] !== 'R' });
       candidates.push({ cost: sens.dropUncond[s][b], saving: blockFlops[b], apply: () => (uncond[s][b] = 'D'), taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R' });
@@ -102,7 +105,10 @@ export async function searchSettings(bench: SkipBench, sens: Sensitivity, steps:
   const moves: Move[] = [];
   for (let s = 0; s < steps; s++) {
     for (let b = 0; b < blocks; b++) {
-      const both = (ch: string) => (d: Draft) => ((d.cond[s][b] = ch), (d.uncond[s][b] = ch));
+      const both = (ch: string) => (d: Draft) => {
+        d.cond[s][b] = ch;
+        d.uncond[s][b] = ch;
+      };
       moves.push({ key: `D${s}.${b}`, cost: sens.dropBoth[s][b], saving: 2 * blockFlops[b], apply: both('D'), open: (d) => d.cond[s][b] === 'R' });
       if (s > 0) moves.push({ key: `C${s}.${b}`, cost: sens.reuseBoth[s][b], saving: 2 * blockFlops[b], apply: both('C'), open: (d) => d.cond[s][b] === 'R' });
       moves.push({ key: `uD${s}.${b}`, cost: sens.dropUncond[s][b], saving: blockFlops[b], apply: (d) => (d.uncond[s][b] = 'D'), open: (d) => d.uncond[s][b] === 'R' && d.pass[s] === 'R' });
