@@ -22,7 +22,7 @@ const BENCHES: ReadonlyArray<{ name: string; measures: string; cost: string }> =
 function list(): string {
   const width = Math.max(...BENCHES.map((bench) => bench.name.length));
   return [
-    'Benchmarks (npm run bench -- NAME [ARGS...]; each file\'s header lists its flags):',
+    "Benchmarks (npm run bench -- NAME [ARGS...]; each file's header lists its flags):",
     '',
     ...BENCHES.map((bench) => `  ${bench.name.padEnd(width)}  ${bench.measures} (${bench.cost})`),
     '',

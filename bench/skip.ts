@@ -58,7 +58,9 @@ const stepCounts = values.steps.split(',').map(Number);
 const budgets = values.budgets.split(',').map(Number);
 const bench = await createSkipBench({ models: values.models, cfg: Number(values.cfg), sampler: values.sampler, samples: Number(values.samples) });
 const { model, blocks } = bench;
-console.log(`model fmnist (${bench.modelHash}), ${bench.sampler}, trailing spacing, cfg ${bench.cfg}; ${blocks} blocks of ${(model.flops.blocks[0] / 1e6).toFixed(0)} MFLOPs + embed ${(model.flops.embed / 1e6).toFixed(0)} + head ${(model.flops.head / 1e6).toFixed(0)} per sample`);
+console.log(
+  `model fmnist (${bench.modelHash}), ${bench.sampler}, trailing spacing, cfg ${bench.cfg}; ${blocks} blocks of ${(model.flops.blocks[0] / 1e6).toFixed(0)} MFLOPs + embed ${(model.flops.embed / 1e6).toFixed(0)} + head ${(model.flops.head / 1e6).toFixed(0)} per sample`,
+);
 
 if (tables.includes('sensitivity') || tables.includes('select') || tables.includes('search')) {
   const probe = Number(values.probe);
@@ -66,7 +68,15 @@ if (tables.includes('sensitivity') || tables.includes('select') || tables.includ
   for (const steps of stepCounts.filter((s) => s <= 8)) {
     const sens = await sensitivity(bench, steps, probe);
     if (tables.includes('sensitivity')) printSensitivity(bench, sens);
-    if (tables.includes('search')) console.log(await searchTable(bench, sens, steps, budgets, tune, { probe, width: Number(values.width), pass: values.pass !== 'false', startPass: values['start-pass'] }));
+    if (tables.includes('search'))
+      console.log(
+        await searchTable(bench, sens, steps, budgets, tune, {
+          probe,
+          width: Number(values.width),
+          pass: values.pass !== 'false',
+          startPass: values['start-pass'],
+        }),
+      );
     if (tables.includes('select')) console.log(await selectTable(bench, sens, steps, budgets, tune, probe));
   }
 }

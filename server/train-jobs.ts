@@ -3,7 +3,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import type { Prompt } from '../engine/graph/prompt.ts';
-import { planTraining, resolveTrainSettings, rewardCurvePng, TrainingError, trainWorkflow, type TrainProgress, type TrainSettings } from '../engine/training/index.ts';
+import {
+  planTraining,
+  resolveTrainSettings,
+  rewardCurvePng,
+  TrainingError,
+  trainWorkflow,
+  type TrainProgress,
+  type TrainSettings,
+} from '../engine/training/index.ts';
 import { HttpError } from './http-error.ts';
 import type { FewstepSetup } from './setup.ts';
 import type { WsHub } from './ws-hub.ts';
@@ -88,7 +96,11 @@ export class TrainingJobs {
       throw error;
     }
     if (this.current) {
-      throw new HttpError(409, 'training_busy', `training ${this.current.job.train_id} is running (iteration ${this.current.job.iteration} of ${this.current.job.iterations}); stop it with POST /train/interrupt or wait for it`);
+      throw new HttpError(
+        409,
+        'training_busy',
+        `training ${this.current.job.train_id} is running (iteration ${this.current.job.iteration} of ${this.current.job.iterations}); stop it with POST /train/interrupt or wait for it`,
+      );
     }
     const job: TrainJob = {
       train_id: randomUUID(),
@@ -185,7 +197,12 @@ export class TrainingJobs {
   private write(job: TrainJob, name: string | undefined, workflow: unknown, plot: Buffer): { workflow: FileRef; plot: FileRef } {
     const dir = path.join(this.folders.output, TRAIN_SUBFOLDER);
     mkdirSync(dir, { recursive: true });
-    const stem = `${(name ?? 'workflow').replace(/[^\w.-]+/g, '_').replace(/\.json$/i, '').slice(0, 60) || 'workflow'}-learned-${job.train_id.slice(0, 8)}`;
+    const stem = `${
+      (name ?? 'workflow')
+        .replace(/[^\w.-]+/g, '_')
+        .replace(/\.json$/i, '')
+        .slice(0, 60) || 'workflow'
+    }-learned-${job.train_id.slice(0, 8)}`;
     writeFileSync(path.join(dir, `${stem}.json`), `${JSON.stringify(workflow, null, 2)}\n`);
     writeFileSync(path.join(dir, `${stem}-reward.png`), plot);
     const ref = (filename: string): FileRef => ({ filename, subfolder: TRAIN_SUBFOLDER, type: 'output' });

@@ -20,9 +20,19 @@ export async function nodeInputs(
   const node = graph.nodes.get(nodeId);
   if (!node) throw new RangeError(`node ${nodeId} is not in the graph`);
   const deps = new Map([...graph.nodes].map(([id, each]) => [id, Object.values(each.links).map((link) => link.node)]));
-  const needed = ancestorsOf(Object.values(node.links).map((link) => link.node), deps);
+  const needed = ancestorsOf(
+    Object.values(node.links).map((link) => link.node),
+    deps,
+  );
   const results = new Map<string, NodeResult<OutputSpecs>>();
-  const result = await executeGraph(registry, models, { nodes: graph.nodes, outputs: [], order: graph.order.filter((id) => needed.has(id)) }, prompt, options, results);
+  const result = await executeGraph(
+    registry,
+    models,
+    { nodes: graph.nodes, outputs: [], order: graph.order.filter((id) => needed.has(id)) },
+    prompt,
+    options,
+    results,
+  );
   if (result.status !== 'success') return { ok: false, result };
   const inputs: Record<string, unknown> = { ...node.values };
   for (const [name, link] of Object.entries(node.links)) inputs[name] = results.get(link.node)!.outputs[link.output];

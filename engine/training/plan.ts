@@ -22,7 +22,8 @@ export interface TrainPlan {
 /** A validated graph of a workflow (UI or API format), or a TrainingError listing its problems. */
 export function validGraph(engine: Engine, prompt: unknown): Graph {
   const validation = engine.validate(prompt);
-  if (!validation.ok) throw new TrainingError('invalid_workflow', `the workflow does not validate: ${formatErrors(validation.error, validation.nodeErrors).join('; ')}`);
+  if (!validation.ok)
+    throw new TrainingError('invalid_workflow', `the workflow does not validate: ${formatErrors(validation.error, validation.nodeErrors).join('; ')}`);
   return validation.graph;
 }
 
@@ -40,8 +41,10 @@ export function planTraining(engine: Engine, prompt: Prompt): TrainPlan {
   }
   const [schedule] = cast.schedule;
   const samplers = cast.sampler.filter(({ id }) => Object.values(graph.nodes.get(id)!.links).some((link) => link.node === schedule.id));
-  if (samplers.length !== 1) throw new TrainingError('not_trainable', `the learned schedule (node ${schedule.id}) must feed exactly one sampler (it feeds ${samplers.length})`);
-  if (cast.reward.length !== 1) throw new TrainingError('not_trainable', `training needs exactly one reward node, e.g. a RewardScorer (found ${cast.reward.length})`);
+  if (samplers.length !== 1)
+    throw new TrainingError('not_trainable', `the learned schedule (node ${schedule.id}) must feed exactly one sampler (it feeds ${samplers.length})`);
+  if (cast.reward.length !== 1)
+    throw new TrainingError('not_trainable', `training needs exactly one reward node, e.g. a RewardScorer (found ${cast.reward.length})`);
   const [sampler] = samplers;
   const gates = gatesFeeding(engine.registry, graph, sampler.id, new Map(cast.gates.map((entry) => [entry.id, entry])));
   return { graph, schedule, sampler, reward: cast.reward[0], ...(gates ? { gates } : {}) };

@@ -18,9 +18,21 @@ const UNSAVED_GATE_LOGIT = 3;
  * The schedule's start action: the saved policy mean when it was learned in the same action
  * space, else the schedule the node outputs now (learned or hand-made) encoded in this space.
  */
-export function scheduleStart(role: ScheduleRole, schedule: StepSchedule, choice: SamplerChoice, space: ScheduleSpace, noiseSchedule: NoiseSchedule): Float64Array {
+export function scheduleStart(
+  role: ScheduleRole,
+  schedule: StepSchedule,
+  choice: SamplerChoice,
+  space: ScheduleSpace,
+  noiseSchedule: NoiseSchedule,
+): Float64Array {
   const saved = role.learned;
-  if (saved?.action && saved.space && saved.space.steps === space.steps && saved.space.learnGuidance === space.learnGuidance && saved.space.learnEta === space.learnEta) {
+  if (
+    saved?.action &&
+    saved.space &&
+    saved.space.steps === space.steps &&
+    saved.space.learnGuidance === space.learnGuidance &&
+    saved.space.learnEta === space.learnEta
+  ) {
     return Float64Array.from(saved.action);
   }
   return encodeSchedule({ timesteps: schedule.timesteps, guidance: schedule.guidance ?? choice.cfg, eta: schedule.eta ?? choice.eta }, space, noiseSchedule);
@@ -30,10 +42,15 @@ export function scheduleStart(role: ScheduleRole, schedule: StepSchedule, choice
 export function gatesStart(role: GatesRole, steps: number, blocks: number, computePenalty: number): { gates: GateSpace; start: number[] } {
   const saved = role.learned;
   const gates: GateSpace = {
-    steps, blocks, withUncond: saved.uncondLogits !== undefined || saved.logits === undefined, skipAction: role.skipAction, computePenalty,
+    steps,
+    blocks,
+    withUncond: saved.uncondLogits !== undefined || saved.logits === undefined,
+    skipAction: role.skipAction,
+    computePenalty,
     ...(role.guidance ? { guidance: role.guidance } : {}),
   };
-  const table = (rows: number[][] | undefined) => Array.from({ length: steps * blocks }, (_, k) => rows?.[Math.floor(k / blocks)]?.[k % blocks] ?? UNSAVED_GATE_LOGIT);
+  const table = (rows: number[][] | undefined) =>
+    Array.from({ length: steps * blocks }, (_, k) => rows?.[Math.floor(k / blocks)]?.[k % blocks] ?? UNSAVED_GATE_LOGIT);
   return { gates, start: [...table(saved.logits), ...(gates.withUncond ? table(saved.uncondLogits ?? saved.logits) : [])] };
 }
 
@@ -68,9 +85,16 @@ export function learnedSchedule(
  * The gates a gates node saves. Its learned mode runs a block iff its logit >= 0, so the logits
  * keep the signs of the chosen (best held-out) gate bits: it runs exactly what was measured.
  */
-export function learnedGates(gateLogits: readonly number[], bits: readonly number[], gates: GateSpace): { params: GateLogits; blocksRun: number; blocksTotal: number } {
+export function learnedGates(
+  gateLogits: readonly number[],
+  bits: readonly number[],
+  gates: GateSpace,
+): { params: GateLogits; blocksRun: number; blocksTotal: number } {
   const logits = gateLogits.map((logit, k) => (bits[k] === 1 ? 1 : -1) * Math.max(Math.abs(logit), 0.01));
-  const rows = (offset: number) => Array.from({ length: gates.steps }, (_, step) => logits.slice(offset + step * gates.blocks, offset + (step + 1) * gates.blocks).map((v) => Number(v.toFixed(3))));
+  const rows = (offset: number) =>
+    Array.from({ length: gates.steps }, (_, step) =>
+      logits.slice(offset + step * gates.blocks, offset + (step + 1) * gates.blocks).map((v) => Number(v.toFixed(3))),
+    );
   const params: GateLogits = { logits: rows(0), ...(gates.withUncond ? { uncondLogits: rows(gates.steps * gates.blocks) } : {}) };
   const tables = gateTables(bits, gates);
   const blocksRun = tables.cond.flat().filter((a) => a === 'run').length + (tables.uncond?.flat().filter((a) => a === 'run').length ?? 0);

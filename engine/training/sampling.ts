@@ -31,11 +31,20 @@ export interface SamplerRunOptions {
  * Runs the part of the graph a sampler node needs (LoadModel, SkipGate, StepScheduler, ...) and
  * hands back the values it would get, so training and benches sample exactly what the workflow would.
  */
-export async function samplerInputs(engine: Engine, graph: Graph, prompt: Prompt, sampler: Cast<'sampler'>, options: SamplerRunOptions): Promise<SamplerInputs> {
+export async function samplerInputs(
+  engine: Engine,
+  graph: Graph,
+  prompt: Prompt,
+  sampler: Cast<'sampler'>,
+  options: SamplerRunOptions,
+): Promise<SamplerInputs> {
   const run = await nodeInputs(engine.registry, engine.models, graph, prompt, sampler.id, { folders: options.folders, signal: options.signal });
   if (!run.ok) {
     const { result } = run;
-    throw new TrainingError('run_failed', `could not make the sampler's inputs (node ${sampler.id}): ${result.status === 'failed' ? result.error.message : result.status}`);
+    throw new TrainingError(
+      'run_failed',
+      `could not make the sampler's inputs (node ${sampler.id}): ${result.status === 'failed' ? result.error.message : result.status}`,
+    );
   }
   const def = engine.registry.get(graph.nodes.get(sampler.id)!.type)!;
   const ofType = (type: SocketType) => {

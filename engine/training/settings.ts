@@ -28,11 +28,29 @@ export type TrainSettings = Static<typeof TrainSettingsSchema>;
 type SettingName = keyof TrainSettings;
 
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
-  iterations: 40, group: 8, batch: 64, heldOut: 256, evaluateEvery: 4, patience: 3, learningRate: 0.08, std: 0.25,
-  learnGuidance: true, learnEta: false, seed: 0, maxMinutes: 9, computePenalty: 20,
+  iterations: 40,
+  group: 8,
+  batch: 64,
+  heldOut: 256,
+  evaluateEvery: 4,
+  patience: 3,
+  learningRate: 0.08,
+  std: 0.25,
+  learnGuidance: true,
+  learnEta: false,
+  seed: 0,
+  maxMinutes: 9,
+  computePenalty: 20,
 };
 
-interface SettingBounds { type?: string; minimum?: number; exclusiveMinimum?: number; maximum?: number; multipleOf?: number; description?: string }
+interface SettingBounds {
+  type?: string;
+  minimum?: number;
+  exclusiveMinimum?: number;
+  maximum?: number;
+  multipleOf?: number;
+  description?: string;
+}
 
 /** What a setting must be, in words, from its schema: "an even number >= 2 and <= 1024". */
 function settingRule(bounds: SettingBounds): string {
@@ -56,7 +74,11 @@ const cliFlag = (field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toL
  * settings (POST /train); without it they are ignored (the CLI passes its other options along).
  * Only the schema's own properties are settings: `constructor` or `__proto__` are not.
  */
-export function resolveTrainSettings(partial: object, label: (field: string) => string = cliFlag, { strict = false }: { strict?: boolean } = {}): TrainSettings {
+export function resolveTrainSettings(
+  partial: object,
+  label: (field: string) => string = cliFlag,
+  { strict = false }: { strict?: boolean } = {},
+): TrainSettings {
   const properties = TrainSettingsSchema.properties as Record<SettingName, SettingBounds>;
   const settings: Record<string, unknown> = { ...DEFAULT_TRAIN_SETTINGS };
   for (const [field, value] of Object.entries(partial)) {
@@ -68,7 +90,10 @@ export function resolveTrainSettings(partial: object, label: (field: string) => 
     const bounds = properties[field as SettingName];
     if (!Value.Check(TrainSettingsSchema.properties[field as SettingName], value)) {
       const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-      throw new TrainingError('invalid_settings', `${label(field)} ${shown}: must be ${settingRule(bounds)}${bounds.description ? ` (${bounds.description})` : ''}`);
+      throw new TrainingError(
+        'invalid_settings',
+        `${label(field)} ${shown}: must be ${settingRule(bounds)}${bounds.description ? ` (${bounds.description})` : ''}`,
+      );
     }
     settings[field] = value;
   }

@@ -62,10 +62,19 @@ export async function trainWorkflow(setup: TrainSetup, prompt: Prompt, settings:
   const started = performance.now();
   const plan = planTraining(setup.engine, prompt);
   const { task, start, space, gates, reward } = await prepareTask(setup, plan, prompt, settings, options);
-  const state = await train(task, options.resume ?? initialState(start.schedule, settings.std, settings.seed, start.gates), {
-    iterations: settings.iterations, groupSize: settings.group, learningRate: settings.learningRate,
-    evaluateEvery: settings.evaluateEvery, patience: settings.patience, maxSeconds: settings.maxMinutes * 60,
-  }, { onProgress: options.onProgress, onIteration: options.onIteration, signal: options.signal });
+  const state = await train(
+    task,
+    options.resume ?? initialState(start.schedule, settings.std, settings.seed, start.gates),
+    {
+      iterations: settings.iterations,
+      groupSize: settings.group,
+      learningRate: settings.learningRate,
+      evaluateEvery: settings.evaluateEvery,
+      patience: settings.patience,
+      maxSeconds: settings.maxMinutes * 60,
+    },
+    { onProgress: options.onProgress, onIteration: options.onIteration, signal: options.signal },
+  );
 
   const action = finalAction(state);
   const seconds = (performance.now() - started) / 1000;
@@ -99,7 +108,11 @@ async function prepareTask(setup: TrainSetup, plan: TrainPlan, prompt: Prompt, s
   const classifier = await setup.store.classifier(handle.name);
   const reference = await frechetReferenceFor(classifier);
   const noiseSchedule = parseNoiseSchedule(handle.model.schedule);
-  const space: ScheduleSpace = { steps: schedule.timesteps.length, learnGuidance: settings.learnGuidance, learnEta: settings.learnEta && samplerTakesEta(choice.sampler) };
+  const space: ScheduleSpace = {
+    steps: schedule.timesteps.length,
+    learnGuidance: settings.learnGuidance,
+    learnEta: settings.learnEta && samplerTakesEta(choice.sampler),
+  };
   const { weights, onnxScore } = plan.reward.role;
   if (weights.confidence === 0 && weights.fd === 0 && weights.jpeg === 0 && weights.onnx === 0) {
     throw new TrainingError('not_trainable', `the reward (node ${plan.reward.id}) has every weight 0: there is nothing to train for`);
@@ -111,9 +124,26 @@ async function prepareTask(setup: TrainSetup, plan: TrainPlan, prompt: Prompt, s
   let gateStart: number[] | undefined;
   if (plan.gates) ({ gates, start: gateStart } = gatesStart(plan.gates.role, space.steps, handle.model.blockCount, settings.computePenalty));
   const task = scheduleTask({
-    handle: gates ? { ...handle, skip: null } : handle, classifier, reference, noiseSchedule, space, weights, gates,
-    sampler: choice.sampler, cfg: choice.cfg, eta: choice.eta, batch: settings.batch, heldOutSamples: settings.heldOut,
-    onnxScore: score, signal: options.signal,
+    handle: gates ? { ...handle, skip: null } : handle,
+    classifier,
+    reference,
+    noiseSchedule,
+    space,
+    weights,
+    gates,
+    sampler: choice.sampler,
+    cfg: choice.cfg,
+    eta: choice.eta,
+    batch: settings.batch,
+    heldOutSamples: settings.heldOut,
+    onnxScore: score,
+    signal: options.signal,
   });
-  return { task, space, gates, reward: weights, start: { schedule: scheduleStart(plan.schedule.role, schedule, choice, space, noiseSchedule), gates: gateStart } };
+  return {
+    task,
+    space,
+    gates,
+    reward: weights,
+    start: { schedule: scheduleStart(plan.schedule.role, schedule, choice, space, noiseSchedule), gates: gateStart },
+  };
 }

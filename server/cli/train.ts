@@ -3,7 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { formatErrors } from '../../engine/index.ts';
-import { resolveTrainSettings, rewardCurvePng, TrainingError, trainWorkflow, type TrainerState, type TrainOptions, type TrainResult, type TrainSettings } from '../../engine/training/index.ts';
+import {
+  resolveTrainSettings,
+  rewardCurvePng,
+  TrainingError,
+  trainWorkflow,
+  type TrainerState,
+  type TrainOptions,
+  type TrainResult,
+  type TrainSettings,
+} from '../../engine/training/index.ts';
 import { createFewstepSetup } from '../setup.ts';
 import { loadWorkflowFile, UsageError } from './load.ts';
 
@@ -54,7 +63,12 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
   const plotFile = `${stem}-reward.png`;
 
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: ' train |{bar}| {value}/{total} it | reward {reward} | held-out FD {fd} | {duration_formatted}', hideCursor: true, barsize: 24 },
+    {
+      stream: process.stderr,
+      format: ' train |{bar}| {value}/{total} it | reward {reward} | held-out FD {fd} | {duration_formatted}',
+      hideCursor: true,
+      barsize: 24,
+    },
     cliProgress.Presets.shades_classic,
   );
   bar.start(settings.iterations, resume?.iteration ?? 0, { reward: '-', fd: '-' });
@@ -65,18 +79,20 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
   const folders: TrainOptions['folders'] = { output: path.resolve(options.out), input: path.resolve('input'), temp: path.join(os.tmpdir(), 'fewstep', 'temp') };
   let result: TrainResult;
   try {
-    result = await asUsageErrors(() => trainWorkflow(setup, prompt, settings, {
-      folders,
-      workflow: source.kind === 'workflow' ? source.workflow : undefined,
-      resume,
-      signal: controller.signal,
-      onProgress: ({ iteration, reward, heldOutFd }) => {
-        if (heldOutFd !== undefined) lastFd = heldOutFd.toFixed(2);
-        bar.update(iteration, { reward: reward === null ? '-' : reward.toFixed(3), fd: lastFd });
-      },
-      // Saved after every iteration: an interrupted run resumes with --resume.
-      onIteration: (state) => writeFileSync(stateFile, JSON.stringify(state)),
-    }));
+    result = await asUsageErrors(() =>
+      trainWorkflow(setup, prompt, settings, {
+        folders,
+        workflow: source.kind === 'workflow' ? source.workflow : undefined,
+        resume,
+        signal: controller.signal,
+        onProgress: ({ iteration, reward, heldOutFd }) => {
+          if (heldOutFd !== undefined) lastFd = heldOutFd.toFixed(2);
+          bar.update(iteration, { reward: reward === null ? '-' : reward.toFixed(3), fd: lastFd });
+        },
+        // Saved after every iteration: an interrupted run resumes with --resume.
+        onIteration: (state) => writeFileSync(stateFile, JSON.stringify(state)),
+      }),
+    );
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
@@ -91,11 +107,21 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
     console.log(JSON.stringify({ status: 'trained', file: outFile, plot: plotFile, state: stateFile, learned, history: state.history }, null, 2));
   } else {
     console.log('iteration  reward      held-out FD');
-    for (const entry of state.history) console.log(`${String(entry.iteration).padStart(9)}  ${entry.reward === null ? '-'.padStart(10) : entry.reward.toFixed(4).padStart(10)}  ${entry.heldOut === undefined ? '' : entry.heldOut.toFixed(3)}`);
+    for (const entry of state.history)
+      console.log(
+        `${String(entry.iteration).padStart(9)}  ${entry.reward === null ? '-'.padStart(10) : entry.reward.toFixed(4).padStart(10)}  ${entry.heldOut === undefined ? '' : entry.heldOut.toFixed(3)}`,
+      );
     console.log(`stopped: ${state.stopped} after ${state.iteration} iterations, ${result.seconds.toFixed(0)} s`);
-    console.log(`learned timesteps ${learned.timesteps.join(', ')}${learned.guidance ? `; guidance ${learned.guidance.join(', ')}` : ''}${learned.eta ? `; eta ${learned.eta.join(', ')}` : ''}`);
-    if (result.gates && result.plan.gates) console.log(`${prompt[result.plan.gates.id].class_type} (node ${result.plan.gates.id}): runs ${result.gates.blocksRun} of ${result.gates.blocksTotal} block evaluations per image (compute penalty ${settings.computePenalty})`);
-    console.log(`held-out FD (${settings.heldOut} images): start ${String(learned.training?.held_out_fd_start ?? '-')}, best ${String(learned.training?.held_out_fd_best ?? '-')}`);
+    console.log(
+      `learned timesteps ${learned.timesteps.join(', ')}${learned.guidance ? `; guidance ${learned.guidance.join(', ')}` : ''}${learned.eta ? `; eta ${learned.eta.join(', ')}` : ''}`,
+    );
+    if (result.gates && result.plan.gates)
+      console.log(
+        `${prompt[result.plan.gates.id].class_type} (node ${result.plan.gates.id}): runs ${result.gates.blocksRun} of ${result.gates.blocksTotal} block evaluations per image (compute penalty ${settings.computePenalty})`,
+      );
+    console.log(
+      `held-out FD (${settings.heldOut} images): start ${String(learned.training?.held_out_fd_start ?? '-')}, best ${String(learned.training?.held_out_fd_best ?? '-')}`,
+    );
     console.log(`wrote ${outFile}, ${plotFile}, ${stateFile}`);
   }
   return state.stopped === 'aborted' ? 1 : 0;

@@ -10,7 +10,9 @@ const bench = (...args: string[]) => spawnSync(process.execPath, ['--import', 't
 test('npm run bench lists every benchmark in bench/, and refuses a name it does not have', () => {
   const listed = bench();
   assert.equal(listed.status, 0, listed.stderr);
-  const files = readdirSync(path.join(root, 'bench')).filter((name) => name.endsWith('.ts') && name !== 'index.ts').map((name) => name.slice(0, -3));
+  const files = readdirSync(path.join(root, 'bench'))
+    .filter((name) => name.endsWith('.ts') && name !== 'index.ts')
+    .map((name) => name.slice(0, -3));
   assert.ok(files.length >= 8);
   for (const name of files) assert.match(listed.stdout, new RegExp(`^  ${name} `, 'm'), `${name} is listed`);
   const unknown = bench('nope');

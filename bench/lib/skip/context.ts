@@ -40,7 +40,15 @@ export async function createSkipBench(options: { models: string; cfg: number; sa
   const schedule = parseNoiseSchedule(model.schedule);
   const blocks = model.blockCount;
   return {
-    store, model, classifier, reference, blocks, classes: model.classes.length, cfg: options.cfg, sampler: options.sampler, samples: options.samples,
+    store,
+    model,
+    classifier,
+    reference,
+    blocks,
+    classes: model.classes.length,
+    cfg: options.cfg,
+    sampler: options.sampler,
+    samples: options.samples,
     cacheDir: BENCH_CACHE,
     modelHash: modelFilesHash(model.dir).slice(0, 12),
     handleFor: (config) => ({ name: 'fmnist', model, skip: config ? createSkipSettings(config, blocks) : null }),

@@ -24,22 +24,62 @@ export interface Row {
 export async function flopsSplit(bench: SkipBench, config: SkipConfig | null, steps: number) {
   // One small run gives the exact split (masks and guidance are per-image; the change rule
   // varies by image, so the evaluated fraction is what the table reports for the total).
-  const result = await generate({ handle: bench.handleFor(config), labels: range(0, 9), seed: TUNING_SEED, cfg: bench.cfg, sampler: bench.sampler, timesteps: bench.timestepsFor(steps) });
+  const result = await generate({
+    handle: bench.handleFor(config),
+    labels: range(0, 9),
+    seed: TUNING_SEED,
+    cfg: bench.cfg,
+    sampler: bench.sampler,
+    timesteps: bench.timestepsFor(steps),
+  });
   return { cond: result.stats.flops_saved_cond_fraction, uncond: result.stats.flops_saved_uncond_fraction };
 }
 
-export async function evaluateSetting(bench: SkipBench, index: number, steps: number, name: string, config: SkipConfig | null, sets: number, seedBase: number = SEED_RANGES.bench, count = bench.samples): Promise<Row> {
+export async function evaluateSetting(
+  bench: SkipBench,
+  index: number,
+  steps: number,
+  name: string,
+  config: SkipConfig | null,
+  sets: number,
+  seedBase: number = SEED_RANGES.bench,
+  count = bench.samples,
+): Promise<Row> {
   const { classifier, reference, cacheDir, cfg, sampler } = bench;
   const results: EvaluationResult[] = [];
   for (let set = 0; set < sets; set++) {
-    const result = await evaluate({ handle: bench.handleFor(config), classifier, reference, cacheDir, samples: count, seedBase: seedBase + set * count, timesteps: bench.timestepsFor(steps), cfg, sampler });
-    log(`  ${steps} steps, ${name}, set ${set}: FD ${result.fd.toFixed(3)}, agreement ${pct(result.agreement)}, saved ${pct(result.flopsSavedFraction)}${result.cached ? ' (cached)' : ` (${result.seconds.toFixed(0)} s)`}`);
+    const result = await evaluate({
+      handle: bench.handleFor(config),
+      classifier,
+      reference,
+      cacheDir,
+      samples: count,
+      seedBase: seedBase + set * count,
+      timesteps: bench.timestepsFor(steps),
+      cfg,
+      sampler,
+    });
+    log(
+      `  ${steps} steps, ${name}, set ${set}: FD ${result.fd.toFixed(3)}, agreement ${pct(result.agreement)}, saved ${pct(result.flopsSavedFraction)}${result.cached ? ' (cached)' : ` (${result.seconds.toFixed(0)} s)`}`,
+    );
     results.push(result);
   }
   const mean = (f: (r: EvaluationResult) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;
   const split = await flopsSplit(bench, config, steps);
   const saved = mean((r) => r.flopsSavedFraction);
-  return { index, steps, name, config, results, fd: mean((r) => r.fd), agreement: mean((r) => r.agreement), confidence: mean((r) => r.meanConfidence), saved, savedCond: config?.policy.kind === 'change' ? saved - split.uncond : split.cond, savedUncond: split.uncond };
+  return {
+    index,
+    steps,
+    name,
+    config,
+    results,
+    fd: mean((r) => r.fd),
+    agreement: mean((r) => r.agreement),
+    confidence: mean((r) => r.meanConfidence),
+    saved,
+    savedCond: config?.policy.kind === 'change' ? saved - split.uncond : split.cond,
+    savedUncond: split.uncond,
+  };
 }
 
 /**
@@ -64,7 +104,14 @@ export async function timeSetting(bench: SkipBench, config: SkipConfig | null, s
   const labels = range(0, 99).map((j) => j % bench.classes);
   const started = performance.now();
   const cpu = process.cpuUsage();
-  await generate({ handle: bench.handleFor(config), labels, seed: SEED_RANGES.bench, cfg: bench.cfg, sampler: bench.sampler, timesteps: bench.timestepsFor(steps) });
+  await generate({
+    handle: bench.handleFor(config),
+    labels,
+    seed: SEED_RANGES.bench,
+    cfg: bench.cfg,
+    sampler: bench.sampler,
+    timesteps: bench.timestepsFor(steps),
+  });
   const used = process.cpuUsage(cpu);
   return { wall: (performance.now() - started) / 1000, cpu: (used.user + used.system) / 1e6 };
 }

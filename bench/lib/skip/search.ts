@@ -25,12 +25,27 @@ export function greedySetting(bench: SkipBench, sens: Sensitivity, budget: numbe
       };
       candidates.push({ cost: sens.dropBoth[s][b], saving: 2 * blockFlops[b], apply: both('D'), taken: () => cond[s][b] !== 'R' });
       if (s > 0) candidates.push({ cost: sens.reuseBoth[s][b], saving: 2 * blockFlops[b], apply: both('C'), taken: () => cond[s][b] !== 'R' });
-      candidates.push({ cost: sens.dropUncond[s][b], saving: blockFlops[b], apply: () => (uncond[s][b] = 'D'), taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R' });
-      candidates.push({ cost: sens.shareUncond[s][b], saving: blockFlops[b], apply: () => (uncond[s][b] = 'S'), taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R' });
+      candidates.push({
+        cost: sens.dropUncond[s][b],
+        saving: blockFlops[b],
+        apply: () => (uncond[s][b] = 'D'),
+        taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R',
+      });
+      candidates.push({
+        cost: sens.shareUncond[s][b],
+        saving: blockFlops[b],
+        apply: () => (uncond[s][b] = 'S'),
+        taken: () => uncond[s][b] !== 'R' || pass[s] !== 'R',
+      });
     }
     if (allowPass) {
       const reuse = !Number.isNaN(sens.passReuse[s]) && sens.passReuse[s] < sens.passSkip[s];
-      candidates.push({ cost: reuse ? sens.passReuse[s] : sens.passSkip[s], saving: perEval, apply: () => (pass[s] = reuse ? 'C' : 'S'), taken: () => pass[s] !== 'R' });
+      candidates.push({
+        cost: reuse ? sens.passReuse[s] : sens.passSkip[s],
+        saving: perEval,
+        apply: () => (pass[s] = reuse ? 'C' : 'S'),
+        taken: () => pass[s] !== 'R',
+      });
     }
   }
   candidates.sort((a, b) => a.cost / a.saving - b.cost / b.saving);
@@ -100,7 +115,11 @@ export async function searchSettings(bench: SkipBench, sens: Sensitivity, steps:
   const { probe, width } = options;
   const base = await probeFeatures(bench, null, steps, probe);
   const { blocks: blockFlops } = bench.model.flops;
-  const draft: Draft = { cond: Array.from({ length: steps }, () => [...fullRow(bench)]), uncond: Array.from({ length: steps }, () => [...fullRow(bench)]), pass: [...(options.startPass || 'R'.repeat(steps))] };
+  const draft: Draft = {
+    cond: Array.from({ length: steps }, () => [...fullRow(bench)]),
+    uncond: Array.from({ length: steps }, () => [...fullRow(bench)]),
+    pass: [...(options.startPass || 'R'.repeat(steps))],
+  };
   type Move = { cost: number; saving: number; key: string; apply: (d: Draft) => void; open: (d: Draft) => boolean };
   const moves: Move[] = [];
   for (let s = 0; s < steps; s++) {
@@ -111,8 +130,20 @@ export async function searchSettings(bench: SkipBench, sens: Sensitivity, steps:
       };
       moves.push({ key: `D${s}.${b}`, cost: sens.dropBoth[s][b], saving: 2 * blockFlops[b], apply: both('D'), open: (d) => d.cond[s][b] === 'R' });
       if (s > 0) moves.push({ key: `C${s}.${b}`, cost: sens.reuseBoth[s][b], saving: 2 * blockFlops[b], apply: both('C'), open: (d) => d.cond[s][b] === 'R' });
-      moves.push({ key: `uD${s}.${b}`, cost: sens.dropUncond[s][b], saving: blockFlops[b], apply: (d) => (d.uncond[s][b] = 'D'), open: (d) => d.uncond[s][b] === 'R' && d.pass[s] === 'R' });
-      moves.push({ key: `uS${s}.${b}`, cost: sens.shareUncond[s][b], saving: blockFlops[b], apply: (d) => (d.uncond[s][b] = 'S'), open: (d) => d.uncond[s][b] === 'R' && d.pass[s] === 'R' });
+      moves.push({
+        key: `uD${s}.${b}`,
+        cost: sens.dropUncond[s][b],
+        saving: blockFlops[b],
+        apply: (d) => (d.uncond[s][b] = 'D'),
+        open: (d) => d.uncond[s][b] === 'R' && d.pass[s] === 'R',
+      });
+      moves.push({
+        key: `uS${s}.${b}`,
+        cost: sens.shareUncond[s][b],
+        saving: blockFlops[b],
+        apply: (d) => (d.uncond[s][b] = 'S'),
+        open: (d) => d.uncond[s][b] === 'R' && d.pass[s] === 'R',
+      });
     }
     const perEval = bench.model.flops.total;
     if (!options.pass) continue;

@@ -29,7 +29,14 @@ export interface Sensitivity {
 
 export async function probeFeatures(bench: SkipBench, config: SkipConfig | null, steps: number, count: number): Promise<Float32Array> {
   const labels = Array.from({ length: count }, (_, j) => j % bench.classes);
-  const result = await generate({ handle: bench.handleFor(config), labels, seed: TUNING_SEED, cfg: bench.cfg, sampler: bench.sampler, timesteps: bench.timestepsFor(steps) });
+  const result = await generate({
+    handle: bench.handleFor(config),
+    labels,
+    seed: TUNING_SEED,
+    cfg: bench.cfg,
+    sampler: bench.sampler,
+    timesteps: bench.timestepsFor(steps),
+  });
   const scored = await bench.classifier.classify(result.images);
   return Float32Array.from(scored.features);
 }
@@ -91,17 +98,31 @@ export async function sensitivity(bench: SkipBench, steps: number, count: number
 }
 
 export function printSensitivity(bench: SkipBench, sens: Sensitivity): void {
-  const out = [`Sensitivity at ${sens.steps} steps (${sens.probe} images, tuning seeds from ${TUNING_SEED}): mean classifier-feature distance of the final images to the unskipped ones; for scale, two different unskipped images are ${sens.scale.toFixed(2)} apart.`];
+  const out = [
+    `Sensitivity at ${sens.steps} steps (${sens.probe} images, tuning seeds from ${TUNING_SEED}): mean classifier-feature distance of the final images to the unskipped ones; for scale, two different unskipped images are ${sens.scale.toFixed(2)} apart.`,
+  ];
   const grid = (title: string, table: number[][]) => {
-    out.push('', title, '', `| step | ${range(0, bench.blocks - 1).map((b) => `b${b}`).join(' | ')} |`, `|---|${'---|'.repeat(bench.blocks)}`);
+    out.push(
+      '',
+      title,
+      '',
+      `| step | ${range(0, bench.blocks - 1)
+        .map((b) => `b${b}`)
+        .join(' | ')} |`,
+      `|---|${'---|'.repeat(bench.blocks)}`,
+    );
     table.forEach((row, s) => out.push(`| ${s} | ${row.map((d) => (Number.isNaN(d) ? '-' : d.toFixed(2))).join(' | ')} |`));
   };
   grid('Drop one block, both halves:', sens.dropBoth);
   grid('Drop one block, unconditional half only:', sens.dropUncond);
-  grid('Unconditional half shares the conditional half\'s residual at one block:', sens.shareUncond);
-  grid('Reuse one block\'s residual from the previous step, both halves:', sens.reuseBoth);
+  grid("Unconditional half shares the conditional half's residual at one block:", sens.shareUncond);
+  grid("Reuse one block's residual from the previous step, both halves:", sens.reuseBoth);
   out.push('', `Unconditional pass skipped at one step (S): ${sens.passSkip.map((d, s) => `step ${s}: ${d.toFixed(2)}`).join(', ')}`);
-  out.push(`Unconditional pass reusing the last guidance direction (C): ${sens.passReuse.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`);
-  out.push(`Unconditional pass reusing it in clean-image units (X): ${sens.passReuseX0.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`);
+  out.push(
+    `Unconditional pass reusing the last guidance direction (C): ${sens.passReuse.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`,
+  );
+  out.push(
+    `Unconditional pass reusing it in clean-image units (X): ${sens.passReuseX0.map((d, s) => `step ${s}: ${Number.isNaN(d) ? '-' : d.toFixed(2)}`).join(', ')}`,
+  );
   console.log(out.join('\n'));
 }

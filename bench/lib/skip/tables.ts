@@ -16,7 +16,8 @@ const HEADER_TUNING = '| budget | FLOPs saved | paired distance | FD | agreement
 const RULE_TUNING = '|---|---|---|---|---|---|---|---|';
 
 /** A setting's mask columns: mask, uncond mask, uncond pass. */
-const maskColumns = (config: SkipConfig) => `${config.policy.kind === 'mask' ? config.policy.rows.join('/') : ''} | ${config.guidance?.uncondRows?.join('/') ?? ''} | ${config.guidance?.uncondPass ?? ''}`;
+const maskColumns = (config: SkipConfig) =>
+  `${config.policy.kind === 'mask' ? config.policy.rows.join('/') : ''} | ${config.guidance?.uncondRows?.join('/') ?? ''} | ${config.guidance?.uncondPass ?? ''}`;
 
 /** The unskipped row on `tune` tuning images (none when tune is 0). */
 async function tuningBase(bench: SkipBench, steps: number, tune: number): Promise<string> {
@@ -25,19 +26,39 @@ async function tuningBase(bench: SkipBench, steps: number, tune: number): Promis
 }
 
 /** The measured greedy search's settings at each FLOP budget, checked by FD and agreement on tuning seeds. */
-export async function searchTable(bench: SkipBench, sens: Sensitivity, steps: number, budgets: number[], tune: number, options: SearchOptions): Promise<string> {
-  const file = path.join(bench.cacheDir, `skip-search-${bench.modelHash}-${steps}-${options.probe}-${options.width}-${options.pass}-${options.startPass}-${bench.cfg}-${bench.sampler}.json`);
-  const trajectory: SearchTrajectory = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : await searchSettings(bench, sens, steps, Math.max(...budgets) + 0.02, options);
+export async function searchTable(
+  bench: SkipBench,
+  sens: Sensitivity,
+  steps: number,
+  budgets: number[],
+  tune: number,
+  options: SearchOptions,
+): Promise<string> {
+  const file = path.join(
+    bench.cacheDir,
+    `skip-search-${bench.modelHash}-${steps}-${options.probe}-${options.width}-${options.pass}-${options.startPass}-${bench.cfg}-${bench.sampler}.json`,
+  );
+  const trajectory: SearchTrajectory = existsSync(file)
+    ? JSON.parse(readFileSync(file, 'utf8'))
+    : await searchSettings(bench, sens, steps, Math.max(...budgets) + 0.02, options);
   writeFileSync(file, JSON.stringify(trajectory));
   const from = options.startPass ? `, starting from unconditional passes ${options.startPass}` : '';
-  const lines = ['', `Measured greedy search at ${steps} steps (tuning seeds, ${options.probe} probe images, ${options.width} tries per move${from}${options.pass ? '' : ', whole unconditional passes never skipped'}); FD and agreement on ${tune} tuning images:`, '', HEADER_TUNING, RULE_TUNING];
+  const lines = [
+    '',
+    `Measured greedy search at ${steps} steps (tuning seeds, ${options.probe} probe images, ${options.width} tries per move${from}${options.pass ? '' : ', whole unconditional passes never skipped'}); FD and agreement on ${tune} tuning images:`,
+    '',
+    HEADER_TUNING,
+    RULE_TUNING,
+  ];
   lines.push(await tuningBase(bench, steps, tune));
   for (const budget of budgets) {
     const point = trajectory.find((p) => p.saved >= budget - 1e-9);
     if (!point) continue;
     const name = `search ${budget}${options.pass ? '' : ' no-pass'}${options.startPass ? ` from ${options.startPass}` : ''} (tuning)`;
     const row = tune > 0 ? await evaluateSetting(bench, 0, steps, name, point.config, 1, TUNING_SEED, tune) : undefined;
-    lines.push(`| ${budget} | ${pct(point.saved)} | ${point.distance.toFixed(3)} | ${row?.fd.toFixed(3) ?? '-'} | ${row ? pct(row.agreement) : '-'} | ${maskColumns(point.config)} |`);
+    lines.push(
+      `| ${budget} | ${pct(point.saved)} | ${point.distance.toFixed(3)} | ${row?.fd.toFixed(3) ?? '-'} | ${row ? pct(row.agreement) : '-'} | ${maskColumns(point.config)} |`,
+    );
     log(lines[lines.length - 1]);
   }
   return lines.join('\n');
@@ -46,16 +67,25 @@ export async function searchTable(bench: SkipBench, sens: Sensitivity, steps: nu
 /** The greedy selection's settings (damages assumed to add), measured paired and on tuning seeds. */
 export async function selectTable(bench: SkipBench, sens: Sensitivity, steps: number, budgets: number[], tune: number, probe: number): Promise<string> {
   const baseFeatures = await probeFeatures(bench, null, steps, probe);
-  const lines = ['', `Greedy settings at ${steps} steps (tuning seeds): paired feature distance to the unskipped images (${probe} images; the sum of single-entry damages the greedy assumed), FD and agreement on ${tune} images.`, '', '| budget | FLOPs saved | paired distance (assumed) | FD | agreement | mask | uncond mask | uncond pass |', RULE_TUNING];
+  const lines = [
+    '',
+    `Greedy settings at ${steps} steps (tuning seeds): paired feature distance to the unskipped images (${probe} images; the sum of single-entry damages the greedy assumed), FD and agreement on ${tune} images.`,
+    '',
+    '| budget | FLOPs saved | paired distance (assumed) | FD | agreement | mask | uncond mask | uncond pass |',
+    RULE_TUNING,
+  ];
   lines.push(await tuningBase(bench, steps, tune));
   for (const budget of budgets) {
     for (const allowPass of [true, false]) {
       const { config, assumed } = greedySetting(bench, sens, budget, allowPass);
       const paired = meanDistance(await probeFeatures(bench, config, steps, probe), baseFeatures, probe);
-      const row = tune > 0 ? await evaluateSetting(bench, 0, steps, `greedy ${budget}${allowPass ? '' : ' no-pass'} (tuning)`, config, 1, TUNING_SEED, tune) : undefined;
+      const row =
+        tune > 0 ? await evaluateSetting(bench, 0, steps, `greedy ${budget}${allowPass ? '' : ' no-pass'} (tuning)`, config, 1, TUNING_SEED, tune) : undefined;
       const saved = row?.saved ?? (await flopsSplit(bench, config, steps));
       const savedText = typeof saved === 'number' ? pct(saved) : pct(saved.cond + saved.uncond);
-      lines.push(`| ${budget}${allowPass ? '' : ' (uncond pass kept)'} | ${savedText} | ${paired.toFixed(2)} (${assumed.toFixed(2)}) | ${row?.fd.toFixed(3) ?? '-'} | ${row ? pct(row.agreement) : '-'} | ${maskColumns(config)} |`);
+      lines.push(
+        `| ${budget}${allowPass ? '' : ' (uncond pass kept)'} | ${savedText} | ${paired.toFixed(2)} (${assumed.toFixed(2)}) | ${row?.fd.toFixed(3) ?? '-'} | ${row ? pct(row.agreement) : '-'} | ${maskColumns(config)} |`,
+      );
       log(lines[lines.length - 1]);
     }
   }
@@ -80,15 +110,23 @@ export async function measureSettings(bench: SkipBench, choice: SettingsChoice):
   for (const steps of choice.stepCounts) {
     const sets = steps <= 4 ? choice.sets : choice.longSets;
     const settings = namedSettings(bench, steps, choice.only).filter((s) => steps <= 4 || runsLong(choice.long, s.name, steps));
-    for (const { name, config } of settings) rows.push(await evaluateSetting(bench, ++index, steps, name, config, name === 'off' || TUNED.some((t) => t.name === name) ? sets : Math.min(sets, 1)));
+    for (const { name, config } of settings)
+      rows.push(await evaluateSetting(bench, ++index, steps, name, config, name === 'off' || TUNED.some((t) => t.name === name) ? sets : Math.min(sets, 1)));
   }
   return rows;
 }
 
 /** FLOPs saved, FD against the unskipped run's seed-to-seed spread, agreement, confidence and the verdict. */
 export function settingsTable(bench: SkipBench, rows: Row[], stepCounts: number[]): string {
-  const lines = ['', `Bench seeds from ${SEED_RANGES.bench}, ${bench.samples} images per seed set; FD of each set against the test split (spread: min..max and std over disjoint seed sets of the unskipped run). FLOPs saved = of the full guided run; cond = blocks of the conditional half, uncond = the guidance half.`, ''];
-  lines.push('| # | steps | setting | FLOPs saved (cond + uncond) | FD (per set) | FD - unskipped | agreement | - unskipped | confidence | quality kept |', '|---|---|---|---|---|---|---|---|---|---|');
+  const lines = [
+    '',
+    `Bench seeds from ${SEED_RANGES.bench}, ${bench.samples} images per seed set; FD of each set against the test split (spread: min..max and std over disjoint seed sets of the unskipped run). FLOPs saved = of the full guided run; cond = blocks of the conditional half, uncond = the guidance half.`,
+    '',
+  ];
+  lines.push(
+    '| # | steps | setting | FLOPs saved (cond + uncond) | FD (per set) | FD - unskipped | agreement | - unskipped | confidence | quality kept |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const steps of stepCounts) {
     const base = rows.find((r) => r.steps === steps && r.name === 'off')!;
     const spread = spreadOf(base);
@@ -98,8 +136,12 @@ export function settingsTable(bench: SkipBench, rows: Row[], stepCounts: number[
       const baseFd = base.results.slice(0, shared).reduce((a, r) => a + r.fd, 0) / shared;
       const baseAgreement = base.results.slice(0, shared).reduce((a, r) => a + r.agreement, 0) / shared;
       const off = row.name === 'off';
-      const fdDelta = off ? `spread ${spread.min.toFixed(2)}..${spread.max.toFixed(2)}, std ${spread.std.toFixed(3)}` : (row.fd - baseFd >= 0 ? '+' : '') + (row.fd - baseFd).toFixed(3);
-      lines.push(`| ${row.index} | ${steps} | ${row.name} | ${pct(row.saved)} (${pct(row.savedCond)} + ${pct(row.savedUncond)}) | ${row.fd.toFixed(3)} (${row.results.map((r) => r.fd.toFixed(2)).join(', ')}) | ${fdDelta} | ${pct(row.agreement)} | ${off ? '' : `${((row.agreement - baseAgreement) * 100).toFixed(2)} pt`} | ${row.confidence.toFixed(3)} | ${off ? '' : verdict(row.fd, row.agreement, spread.max, baseAgreement)} |`);
+      const fdDelta = off
+        ? `spread ${spread.min.toFixed(2)}..${spread.max.toFixed(2)}, std ${spread.std.toFixed(3)}`
+        : (row.fd - baseFd >= 0 ? '+' : '') + (row.fd - baseFd).toFixed(3);
+      lines.push(
+        `| ${row.index} | ${steps} | ${row.name} | ${pct(row.saved)} (${pct(row.savedCond)} + ${pct(row.savedUncond)}) | ${row.fd.toFixed(3)} (${row.results.map((r) => r.fd.toFixed(2)).join(', ')}) | ${fdDelta} | ${pct(row.agreement)} | ${off ? '' : `${((row.agreement - baseAgreement) * 100).toFixed(2)} pt`} | ${row.confidence.toFixed(3)} | ${off ? '' : verdict(row.fd, row.agreement, spread.max, baseAgreement)} |`,
+      );
     }
   }
   return lines.join('\n');
@@ -107,9 +149,17 @@ export function settingsTable(bench: SkipBench, rows: Row[], stepCounts: number[
 
 /** Wall and CPU time saved, paired and interleaved with the unskipped run. */
 export async function timingTable(bench: SkipBench, rows: Row[], choice: SettingsChoice, reps: number): Promise<string> {
-  const lines = ['', `Time, 100 images per call, ${reps} calls each, interleaved with the unskipped run (medians; same process, same machine, ${os.cpus().length} cores). CPU time counts every thread of the process, so it is less sensitive to other load on the machine than wall time.`, '', '| steps | setting | FLOPs saved | unskipped wall s | setting wall s | wall time saved | CPU time saved |', '|---|---|---|---|---|---|---|'];
+  const lines = [
+    '',
+    `Time, 100 images per call, ${reps} calls each, interleaved with the unskipped run (medians; same process, same machine, ${os.cpus().length} cores). CPU time counts every thread of the process, so it is less sensitive to other load on the machine than wall time.`,
+    '',
+    '| steps | setting | FLOPs saved | unskipped wall s | setting wall s | wall time saved | CPU time saved |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const steps of choice.stepCounts) {
-    for (const { name, config } of namedSettings(bench, steps, choice.only).filter((s) => s.name !== 'off' && (steps <= 4 || runsLong(choice.long, s.name, steps)))) {
+    for (const { name, config } of namedSettings(bench, steps, choice.only).filter(
+      (s) => s.name !== 'off' && (steps <= 4 || runsLong(choice.long, s.name, steps)),
+    )) {
       const base: Array<{ wall: number; cpu: number }> = [];
       const skip: Array<{ wall: number; cpu: number }> = [];
       await timeSetting(bench, config, steps);
@@ -118,8 +168,15 @@ export async function timingTable(bench: SkipBench, rows: Row[], choice: Setting
         skip.push(await timeSetting(bench, config, steps));
       }
       const flops = rows.find((row) => row.steps === steps && row.name === name)?.saved;
-      const [bw, sw, bc, sc] = [median(base.map((t) => t.wall)), median(skip.map((t) => t.wall)), median(base.map((t) => t.cpu)), median(skip.map((t) => t.cpu))];
-      lines.push(`| ${steps} | ${name} | ${flops === undefined ? '-' : pct(flops)} | ${bw.toFixed(2)} | ${sw.toFixed(2)} | ${pct(1 - sw / bw)} | ${pct(1 - sc / bc)} |`);
+      const [bw, sw, bc, sc] = [
+        median(base.map((t) => t.wall)),
+        median(skip.map((t) => t.wall)),
+        median(base.map((t) => t.cpu)),
+        median(skip.map((t) => t.cpu)),
+      ];
+      lines.push(
+        `| ${steps} | ${name} | ${flops === undefined ? '-' : pct(flops)} | ${bw.toFixed(2)} | ${sw.toFixed(2)} | ${pct(1 - sw / bw)} | ${pct(1 - sc / bc)} |`,
+      );
       log(`  timing ${steps} ${name}: wall ${bw.toFixed(2)} vs ${sw.toFixed(2)}, cpu ${bc.toFixed(2)} vs ${sc.toFixed(2)}`);
     }
   }
@@ -134,7 +191,15 @@ export function plotTradeoff(rows: Row[], stepCounts: number[], file: string): s
     return { series, low: spread.min, high: spread.max };
   });
   const yClip = 1.5 * Math.max(...bands.map((b) => b.high));
-  const image = drawScatter({ title: 'SKIP: FD VS FLOPS SAVED', xLabel: 'FLOPS SAVED %', yLabel: 'FD', points, bands, yClip, seriesNames: stepCounts.map((s) => `${s} STEPS`) });
+  const image = drawScatter({
+    title: 'SKIP: FD VS FLOPS SAVED',
+    xLabel: 'FLOPS SAVED %',
+    yLabel: 'FD',
+    points,
+    bands,
+    yClip,
+    seriesNames: stepCounts.map((s) => `${s} STEPS`),
+  });
   writeFileSync(file, encodePng(image));
   return `\nPlot: ${path.relative(process.cwd(), file)} (x: FLOPs saved %, y: FD; numbers are the table's rows; shaded: the unskipped run's FD range over seed sets)`;
 }

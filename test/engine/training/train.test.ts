@@ -12,7 +12,19 @@ const setup = createFewstepSetup();
 after(() => setup.store.dispose());
 const workflows = path.resolve(import.meta.dirname, '../../../workflows');
 const readWorkflow = (name: string) => JSON.parse(readFileSync(path.join(workflows, name), 'utf8'));
-const tiny = { iterations: 1, group: 2, batch: 10, heldOut: 20, evaluateEvery: 1, patience: 0, maxMinutes: 5, learningRate: 0.05, std: 0.2, seed: 1, computePenalty: 0 };
+const tiny = {
+  iterations: 1,
+  group: 2,
+  batch: 10,
+  heldOut: 20,
+  evaluateEvery: 1,
+  patience: 0,
+  maxMinutes: 5,
+  learningRate: 0.05,
+  std: 0.2,
+  seed: 1,
+  computePenalty: 0,
+};
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'fewstep-training-'));
 const folders = { output: scratch, input: scratch, temp: scratch };
 
@@ -27,7 +39,10 @@ test('training reports progress through onProgress: iteration, reward, held-out 
   const prompt = promptOf('learn-schedule.json');
   for (const node of Object.values(prompt)) if (node.class_type === 'FewStepSampler') node.inputs.sampler = 'ddim';
   const result = await trainWorkflow(setup, prompt, { ...tiny, learnGuidance: false, learnEta: true }, { folders, onProgress: (p) => seen.push(p) });
-  assert.deepEqual(seen.map((p) => p.iteration), [0, 1]);
+  assert.deepEqual(
+    seen.map((p) => p.iteration),
+    [0, 1],
+  );
   assert.equal(seen[0].reward, null);
   assert.ok(seen.every((p) => typeof p.heldOutFd === 'number' && p.heldOutFd > 0));
   assert.ok(typeof seen[1].reward === 'number');
@@ -40,14 +55,22 @@ test('training reports progress through onProgress: iteration, reward, held-out 
 });
 
 test('eta is learned only for samplers whose options take it', async () => {
-  const result = await trainWorkflow(setup, promptOf('learn-schedule.json'), { ...tiny, iterations: 1, evaluateEvery: 100, learnGuidance: false, learnEta: true }, { folders });
+  const result = await trainWorkflow(
+    setup,
+    promptOf('learn-schedule.json'),
+    { ...tiny, iterations: 1, evaluateEvery: 100, learnGuidance: false, learnEta: true },
+    { folders },
+  );
   assert.equal(result.learned.space?.learnEta, false, 'dpmpp_2m has no eta');
   assert.equal(result.learned.eta, undefined);
 });
 
 test('a workflow without a learnable schedule, a sampler it feeds or a reward is refused with one line', () => {
   const notTrainable = (prompt: Prompt, pattern: RegExp) =>
-    assert.throws(() => planTraining(setup.engine, prompt), (error: unknown) => error instanceof TrainingError && error.code === 'not_trainable' && pattern.test(error.message));
+    assert.throws(
+      () => planTraining(setup.engine, prompt),
+      (error: unknown) => error instanceof TrainingError && error.code === 'not_trainable' && pattern.test(error.message),
+    );
   const four = promptOf('four-step.json');
   notTrainable(four, /there is nothing to train/);
   four['3'].inputs.spacing = 'learned';
@@ -62,23 +85,41 @@ test('a workflow without a learnable schedule, a sampler it feeds or a reward is
   assert.throws(() => planTraining(setup.engine, invalid), { name: 'TrainingError', code: 'invalid_workflow' });
 });
 
-test('the plan is found by the roles nodes declare: schedule, the sampler it feeds, the reward, gates on the sampler\'s model', () => {
+test("the plan is found by the roles nodes declare: schedule, the sampler it feeds, the reward, gates on the sampler's model", () => {
   const prompt = promptOf('learn-schedule-skip.json');
   const plan = planTraining(setup.engine, prompt);
   const type = (id: string | undefined) => (id ? plan.graph.nodes.get(id)!.type : undefined);
-  assert.deepEqual([type(plan.schedule.id), type(plan.sampler.id), type(plan.reward.id), type(plan.gates?.id)], ['StepScheduler', 'FewStepSampler', 'RewardScorer', 'SkipGate']);
+  assert.deepEqual(
+    [type(plan.schedule.id), type(plan.sampler.id), type(plan.reward.id), type(plan.gates?.id)],
+    ['StepScheduler', 'FewStepSampler', 'RewardScorer', 'SkipGate'],
+  );
   const widgets = (id: string) => prompt[id].inputs;
-  assert.deepEqual(plan.sampler.role, { kind: 'sampler', sampler: widgets(plan.sampler.id).sampler, cfg: widgets(plan.sampler.id).cfg, eta: widgets(plan.sampler.id).eta });
+  assert.deepEqual(plan.sampler.role, {
+    kind: 'sampler',
+    sampler: widgets(plan.sampler.id).sampler,
+    cfg: widgets(plan.sampler.id).cfg,
+    eta: widgets(plan.sampler.id).eta,
+  });
   const scorer = widgets(plan.reward.id);
-  assert.deepEqual(plan.reward.role.weights, { confidence: scorer.confidence_weight, fd: scorer.fd_weight, jpeg: scorer.jpeg_weight, onnx: scorer.onnx_weight });
+  assert.deepEqual(plan.reward.role.weights, {
+    confidence: scorer.confidence_weight,
+    fd: scorer.fd_weight,
+    jpeg: scorer.jpeg_weight,
+    onnx: scorer.onnx_weight,
+  });
   assert.equal(plan.gates?.role.skipAction, widgets(plan.gates!.id).action);
   assert.deepEqual(plan.gates?.role.learned.logits, JSON.parse(widgets(plan.gates!.id).learned as string).logits);
   // A SkipGate not in learned mode learns nothing.
   assert.equal(planTraining(setup.engine, promptOf('learn-schedule-with-skips.json')).gates, undefined);
 });
 
-test('with learnable gates on the sampler\'s model, they are learned jointly and written back into the workflow', async () => {
-  const result = await trainWorkflow(setup, promptOf('learn-schedule-skip.json'), { ...tiny, learnGuidance: true, learnEta: false, seed: 2, computePenalty: 50 }, { folders, workflow: readWorkflow('learn-schedule-skip.json') });
+test("with learnable gates on the sampler's model, they are learned jointly and written back into the workflow", async () => {
+  const result = await trainWorkflow(
+    setup,
+    promptOf('learn-schedule-skip.json'),
+    { ...tiny, learnGuidance: true, learnEta: false, seed: 2, computePenalty: 50 },
+    { folders, workflow: readWorkflow('learn-schedule-skip.json') },
+  );
   assert.ok(result.plan.gates);
   assert.ok(result.gates);
   assert.equal(result.gates!.blocksTotal, 80, '4 steps x 10 blocks x 2 halves');

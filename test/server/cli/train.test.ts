@@ -39,7 +39,9 @@ test('fewstep train writes a new learned workflow (never the input), the reward 
   assert.equal(setup.engine.validate(trained).ok, true);
   const converted = setup.engine.toPrompt(trained);
   assert.ok(converted.ok);
-  const scheduler = Object.values(converted.prompt as Record<string, { class_type: string; inputs: Record<string, unknown> }>).find((node) => node.class_type === 'StepScheduler')!;
+  const scheduler = Object.values(converted.prompt as Record<string, { class_type: string; inputs: Record<string, unknown> }>).find(
+    (node) => node.class_type === 'StepScheduler',
+  )!;
   const learned = parseLearnedSchedule(scheduler.inputs.learned as string, 4);
   assert.ok(learned.ok);
   if (!learned.ok) return;
@@ -52,7 +54,9 @@ test('fewstep train writes a new learned workflow (never the input), the reward 
   assert.equal(state.iteration, 2);
   // Resuming to 3 iterations continues from the saved state; training again from the learned
   // workflow starts where it ended.
-  const resumed = await quietly(() => trainCommand(outFile, { out: dir, ...tiny, iterations: 3, resume: path.join(dir, 'learn-schedule-learned-state.json') }, setup));
+  const resumed = await quietly(() =>
+    trainCommand(outFile, { out: dir, ...tiny, iterations: 3, resume: path.join(dir, 'learn-schedule-learned-state.json') }, setup),
+  );
   assert.equal(resumed, 0);
   const again = JSON.parse(readFileSync(path.join(dir, 'learn-schedule-learned-learned-state.json'), 'utf8'));
   assert.equal(again.iteration, 3);
@@ -61,8 +65,14 @@ test('fewstep train writes a new learned workflow (never the input), the reward 
 
 test('fewstep train refuses what it cannot train, and bad settings, with one line (exit code 2)', async () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'fewstep-train-'));
-  await assert.rejects(trainCommand(path.join(workflows, 'four-step.json'), { out, ...tiny }, setup), (error: unknown) => error instanceof UsageError && error.exitCode === 2 && /nothing to train/.test(error.message));
-  await assert.rejects(trainCommand(path.join(workflows, 'learn-schedule.json'), { out, ...tiny, group: 3 }, setup), (error: unknown) => error instanceof UsageError && /^--group 3: must be an even number/.test(error.message));
+  await assert.rejects(
+    trainCommand(path.join(workflows, 'four-step.json'), { out, ...tiny }, setup),
+    (error: unknown) => error instanceof UsageError && error.exitCode === 2 && /nothing to train/.test(error.message),
+  );
+  await assert.rejects(
+    trainCommand(path.join(workflows, 'learn-schedule.json'), { out, ...tiny, group: 3 }, setup),
+    (error: unknown) => error instanceof UsageError && /^--group 3: must be an even number/.test(error.message),
+  );
 });
 
 test('the learned file name never equals the input', () => {
