@@ -6,7 +6,7 @@
 export { TrainingError } from './errors.ts';
 export { DEFAULT_TRAIN_SETTINGS, resolveTrainSettings, type TrainSettings } from './settings.ts';
 export { planTraining } from './plan.ts';
-export { trainWorkflow, type TrainOptions, type TrainResult } from './train.ts';
+export { trainWorkflow, type TrainOptions, type TrainResult, type TrainSetup } from './train.ts';
 export { workflowSampling } from './sampling.ts';
 export { rewardCurvePng } from './reward-curve.ts';
 export type { TrainerState, TrainProgress } from '../rl/trainer.ts';
