@@ -57,19 +57,19 @@ export type TrainingRole = ScheduleRole | GatesRole | SamplerRole | RewardRole;
 export type TrainingRoleKind = TrainingRole['kind'];
 
 /** A role with the node that plays it. */
-export type Cast<K extends TrainingRoleKind> = { id: string; role: Extract<TrainingRole, { kind: K }> };
+export type NodeRole<K extends TrainingRoleKind> = { id: string; role: Extract<TrainingRole, { kind: K }> };
 
 /**
  * The roles the nodes of a validated graph play, by kind. A node whose widgets are fed by links
  * plays none: its widget values are not known before the graph runs.
  */
-export function castOf(registry: Registry, graph: Graph): { [K in TrainingRoleKind]: Array<Cast<K>> } {
-  const cast = { schedule: [], gates: [], sampler: [], reward: [] } as { [K in TrainingRoleKind]: Array<Cast<K>> };
+export function rolesByKind(registry: Registry, graph: Graph): { [K in TrainingRoleKind]: Array<NodeRole<K>> } {
+  const roles = { schedule: [], gates: [], sampler: [], reward: [] } as { [K in TrainingRoleKind]: Array<NodeRole<K>> };
   for (const [id, node] of graph.nodes) {
     const def = registry.get(node.type)!;
     if (!def.spec.training || def.widgets.some((widget) => !(widget.name in node.values))) continue;
     const role = def.spec.training(node.values);
-    if (role) (cast[role.kind] as Array<{ id: string; role: TrainingRole }>).push({ id, role });
+    if (role) (roles[role.kind] as Array<{ id: string; role: TrainingRole }>).push({ id, role });
   }
-  return cast;
+  return roles;
 }

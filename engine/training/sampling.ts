@@ -9,7 +9,7 @@ import { samplingSettings, type SamplerChoice, type SamplingSettings } from '../
 import type { StepSchedule } from '../sampling/values.ts';
 import { TrainingError } from './errors.ts';
 import { validGraph } from './plan.ts';
-import { castOf, type Cast, type RewardRole } from './roles.ts';
+import { rolesByKind, type NodeRole, type RewardRole } from './roles.ts';
 
 /** What a workflow's sampler samples with, as the graph makes it. */
 export interface SamplerInputs extends SamplingSettings {
@@ -35,7 +35,7 @@ export async function samplerInputs(
   engine: Engine,
   graph: Graph,
   prompt: Prompt,
-  sampler: Cast<'sampler'>,
+  sampler: NodeRole<'sampler'>,
   options: SamplerRunOptions,
 ): Promise<SamplerInputs> {
   const run = await nodeInputs(engine.registry, engine.models, graph, prompt, sampler.id, { folders: options.folders, signal: options.signal });
@@ -70,9 +70,9 @@ export async function workflowSampling(
   const graph = validGraph(engine, workflow);
   const converted = engine.toPrompt(workflow);
   if (!converted.ok) throw new TrainingError('invalid_workflow', converted.errors.join('; '));
-  const cast = castOf(engine.registry, graph);
-  if (cast.sampler.length !== 1) throw new TrainingError('not_trainable', `expected one sampler, found ${cast.sampler.length}`);
-  const inputs = await samplerInputs(engine, graph, converted.prompt, cast.sampler[0], options);
-  const learned = cast.schedule.find(({ id }) => Object.values(graph.nodes.get(inputs.samplerId)!.links).some((link) => link.node === id))?.role.learned;
-  return { ...inputs, ...(cast.reward[0] ? { reward: cast.reward[0].role } : {}), ...(learned ? { learned } : {}) };
+  const roles = rolesByKind(engine.registry, graph);
+  if (roles.sampler.length !== 1) throw new TrainingError('not_trainable', `expected one sampler, found ${roles.sampler.length}`);
+  const inputs = await samplerInputs(engine, graph, converted.prompt, roles.sampler[0], options);
+  const learned = roles.schedule.find(({ id }) => Object.values(graph.nodes.get(inputs.samplerId)!.links).some((link) => link.node === id))?.role.learned;
+  return { ...inputs, ...(roles.reward[0] ? { reward: roles.reward[0].role } : {}), ...(learned ? { learned } : {}) };
 }
