@@ -5,6 +5,7 @@
  */
 import Type from 'typebox';
 import { createEngine, defineNode } from '../engine/index.ts';
+import type { Prompt } from '../engine/graph/prompt.ts';
 import { allNodes } from '../nodes/index.ts';
 
 const Pass = defineNode({
@@ -32,7 +33,7 @@ const folders = { output: '/tmp/fewstep-bench', temp: '/tmp/fewstep-bench', inpu
 
 /** A chain of `n` Pass nodes with a branch every 10 nodes feeding its own Sink. */
 function graph(n: number) {
-  const prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }> = {};
+  const prompt: Prompt = {};
   for (let i = 1; i <= n; i++) {
     prompt[String(i)] = { class_type: 'Pass', inputs: { add: i, ...(i > 1 ? { value: [String(i - 1), 0] } : {}) } };
     if (i % 10 === 0) prompt[`s${i}`] = { class_type: 'Sink', inputs: { value: [String(i), 0] } };

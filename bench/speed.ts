@@ -12,11 +12,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { loadManifest } from '../engine/onnx/index.ts';
+import { createEngine } from '../engine/index.ts';
+import { loadManifest, ModelStore } from '../engine/onnx/index.ts';
 import { sessionOptionsFor, DEFAULT_SESSION_TUNING } from '../engine/onnx/session-options.ts';
 import { alphaCumprod, computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
 import { DEFAULT_MODELS_ROOT } from '../engine/onnx/model-store.ts';
-import { createFewstepSetup } from '../server/setup.ts';
+import { allNodes } from '../nodes/index.ts';
 
 const batch = Number(process.argv[2] ?? 16);
 const rounds = Number(process.argv[3] ?? 5);
@@ -24,7 +25,8 @@ const cfg = 2;
 const dir = path.join(DEFAULT_MODELS_ROOT, 'fmnist');
 const manifest = await loadManifest(dir);
 const schedule = parseNoiseSchedule(manifest.schedule);
-const { engine, store } = createFewstepSetup();
+const store = new ModelStore();
+const engine = createEngine({ nodes: allNodes, models: store });
 const folders = { output: path.join(os.tmpdir(), 'fewstep-bench'), temp: path.join(os.tmpdir(), 'fewstep-bench'), input: os.tmpdir() };
 
 const graph = (steps: number, seed: number) => ({

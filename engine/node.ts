@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox';
 import type { SocketType, SocketValue } from './sockets.ts';
 import type { ImageBatch } from './image/image-batch.ts';
+import type { TrainingRole } from './training/roles.ts';
 
 /**
  * The node contract. One file per node type calls `defineNode({...})`; its schema drives
@@ -34,6 +35,16 @@ export interface ModelCatalog {
   list(): string[];
   /** Loads (once) and returns a model; its type is the store's business. */
   load(name: string): Promise<unknown>;
+  /**
+   * What a model's manifest says about its shape, read synchronously (check() runs before any
+   * model loads); undefined when the model is unknown or its manifest unreadable.
+   */
+  info?(name: string): ModelInfo | undefined;
+}
+
+export interface ModelInfo {
+  /** Transformer or U-Net blocks between embed and head. */
+  readonly blocks: number;
 }
 
 export interface Folders {
@@ -104,6 +115,12 @@ export interface NodeSpec<I extends InputSpecs, W extends WidgetSchemas, O exten
    * validation on the widget values; returns problems keyed by widget name.
    */
   readonly check?: (widgets: WidgetValues<W>, env: NodeEnvironment) => Array<{ input: string; message: string }>;
+  /**
+   * The node's part in training a workflow (engine/training/roles.ts), from its validated widget
+   * values: what it can learn and which widgets hold what it learned, or the sampler or reward it
+   * stands for; undefined when it plays no part with these values.
+   */
+  readonly training?: (widgets: WidgetValues<W>) => TrainingRole | undefined;
   run(ctx: NodeContext, inputs: InputValues<I> & WidgetValues<W>): Promise<NodeResult<O>> | NodeResult<O>;
 }
 
@@ -120,6 +137,7 @@ export interface AnyNodeSpec {
   readonly outputNode?: boolean;
   readonly deterministic?: boolean;
   readonly check?: (widgets: any, env: NodeEnvironment) => Array<{ input: string; message: string }>;
+  readonly training?: (widgets: any) => TrainingRole | undefined;
   run(ctx: NodeContext, inputs: any): Promise<NodeResult<OutputSpecs>> | NodeResult<OutputSpecs>;
 }
 

@@ -3,8 +3,7 @@ import { defineNode } from '../engine/node.ts';
 import { SAMPLER_NAMES } from '../engine/diffusion/index.ts';
 import { generate } from '../engine/sampling/generate.ts';
 import { fromModelRange, imageBatch, tileBatch } from '../engine/image/image-batch.ts';
-
-const ETA_SAMPLERS = new Set(['ddim', 'euler_ancestral']);
+import { samplingSettings } from '../engine/sampling/settings.ts';
 
 export default defineNode({
   type: 'FewStepSampler',
@@ -21,6 +20,7 @@ export default defineNode({
     eta: Type.Number({ default: 0, minimum: 0, maximum: 1, step: 0.05, description: 'Stochasticity for ddim and euler_ancestral (0 = deterministic).' }),
   },
   outputs: { IMAGE: 'IMAGE' },
+  training: ({ sampler, cfg, eta }) => ({ kind: 'sampler', sampler, cfg, eta }),
   async run(ctx, { model, conditioning, schedule, seed, batch_size, cfg, sampler, eta }) {
     const { classes } = model.model;
     const bad = conditioning.classes.find((c) => c < 0 || c >= classes.length);
@@ -28,16 +28,12 @@ export default defineNode({
     const labels = Array.from({ length: batch_size }, (_, i) => conditioning.classes[i % conditioning.classes.length]);
     const { channels, height, width, range } = model.model.image;
     const toImages = (values: Float32Array) => imageBatch(batch_size, channels, height, width, fromModelRange(values, range));
-    // A learned schedule may carry eta per step; it wins over the widget.
-    const samplerOptions = ETA_SAMPLERS.has(sampler) ? (schedule.eta ? { etaPerStep: schedule.eta } : { eta }) : {};
+    // A learned schedule may carry guidance and eta per step; they win over the widgets.
     const result = await generate({
       handle: model,
       labels,
       seed,
-      cfg: schedule.guidance ?? cfg,
-      sampler,
-      samplerOptions,
-      timesteps: schedule.timesteps,
+      ...samplingSettings(schedule, { sampler, cfg, eta }),
       signal: ctx.signal,
       onStep: (step, steps, predictedX0, compute) => ctx.progress(step, steps, tileBatch(toImages(predictedX0)), { compute }),
     });

@@ -1,7 +1,8 @@
 import Type from 'typebox';
 import { defineNode } from '../engine/node.ts';
 import { Classifier } from '../engine/onnx/index.ts';
-import { FrechetReference, inspectOnnxScorer, momentsFromArrays, OnnxScorer, OnnxScorerError, scoreImages, scorerFileInside, type RewardWeights } from '../engine/rewards/index.ts';
+import { inspectOnnxScorer, OnnxScorer, OnnxScorerError, scoreImages, scorerFileInside, type FrechetReference, type RewardWeights } from '../engine/rewards/index.ts';
+import { frechetReferenceFor } from '../engine/sampling/evaluate.ts';
 import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 
 /**
@@ -17,7 +18,7 @@ function classifierFor(handle: ModelHandle) {
   if (!entry) {
     entry = Classifier.load(dir).then(async (classifier) => ({
       classifier,
-      reference: classifier.info.stats ? new FrechetReference(momentsFromArrays(await classifier.featureStats())) : undefined,
+      reference: classifier.info.stats ? await frechetReferenceFor(classifier) : undefined,
     }));
     entry.catch(() => classifiers.delete(dir));
     classifiers.set(dir, entry);
@@ -40,7 +41,7 @@ function scorerFor(root: string | undefined, relative: string, size: number) {
 }
 
 /** The node's weights as the reward module names them. */
-export function rewardWeights(widgets: { confidence_weight: number; fd_weight: number; jpeg_weight: number; onnx_weight: number }): RewardWeights {
+function rewardWeights(widgets: { confidence_weight: number; fd_weight: number; jpeg_weight: number; onnx_weight: number }): RewardWeights {
   return { confidence: widgets.confidence_weight, fd: widgets.fd_weight, jpeg: widgets.jpeg_weight, onnx: widgets.onnx_weight };
 }
 
@@ -74,6 +75,18 @@ export default defineNode({
     const inspected = inspectOnnxScorer(inside.file, onnx_input_size, onnx_path);
     return inspected.ok ? [] : [{ input: 'onnx_path', message: inspected.message }];
   },
+  training: ({ onnx_path, onnx_input_size, ...widgets }) => ({
+    kind: 'reward',
+    weights: rewardWeights(widgets),
+    ...(widgets.onnx_weight !== 0
+      ? {
+          onnxScore: async (modelsRoot) => {
+            const scorer = await scorerFor(modelsRoot, onnx_path, onnx_input_size);
+            return (images) => scorer.score(images);
+          },
+        }
+      : {}),
+  }),
   async run(ctx, { images, conditioning, model, onnx_path, onnx_input_size, ...widgets }) {
     const weights = rewardWeights(widgets);
     const loaded = model ? await classifierFor(model) : undefined;

@@ -1,8 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import Type from 'typebox';
 import { defineNode, type NodeEnvironment } from '../engine/node.ts';
-import { DEFAULT_MODELS_ROOT } from '../engine/onnx/index.ts';
 import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 import { createSkipSettings, skipConfigIssues, splitRows, type SkipConfig } from '../engine/skip/index.ts';
 
@@ -64,13 +61,18 @@ export function parseBlockList(text: string, blocks: number): number[] | string 
   return out;
 }
 
+/** uncond_pass as the guidance config spells it: one letter per step, separators and spaces dropped. */
+function uncondPassOf(text: string): string {
+  return text.replace(/[\s/,;]+/g, '');
+}
+
 /** The widgets as one skip config, or the problems keyed by widget name. */
 export function configFromWidgets(w: Widgets, blocks: number): { config: SkipConfig } | { problems: Array<{ input: string; message: string }> } {
   const problems: Array<{ input: string; message: string }> = [];
   const guidance: NonNullable<SkipConfig['guidance']> = {};
   const uncondRows = splitRows(w.uncond_mask);
   if (uncondRows.length > 0) guidance.uncondRows = uncondRows;
-  const uncondPass = w.uncond_pass.replace(/[\s/,;]+/g, '');
+  const uncondPass = uncondPassOf(w.uncond_pass);
   if (uncondPass !== '') guidance.uncondPass = uncondPass;
   if (uncondPass !== '' && !/^[RSCXrscx]+$/.test(uncondPass)) problems.push({ input: 'uncond_pass', message: `"${w.uncond_pass}": one character per step, R (run), S (skip), C (reuse the last guidance direction) or X (reuse it in clean-image units)` });
   let policy: SkipConfig['policy'] = { kind: 'none' };
@@ -101,25 +103,12 @@ export function configFromWidgets(w: Widgets, blocks: number): { config: SkipCon
   return { config };
 }
 
-const blockCountCache = new Map<string, { mtimeMs: number; blocks: number }>();
-
-/** Block counts of the installed models, read from their manifests (synchronously: check() is). */
-export function installedBlockCounts(env: NodeEnvironment, root = DEFAULT_MODELS_ROOT): Map<string, number> {
+/** Block counts of the installed models, as the model catalogue reads them from their manifests. */
+function installedBlockCounts(env: NodeEnvironment): Map<string, number> {
   const counts = new Map<string, number>();
   for (const name of env.models.list()) {
-    const file = path.join(root, name, 'model.json');
-    try {
-      const { mtimeMs } = statSync(file);
-      let hit = blockCountCache.get(file);
-      if (!hit || hit.mtimeMs !== mtimeMs) {
-        const manifest = JSON.parse(readFileSync(file, 'utf8')) as { segments?: Array<{ kind?: string }> };
-        hit = { mtimeMs, blocks: (manifest.segments ?? []).filter((s) => s.kind === 'block').length };
-        blockCountCache.set(file, hit);
-      }
-      if (hit.blocks > 0) counts.set(name, hit.blocks);
-    } catch {
-      // Unreadable here: the model's own loader reports it when the graph runs.
-    }
+    const blocks = env.models.info?.(name)?.blocks ?? 0;
+    if (blocks > 0) counts.set(name, blocks);
   }
   return counts;
 }
@@ -147,6 +136,20 @@ export default defineNode({
       first ??= result.problems.map((p) => ({ input: p.input, message: counts.size > 1 ? `${p.message} (model ${name}; fits no installed model)` : `${p.message} (model ${name})` }));
     }
     return first ?? [];
+  },
+  // Learned mode: the trainer learns the gates (one per step and block and half) jointly with
+  // the schedule, keeping the guidance lever as set; they are saved in `learned`.
+  training(values) {
+    if (values.mode !== 'learned') return undefined;
+    const saved = JSON.parse(values.learned || '{}') as { logits?: number[][]; uncondLogits?: number[][] };
+    const uncondPass = uncondPassOf(values.uncond_pass);
+    return {
+      kind: 'gates',
+      learned: { logits: saved.logits, uncondLogits: saved.uncondLogits },
+      skipAction: values.action,
+      ...(uncondPass ? { guidance: { uncondPass } } : {}),
+      save: (gates) => ({ learned: JSON.stringify(gates) }),
+    };
   },
   run(_ctx, { model, ...values }) {
     const blocks = model.model.blockCount;

@@ -12,7 +12,7 @@ export function parseTimestepList(text: string): number[] | null {
 }
 
 /** Where an untrained learned schedule starts (and what it runs until trained). */
-export const LEARNED_START_SPACING = 'trailing';
+const LEARNED_START_SPACING = 'trailing';
 
 export default defineNode({
   type: 'StepScheduler',
@@ -45,6 +45,13 @@ export default defineNode({
       if (!parsed.ok) return [{ input: 'learned', message: `learned schedule ${parsed.message}` }];
     }
     return [];
+  },
+  // Spacing "learned": the trainer learns the schedule from what this node outputs (trailing
+  // until trained) and saves it in `learned`.
+  training({ steps, spacing, learned }) {
+    if (spacing !== 'learned') return undefined;
+    const parsed = learned.trim() === '' ? undefined : parseLearnedSchedule(learned, steps);
+    return { kind: 'schedule', learned: parsed?.ok ? parsed.value : undefined, save: (schedule) => ({ learned: JSON.stringify(schedule) }) };
   },
   run(_ctx, { model, steps, spacing, rho, timesteps, learned }) {
     const schedule = parseNoiseSchedule(model.model.schedule);

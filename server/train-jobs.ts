@@ -2,13 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { writeFileReplacing } from '../engine/files.ts';
 import path from 'node:path';
-import { looksLikeWorkflow, type Folders } from '../engine/index.ts';
-import { syncWidgetValues } from '../engine/graph/sync-widgets.ts';
-import type { TrainProgress } from '../engine/rl/index.ts';
+import type { Folders } from '../engine/index.ts';
+import type { Prompt } from '../engine/graph/prompt.ts';
+import {
+  planTraining,
+  resolveTrainSettings,
+  rewardCurvePng,
+  TrainingError,
+  trainWorkflow,
+  type TrainProgress,
+  type TrainSettings,
+} from '../engine/training/index.ts';
 import { HttpError } from './http-error.ts';
 import type { FewstepSetup } from './setup.ts';
-import { planTraining, resolveTrainSettings, rewardCurvePng, trainPrompt, type Prompt, type TrainSettings } from './training.ts';
-import { UsageError } from './usage-error.ts';
 import type { WsHub } from './ws-hub.ts';
 
 /** Where a training run's files land: `output/train/`, served by /view?type=output&subfolder=train. */
@@ -85,18 +91,17 @@ export class TrainingJobs {
     let settings: TrainSettings;
     try {
       settings = resolveTrainSettings(request.settings, (field) => `settings.${field}`, { strict: true });
+      planTraining(this.setup.engine, request.prompt);
     } catch (error) {
-      if (error instanceof UsageError) throw new HttpError(400, 'invalid_settings', error.message);
-      throw error;
-    }
-    try {
-      planTraining(request.prompt);
-    } catch (error) {
-      if (error instanceof UsageError) throw new HttpError(400, 'not_trainable', error.message);
+      if (error instanceof TrainingError) throw new HttpError(400, error.code === 'invalid_settings' ? 'invalid_settings' : 'not_trainable', error.message);
       throw error;
     }
     if (this.current) {
-      throw new HttpError(409, 'training_busy', `training ${this.current.job.train_id} is running (iteration ${this.current.job.iteration} of ${this.current.job.iterations}); stop it with POST /train/interrupt or wait for it`);
+      throw new HttpError(
+        409,
+        'training_busy',
+        `training ${this.current.job.train_id} is running (iteration ${this.current.job.iteration} of ${this.current.job.iterations}); stop it with POST /train/interrupt or wait for it`,
+      );
     }
     const job: TrainJob = {
       train_id: randomUUID(),
@@ -141,7 +146,9 @@ export class TrainingJobs {
   private async run(job: TrainJob, request: TrainRequest, signal: AbortSignal): Promise<void> {
     this.send(job, 'training_start', { iterations: job.iterations, settings: job.settings });
     try {
-      const result = await trainPrompt(this.setup, request.prompt, job.settings, {
+      const result = await trainWorkflow(this.setup, request.prompt, job.settings, {
+        folders: this.folders,
+        workflow: request.workflow,
         signal,
         onProgress: (progress: TrainProgress) => {
           job.iteration = progress.iteration;
@@ -155,8 +162,7 @@ export class TrainingJobs {
           });
         },
       });
-      const workflow = looksLikeWorkflow(request.workflow) ? syncWidgetValues(this.setup.engine.registry, request.workflow, result.prompt) : result.prompt;
-      const files = this.write(job, request.name, workflow, rewardCurvePng(result.state));
+      const files = this.write(job, request.name, result.workflow, rewardCurvePng(result.state));
       job.status = result.state.stopped === 'aborted' ? 'stopped' : 'trained';
       job.stopped = result.state.stopped;
       job.seconds = Number(result.seconds.toFixed(1));
@@ -170,8 +176,8 @@ export class TrainingJobs {
         held_out_fd_best: result.learned.training?.held_out_fd_best ?? null,
         learned: result.learned,
         // The learned widget values by node id, so an editor can update its graph in place.
-        widgets: learnedWidgets(result.prompt, result.plan.schedulerId, result.plan.skipGateId),
-        workflow,
+        widgets: result.widgets,
+        workflow: result.workflow,
         files,
       });
     } catch (error) {
@@ -184,7 +190,7 @@ export class TrainingJobs {
         return;
       }
       job.status = 'failed';
-      if (!(error instanceof UsageError)) console.error('fewstep: training failed:', error);
+      if (!(error instanceof TrainingError)) console.error('fewstep: training failed:', error);
       this.send(job, 'training_error', { message: job.message });
     }
   }
@@ -199,11 +205,4 @@ export class TrainingJobs {
     const ref = (filename: string): FileRef => ({ filename, subfolder: TRAIN_SUBFOLDER, type: 'output' });
     return { workflow: ref(`${stem}.json`), plot: ref(`${stem}-reward.png`) };
   }
-}
-
-/** `{ nodeId: { learned: "..." } }` for the StepScheduler and the SkipGate that were trained. */
-function learnedWidgets(prompt: Prompt, schedulerId: string, skipGateId?: string): Record<string, Record<string, unknown>> {
-  const widgets: Record<string, Record<string, unknown>> = { [schedulerId]: { learned: prompt[schedulerId].inputs.learned } };
-  if (skipGateId) widgets[skipGateId] = { learned: prompt[skipGateId].inputs.learned };
-  return widgets;
 }

@@ -18,10 +18,9 @@ export { applyClassifierFreeGuidance, doubleBatch, guidanceLabels, guidanceScale
 export {
   currentTimestep, isFinished, type Sampler, type SamplerInitArgs, type SamplerState, type SamplerStepResult,
 } from './samplers/types.ts';
-export { SAMPLER_NAMES, getSampler, isSamplerName, resolveSamplerOptions, samplers, type AnySampler, type SamplerName } from './samplers.ts';
+export { SAMPLER_NAMES, getSampler, isSamplerName, resolveSamplerOptions, samplerTakesEta, samplers, type AnySampler, type SamplerName } from './samplers.ts';
 export { ddimSampler, DdimOptionsSchema, type DdimOptions } from './samplers/ddim.ts';
 export { ddpmSampler, DdpmOptionsSchema } from './samplers/ddpm.ts';
 export { eulerSampler, EulerOptionsSchema } from './samplers/euler.ts';
 export { eulerAncestralSampler, EulerAncestralOptionsSchema, type EulerAncestralOptions } from './samplers/eulerAncestral.ts';
 export { dpmSolverPlusPlus2mSampler, DpmSolverPlusPlus2mOptionsSchema } from './samplers/dpmSolverPlusPlus2m.ts';
-export { sample, sampleSync, type DenoiseFunction, type SampleHooks } from './sample.ts';

@@ -37,6 +37,12 @@ export function getSampler(name: string): Sampler<Record<string, unknown>, Sampl
   return samplers[name];
 }
 
+/** Whether a sampler takes eta (and etaPerStep), as its options schema says. */
+export function samplerTakesEta(name: string): boolean {
+  const properties = (getSampler(name).optionsSchema as { properties?: Record<string, unknown> }).properties ?? {};
+  return Object.hasOwn(properties, 'eta') && Object.hasOwn(properties, 'etaPerStep');
+}
+
 /** Fills defaults and validates options against the sampler's schema; throws DiffusionError. */
 export function resolveSamplerOptions(name: string, options: unknown = {}): Record<string, unknown> {
   const sampler = getSampler(name);

@@ -5,6 +5,7 @@
  */
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { sigmoid } from '../math.ts';
 import { DiffusionError } from './errors.ts';
 
 export const CosineScheduleSchema = Type.Object(
@@ -101,8 +102,6 @@ function linearLogSnr(schedule: LinearSchedule, t: number): number {
   const weight = clamped - lower;
   return table[lower] + (table[upper] - table[lower]) * weight;
 }
-
-const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** alphaCumprod at float t; 1 for t < 0 (the clean target). */
 export function alphaCumprod(schedule: NoiseSchedule, t: number): number {

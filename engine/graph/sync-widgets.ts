@@ -1,11 +1,11 @@
 import type { Registry } from './registry.ts';
-import { isPlainObject, isPromptLink } from './prompt.ts';
+import { isPlainObject, isPromptLink, type Prompt } from './prompt.ts';
 
 /**
  * Writes a prompt's widget values back into the UI workflow it came from (a copy), so an image
  * saved after `--set seed=7` carries a workflow that says seed 7. Links and unknown nodes are left alone.
  */
-export function syncWidgetValues(registry: Registry, workflow: unknown, prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>): unknown {
+export function syncWidgetValues(registry: Registry, workflow: unknown, prompt: Prompt): unknown {
   if (!isPlainObject(workflow) || !Array.isArray(workflow.nodes)) return workflow;
   const copy = structuredClone(workflow) as { nodes: Array<{ id: unknown; type: string; widgets_values?: unknown }> };
   for (const node of copy.nodes) {

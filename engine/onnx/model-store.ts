@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PathError, resolveInside } from '../files.ts'
@@ -21,6 +21,7 @@ const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 export class ModelStore {
   readonly #models = new Map<string, Promise<SegmentedModel>>()
   readonly #classifiers = new Map<string, Promise<Classifier>>()
+  readonly #infos = new Map<string, { mtimeMs: number; blocks: number }>()
 
   constructor(
     readonly root: string = DEFAULT_MODELS_ROOT,
@@ -43,6 +44,28 @@ export class ModelStore {
       .filter((entry) => entry.isDirectory() && MODEL_NAME.test(entry.name) && existsSync(path.join(this.root, entry.name, MANIFEST_FILE)))
       .map((entry) => entry.name)
       .sort()
+  }
+
+  /**
+   * A model's block count from its model.json, read synchronously (node checks run before any
+   * model loads) and re-read when the file changes; undefined when it is missing or unreadable.
+   */
+  info(name: string): { blocks: number } | undefined {
+    if (!MODEL_NAME.test(name)) return undefined
+    const file = path.join(this.root, name, MANIFEST_FILE)
+    try {
+      const { mtimeMs } = statSync(file)
+      let hit = this.#infos.get(name)
+      if (!hit || hit.mtimeMs !== mtimeMs) {
+        const manifest = JSON.parse(readFileSync(file, 'utf8')) as { segments?: Array<{ kind?: string }> }
+        hit = { mtimeMs, blocks: (manifest.segments ?? []).filter((segment) => segment.kind === 'block').length }
+        this.#infos.set(name, hit)
+      }
+      return { blocks: hit.blocks }
+    } catch {
+      // Unreadable here: the model's own loader reports it when a graph runs.
+      return undefined
+    }
   }
 
   load(name: string): Promise<SegmentedModel> {

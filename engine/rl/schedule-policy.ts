@@ -8,6 +8,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { logSnr, maxTimestep, timestepForLogSnr, type NoiseSchedule } from '../diffusion/index.ts';
+import { logit, sigmoid } from '../math.ts';
 
 export const ScheduleSpaceSchema = Type.Object({
   steps: Type.Integer({ minimum: 1, maximum: 1000 }),
@@ -31,8 +32,6 @@ function ends(schedule: NoiseSchedule) {
   const last = logSnr(schedule, 0);
   return { first, last, span: last - first };
 }
-
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 export function decodeSchedule(action: ArrayLike<number>, space: ScheduleSpace, schedule: NoiseSchedule): DecodedSchedule {
   const K = space.steps;
@@ -82,7 +81,7 @@ export function encodeSchedule(target: { timesteps: readonly number[]; guidance:
   if (space.learnEta) {
     for (let i = 0; i < K; i++) {
       const eta = Math.min(0.99, Math.max(0.01, at(target.eta ?? 0, i)));
-      action[offset + i] = Math.log(eta / (1 - eta));
+      action[offset + i] = logit(eta);
     }
   }
   return action;

@@ -12,6 +12,7 @@ import type { FrechetReference } from '../rewards/frechet.ts';
 import type { ImagesLike } from '../rewards/onnx-scorer.ts';
 import { evaluate, SEED_RANGES } from '../sampling/evaluate.ts';
 import { generate } from '../sampling/generate.ts';
+import { samplingSettings } from '../sampling/settings.ts';
 import type { ModelHandle } from '../sampling/model-handle.ts';
 import { createSkipSettings, formatRows, type BlockAction, type SkipConfig } from '../skip/index.ts';
 import { actionSize, decodeSchedule, type DecodedSchedule, type ScheduleSpace } from './schedule-policy.ts';
@@ -67,14 +68,6 @@ export function gateSkipConfig(bits: ArrayLike<number>, gates: GateSpace): SkipC
   return { policy: { kind: 'mask', rows: formatRows(tables.cond).split('/') }, ...(Object.keys(guidance).length > 0 ? { guidance } : {}) };
 }
 
-const ETA_SAMPLERS = new Set(['ddim', 'euler_ancestral']);
-
-/** What generate() needs for a decoded schedule, honouring learned guidance and eta the way FewStepSampler does. */
-export function runSettings(decoded: DecodedSchedule, options: Pick<ScheduleTaskOptions, 'sampler' | 'cfg' | 'eta'>) {
-  const samplerOptions = ETA_SAMPLERS.has(options.sampler) ? (decoded.eta ? { etaPerStep: decoded.eta } : { eta: options.eta }) : {};
-  return { timesteps: decoded.timesteps, cfg: decoded.guidance ?? options.cfg, sampler: options.sampler, samplerOptions };
-}
-
 export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decode(action: ArrayLike<number>): DecodedSchedule; handleFor(action: ArrayLike<number>): ModelHandle } {
   const { handle, classifier, reference, gates } = options;
   const classes = handle.model.classes.length;
@@ -93,7 +86,7 @@ export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decod
     async rollout(actions, iteration) {
       const rewards: number[] = [];
       for (const action of actions) {
-        const settings = runSettings(decode(action), options);
+        const settings = samplingSettings(decode(action), options);
         const result = await generate({ handle: handleFor(action), labels, seed: SEED_RANGES.train + iteration * options.batch, signal: options.signal, ...settings });
         const images = { count: options.batch, channels, height, width, data: fromModelRange(result.images, range) };
         const scores = await scoreImages({ images, weights: options.weights, labels, classes, range, classifier, reference, onnxScore: options.onnxScore });
@@ -103,7 +96,7 @@ export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decod
       return rewards;
     },
     async heldOut(action) {
-      const result = await evaluate({ handle: handleFor(action), classifier, reference, samples: options.heldOutSamples, seedBase: SEED_RANGES.heldOut, batchSize: options.batch, signal: options.signal, ...runSettings(decode(action), options) });
+      const result = await evaluate({ handle: handleFor(action), classifier, reference, samples: options.heldOutSamples, seedBase: SEED_RANGES.heldOut, batchSize: options.batch, signal: options.signal, ...samplingSettings(decode(action), options) });
       return result.fd;
     },
   };

@@ -11,6 +11,7 @@
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { adamAscend, adamInit, type AdamState } from './adam.ts';
+import { gateBits, gateLogProb, gradGateLogProb, greedyGateBits } from './bernoulli-policy.ts';
 import { actionFor, gradLogProb, logProb, type GaussianPolicyParams } from './gaussian-policy.ts';
 import { SeededRandom } from './random.ts';
 
@@ -58,8 +59,6 @@ export interface HistoryEntry {
 export interface JointPolicyParams extends GaussianPolicyParams {
   gateLogits?: number[];
 }
-
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 export interface TrainerState {
   format: 'fewstep-pg/1';
@@ -127,7 +126,8 @@ export function policyGradient(policy: JointPolicyParams, actions: readonly Arra
       mean[i] += (advantages[g] * grad.mean[i]) / actions.length;
       logStd[i] += (advantages[g] * grad.logStd[i]) / actions.length;
     }
-    for (let j = 0; j < gates.length; j++) gateLogits[j] += (advantages[g] * (action[size + j] - sigmoid(gates[j]))) / actions.length;
+    const gateGrad = gradGateLogProb(gates, Array.prototype.slice.call(action, size));
+    for (let j = 0; j < gates.length; j++) gateLogits[j] += (advantages[g] * gateGrad[j]) / actions.length;
   });
   return { mean, logStd, gateLogits };
 }
@@ -135,17 +135,12 @@ export function policyGradient(policy: JointPolicyParams, actions: readonly Arra
 /** log pi(action) of the joint policy (Gaussian part + Bernoulli gates). */
 export function jointLogProb(policy: JointPolicyParams, action: ArrayLike<number>): number {
   const size = policy.mean.length;
-  let total = logProb(policy, action);
-  (policy.gateLogits ?? []).forEach((logit, j) => {
-    const p = sigmoid(logit);
-    total += Math.log(action[size + j] === 1 ? p : 1 - p);
-  });
-  return total;
+  return logProb(policy, action) + gateLogProb(policy.gateLogits ?? [], Array.prototype.slice.call(action, size));
 }
 
 /** The action to ship: the Gaussian mean, and each gate at its likelier value. */
 export function greedyAction(policy: JointPolicyParams): Float64Array {
-  return Float64Array.from([...policy.mean, ...(policy.gateLogits ?? []).map((logit) => (logit >= 0 ? 1 : 0))]);
+  return Float64Array.from([...policy.mean, ...greedyGateBits(policy.gateLogits ?? [])]);
 }
 
 /**
@@ -196,7 +191,7 @@ export async function train(
       const uniforms = gates.map(() => random.next());
       for (const sign of [1, -1]) {
         const continuous = actionFor(state.policy, noise.map((v) => sign * v));
-        const bits = gates.map((logit, j) => ((sign === 1 ? uniforms[j] : 1 - uniforms[j]) < sigmoid(logit) ? 1 : 0));
+        const bits = gateBits(gates, sign === 1 ? uniforms : uniforms.map((u) => 1 - u));
         actions.push(Float64Array.from([...continuous, ...bits]));
       }
     }

@@ -41,13 +41,18 @@ export type RunResult =
   | ({ status: 'interrupted'; nodeId: string | null } & Finished)
   | { status: 'invalid'; promptId: string; error: PromptError; nodeErrors: NodeErrors };
 
-/** Runs a validated graph in dependency order, reusing cached outputs where the inputs are unchanged. */
+/**
+ * Runs a validated graph in dependency order, reusing cached outputs where the inputs are
+ * unchanged. `results` receives every node's result (a caller inside the engine may want the
+ * values themselves, see node-inputs.ts).
+ */
 export async function executeGraph(
   registry: Registry,
   models: ModelCatalog,
   graph: Graph,
   prompt: unknown,
   options: RunOptions,
+  results = new Map<string, NodeResult<OutputSpecs>>(),
 ): Promise<RunResult> {
   const promptId = options.promptId ?? randomUUID();
   const signal = options.signal ?? new AbortController().signal;
@@ -62,7 +67,6 @@ export async function executeGraph(
     const sources = Object.fromEntries(Object.entries(node.links).map(([name, link]) => [name, [keys.get(link.node), link.output]]));
     keys.set(id, def.deterministic ? cacheKey([def.type, def.version, node.values, sources]) : `${promptId}:${id}:${randomUUID()}`);
   }
-  const results = new Map<string, NodeResult<OutputSpecs>>();
   for (const id of graph.order) {
     const hit = options.cache?.get(keys.get(id)!);
     if (hit) {

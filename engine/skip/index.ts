@@ -12,13 +12,13 @@
  *
  * SkipSettings ride on a MODEL handle (SkipGate makes them); ModelRunner (one per sampling run)
  * applies them and keeps that run's residual caches and its ComputeAccount, so nothing carries
- * over between runs. Learned gates (learned.ts) expose sampling, log-probability and its
- * gradient for the RL trainer; see the comment at the top of that file.
+ * over between runs. Learned gates (learned.ts) are learned as Bernoulli gates by engine/rl;
+ * see the comment at the top of that file.
  */
 export * from './policy.ts';
-export { ComputeAccount, type ComputeSummary, type SegmentFlops, type StepAccount, type EvaluationRecord } from './accounting.ts';
-export { MaskPolicyConfig, MaskRow, MaskRows, maskPolicy, maskIssues, parseMaskRows, splitRows, formatRows } from './mask.ts';
-export { ChangePolicyConfig, changePolicy, relativeChange } from './change.ts';
-export { LearnedGateParams, initialGateParams, gateProbabilities, sampleGateMask, greedyGateMask, gateLogProb, gateLogProbGradient, formatGateMask, type GateMask } from './learned.ts';
-export { SkipConfig, GuidanceConfig, NoSkipConfig, skipConfigIssues, createSkipSettings, describeSkipConfig, type SkipConfigIssue } from './settings.ts';
-export { ModelRunner, type EvaluateInfo } from './runner.ts';
+export { ComputeAccount } from './accounting.ts';
+export { maskPolicy, parseMaskRows, splitRows, formatRows } from './mask.ts';
+export { ChangePolicyConfig, changePolicy } from './change.ts';
+export { LearnedGateParams, greedyGateMask } from './learned.ts';
+export { SkipConfig, skipConfigIssues, createSkipSettings } from './settings.ts';
+export { ModelRunner } from './runner.ts';

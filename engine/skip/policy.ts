@@ -11,7 +11,6 @@ import type { FloatTensor } from '../onnx/tensors.ts';
  * this step (cond and uncond see the same x and t, only the label differs), at no cost.
  */
 export type BlockAction = 'run' | 'reuse' | 'drop' | 'share';
-export const BLOCK_ACTIONS: readonly BlockAction[] = ['run', 'reuse', 'drop', 'share'];
 
 /**
  * The unconditional half of a guided batch, per step: run it; skip it and use the conditional

@@ -5,7 +5,7 @@ import { parseBody } from '../body.ts';
 import { HttpError } from '../http-error.ts';
 import type { TrainingJobs } from '../train-jobs.ts';
 import { checkPrompt } from './prompts.ts';
-import type { Prompt } from '../training.ts';
+import type { Prompt } from '../../engine/graph/prompt.ts';
 
 const TrainBody = Type.Object({
   /** The graph: a UI workflow or an API prompt (as POST /prompt takes it). */
@@ -13,7 +13,7 @@ const TrainBody = Type.Object({
   /** The UI workflow, when `prompt` is an API prompt made from one (as ComfyUI's extra_pnginfo). */
   workflow: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   client_id: Type.Optional(Type.String({ maxLength: 128 })),
-  /** Training settings by name (server/training.ts TrainSettingsSchema); checked, with messages naming settings.<name>, when the run starts. */
+  /** Training settings by name (engine/training/settings.ts TrainSettingsSchema); checked, with messages naming settings.<name>, when the run starts. */
   settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   /** Stem for the written files (output/train/<name>-learned-<id>.json). */
   name: Type.Optional(Type.String({ maxLength: 120 })),

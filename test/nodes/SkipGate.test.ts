@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { OutputCache, type RunEvent } from '../../engine/index.ts';
+import { createEngine, OutputCache, type RunEvent } from '../../engine/index.ts';
+import { ModelStore } from '../../engine/onnx/index.ts';
+import { allNodes } from '../../nodes/index.ts';
+import { syntheticModelCopy } from '../engine/onnx/helpers.ts';
 import { createFewstepSetup } from '../../server/setup.ts';
 import type { ImageBatch } from '../../engine/image/image-batch.ts';
 import { DEFAULT_MASK, DEFAULT_UNCOND_MASK, DEFAULT_UNCOND_PASS, parseBlockList } from '../../nodes/SkipGate.ts';
@@ -120,4 +123,27 @@ test('the default SkipGate is the best measured setting, and the shipped workflo
   const gate = workflow.nodes.find((n: { type: string }) => n.type === 'SkipGate');
   assert.deepEqual(gate.widgets_values.slice(0, 2), ['mask', DEFAULT_MASK]);
   assert.deepEqual(gate.widgets_values.slice(9), [DEFAULT_UNCOND_MASK, DEFAULT_UNCOND_PASS]);
+});
+
+test('masks are checked against the block counts the model catalogue reads, wherever its root is', async () => {
+  const copy = await syntheticModelCopy('tiny');
+  const tinyStore = new ModelStore(copy.root, { provider: 'cpu' });
+  try {
+    const tinyEngine = createEngine({ nodes: allNodes, models: tinyStore });
+    const gated = (mask: string) => ({
+      '1': { class_type: 'LoadModel', inputs: { model_name: 'tiny' } },
+      '6': { class_type: 'SkipGate', inputs: { model: ['1', 0], mode: 'mask', mask, uncond_mask: '', uncond_pass: '' } },
+      '2': { class_type: 'ClassLabel', inputs: { label: 'Sneaker' } },
+      '3': { class_type: 'StepScheduler', inputs: { model: ['1', 0], steps: 2, spacing: 'trailing' } },
+      '4': { class_type: 'FewStepSampler', inputs: { model: ['6', 0], conditioning: ['2', 0], schedule: ['3', 0] } },
+      '5': { class_type: 'PreviewImage', inputs: { images: ['4', 0] } },
+    });
+    assert.ok(tinyEngine.validate(gated('RRDR/RRRR')).ok, 'the synthetic model has 4 blocks');
+    const result = tinyEngine.validate(gated(`${ALL}/${ALL}`));
+    assert.ok(!result.ok);
+    if (!result.ok) assert.match(result.nodeErrors['6'].errors[0].details, /has 10 entries, but the model has 4 blocks \(one character per block\) \(model tiny\)/);
+  } finally {
+    await tinyStore.dispose();
+    await copy.cleanup();
+  }
 });

@@ -110,7 +110,7 @@ describe('POST /train: learning a schedule from the server', () => {
     const notLearned = await postJson(`${t.base}/train`, { prompt: readWorkflow('four-step.json') });
     assert.equal(notLearned.status, 400);
     assert.equal(notLearned.body.error.type, 'not_trainable');
-    assert.match(notLearned.body.error.message, /no StepScheduler has spacing "learned"/);
+    assert.match(notLearned.body.error.message, /there is nothing to train/);
 
     const oddGroup = await postJson(`${t.base}/train`, { prompt: readWorkflow('learn-schedule.json'), settings: { group: 3 } });
     assert.equal(oddGroup.status, 400);
@@ -121,6 +121,15 @@ describe('POST /train: learning a schedule from the server', () => {
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.error.type, 'invalid_settings');
     assert.match(unknown.body.error.message, /settings\.iterationz: not a training setting/);
+    // Names every object has are not settings either (an `in` check would let them through).
+    for (const field of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const body = `{"prompt": ${JSON.stringify(readWorkflow('learn-schedule.json'))}, "settings": {"${field}": {"iterations": 1}}}`;
+      const response = await fetch(`${t.base}/train`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const json = (await response.json()) as { error: { type: string; message: string } };
+      assert.equal(response.status, 400, field);
+      assert.equal(json.error.type, 'invalid_settings', field);
+      assert.match(json.error.message, new RegExp(`^settings\\.${field}: not a training setting`), field);
+    }
     const wrongType = await postJson(`${t.base}/train`, { prompt: readWorkflow('learn-schedule.json'), settings: { learnGuidance: 'yes', maxMinutes: 2 } });
     assert.match(wrongType.body.error.message, /settings\.learnGuidance "yes": must be true or false/);
     const tooLong = await postJson(`${t.base}/train`, { prompt: readWorkflow('learn-schedule.json'), settings: { maxMinutes: 100000 } });

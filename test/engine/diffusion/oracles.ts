@@ -3,7 +3,8 @@
  * error can be measured without a network. Both are element-wise, like the samplers.
  */
 import {
-  modelOutputFromDenoised, schedulePoint, type NoiseSchedule, type PredictionType,
+  currentTimestep, isFinished, modelOutputFromDenoised, schedulePoint, type NormalNoise, type NoiseSchedule, type PredictionType, type Sampler, type SamplerInitArgs,
+  type SamplerState,
 } from '../../../engine/diffusion/index.ts';
 
 export type Oracle = (x: Float32Array, t: number) => Float32Array;
@@ -38,4 +39,16 @@ export function meanAndStd(values: Float32Array): { mean: number; std: number } 
   let squares = 0;
   for (const v of values) squares += (v - mean) ** 2;
   return { mean, std: Math.sqrt(squares / values.length) };
+}
+
+/** The bare sampling loop over a synchronous oracle (the engine's loop, engine/sampling/generate.ts, runs the model). */
+export function sampleSync<Options, State extends SamplerState>(
+  sampler: Sampler<Options, State>,
+  initArgs: SamplerInitArgs<Options>,
+  denoise: (x: Float32Array, t: number, step: number) => Float32Array,
+  noise: NormalNoise,
+): Float32Array {
+  let state = sampler.init(initArgs);
+  while (!isFinished(state)) state = sampler.step(state, denoise(state.x, currentTimestep(state), state.step), noise).state;
+  return state.x;
 }

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PREDICTION_TYPES, SAMPLER_NAMES, batchNormalNoise, computeTimesteps, parseNoiseSchedule, sampleSync, samplers,
+  PREDICTION_TYPES, SAMPLER_NAMES, batchNormalNoise, computeTimesteps, parseNoiseSchedule, samplers,
   type NoiseSchedule, type PredictionType, type Spacing,
 } from '../../../engine/diffusion/index.ts';
-import { gaussianOracle, meanAndStd, pointMassOracle, type Oracle } from './oracles.ts';
+import { gaussianOracle, meanAndStd, pointMassOracle, sampleSync, type Oracle } from './oracles.ts';
 
 const cosine = parseNoiseSchedule({ kind: 'cosine', trainSteps: 1000, s: 0.008, minAlphaCumprod: 1e-5, maxAlphaCumprod: 0.99999 });
 const linear = parseNoiseSchedule({ kind: 'linear', trainSteps: 1000, betaStart: 0.00085, betaEnd: 0.012 });

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DiffusionError, SAMPLER_NAMES, batchNormalNoise, computeTimesteps, currentTimestep, ddimSampler, ddpmSampler, eulerSampler,
-  getSampler, isFinished, parseNoiseSchedule, resolveSamplerOptions, sample, sampleSync, samplers,
+  getSampler, isFinished, parseNoiseSchedule, resolveSamplerOptions, samplerTakesEta, samplers,
 } from '../../../engine/diffusion/index.ts';
-import { gaussianOracle, pointMassOracle } from './oracles.ts';
+import { gaussianOracle, pointMassOracle, sampleSync } from './oracles.ts';
 
 const cosine = parseNoiseSchedule({ kind: 'cosine' });
 const timesteps = computeTimesteps({ kind: 'trailing' }, 4, cosine);
@@ -80,15 +80,6 @@ test('registry: every name resolves, options get defaults, bad options and names
   assert.throws(() => getSampler('heun'), isDiffusionError('unknown_sampler'));
 });
 
-test('sample() loops a sync or async model, reports each step and honours an AbortSignal', async () => {
-  const noise = batchNormalNoise(3, 2);
-  const initArgs = { noise: noise(4), timesteps, schedule: cosine, prediction: 'v' as const, options: {} };
-  const steps: number[] = [];
-  const result = await sample(samplers.dpmpp_2m, initArgs, async (x, t) => oracle(x, t), noise, { onStep: ({ step }) => steps.push(step) });
-  assert.deepEqual(steps, [0, 1, 2, 3]);
-  const again = batchNormalNoise(3, 2);
-  assert.deepEqual(sampleSync(samplers.dpmpp_2m, { ...initArgs, noise: again(4) }, oracle, again), result);
-  const controller = new AbortController();
-  controller.abort();
-  await assert.rejects(sample(samplers.ddim, initArgs, oracle, noise, { signal: controller.signal }), { name: 'AbortError' });
+test('the samplers that take eta are the ones whose options schema has it', () => {
+  assert.deepEqual(SAMPLER_NAMES.filter(samplerTakesEta), ['ddim', 'euler_ancestral']);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ModelError } from '../../../engine/onnx/model-error.ts'
@@ -65,6 +65,24 @@ describe('ModelStore', () => {
     const model = await store.load('fixable')
     assert.equal(model.blockCount, 4)
     await rm(fixable, { recursive: true })
+  })
+
+  it('describes a model from its manifest without loading it, and reads the manifest again when it changes', async () => {
+    assert.deepEqual(store.info('tiny'), { blocks: 4 })
+    assert.equal(store.info('nope'), undefined)
+    assert.equal(store.info('../tiny'), undefined)
+    const other = path.join(copy.root, 'described')
+    await cp(copy.dir, other, { recursive: true })
+    assert.deepEqual(store.info('described'), { blocks: 4 })
+    const manifest = JSON.parse(await readFile(path.join(other, 'model.json'), 'utf8'))
+    manifest.segments = manifest.segments.filter((segment: { kind: string }, index: number) => segment.kind !== 'block' || index <= 2)
+    await writeFile(path.join(other, 'model.json'), JSON.stringify(manifest))
+    await utimes(path.join(other, 'model.json'), new Date(), new Date(Date.now() + 5000))
+    assert.deepEqual(store.info('described'), { blocks: 2 })
+    await writeFile(path.join(other, 'model.json'), '{ not json')
+    await utimes(path.join(other, 'model.json'), new Date(), new Date(Date.now() + 10000))
+    assert.equal(store.info('described'), undefined)
+    await rm(other, { recursive: true })
   })
 
   it('dispose releases models; the store can load again afterwards', async () => {
