@@ -3,11 +3,11 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { Router } from 'express';
-import { OutputCache, type Engine, type Folders } from '../engine/index.ts';
+import type { Engine, Folders } from '../engine/index.ts';
 import type { ModelStore } from '../engine/onnx/index.ts';
 import { comfyReporter } from './comfy-messages.ts';
 import { errorHandler, notFound } from './http-error.ts';
-import { PromptQueue } from './queue.ts';
+import { memoryQueue, type PromptQueue, type QueueFactory } from './queue.ts';
 import { fileRoutes } from './routes/files.ts';
 import { infoRoutes } from './routes/info.ts';
 import { promptRoutes } from './routes/prompts.ts';
@@ -29,6 +29,8 @@ export interface ServerOptions {
   token?: string;
   maxJsonBytes?: number;
   maxUploadBytes?: number;
+  /** Where prompts and history live (server/queue.ts); default: memory. `fewstep serve` uses SQLite or Redis. */
+  queue?: QueueFactory;
 }
 
 export interface FewstepServer {
@@ -51,7 +53,7 @@ export function createServer(options: ServerOptions): FewstepServer {
   let queue: PromptQueue;
   const status = () => ({ exec_info: { queue_remaining: queue?.remaining ?? 0 } });
   const hub = new WsHub(status);
-  queue = new PromptQueue(engine, folders, new OutputCache(), comfyReporter(hub, status));
+  queue = (options.queue ?? memoryQueue)({ engine, folders, reporter: comfyReporter(hub, status) });
 
   const api = Router();
   const training = options.store ? new TrainingJobs({ engine, store: options.store }, folders, hub) : undefined;
