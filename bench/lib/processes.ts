@@ -4,7 +4,7 @@
  * so they can be killed with SIGKILL. Nothing here imports server/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,6 +84,7 @@ export interface RedisServer {
 
 /** redis-server on a free port, with append-only persistence, in its own folder (temporary unless given). */
 export async function startRedis(dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-redis-'))): Promise<RedisServer> {
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const launch = async () => {
     const child = new Child(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'redis');
