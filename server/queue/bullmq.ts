@@ -1,6 +1,7 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueContext, QueueFactory } from '../queue.ts';
+import { shipInputs } from './inputs.ts';
 import { highestOutputNumbers, landFiles, landStranded } from './landing.ts';
 import { PROMPT_QUEUE, RedisHistory, RedisKeys, connectRedis, jobIdOf, raiseFileCounters } from './redis-store.ts';
 import { lostEntry } from './run-prompt.ts';
@@ -93,6 +94,7 @@ export class BullQueue implements PromptQueue {
 
   async enqueue(item: QueueItem): Promise<void> {
     await this.ready;
+    await shipInputs(this.redis, this.keys, this.context.folders, item.promptId, item.prompt);
     await this.queue.add('prompt', item, { jobId: jobIdOf(item.promptId), lifo: item.number < 0 });
     // Counted now for the status message; corrected from Redis without holding up the reply.
     this.count++;

@@ -14,7 +14,7 @@ function landingPath(folders: Folders, field: string): string | undefined {
 }
 
 /** Written whole or not at all: a reader never sees half an image, and two servers landing the same file agree. */
-function writeWhole(file: string, bytes: Buffer): void {
+export function writeWhole(file: string, bytes: Buffer): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   writeFileSync(temporary, bytes);

@@ -90,7 +90,10 @@ export class LocalQueue implements PromptQueue {
 
   private kick(): void {
     if (this.stopping) return;
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    // Started on the next turn: the reply to POST /prompt goes out before the prompt's first message.
+    this.pumping ??= new Promise((resolve) => setImmediate(resolve))
+      .then(() => this.pump())
+      .finally(() => (this.pumping = undefined));
   }
 
   private async pump(): Promise<void> {

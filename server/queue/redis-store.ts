@@ -33,6 +33,7 @@ export class RedisKeys {
 
   cancel = (promptId: string) => `${this.prefix}:cancel:${promptId}`;
   files = (promptId: string) => `${this.prefix}:files:${promptId}`;
+  inputs = (promptId: string) => `${this.prefix}:inputs:${promptId}`;
   fileNumbers = (promptId: string) => `${this.prefix}:numbering:${promptId}`;
 }
 

@@ -4,6 +4,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { OutputCache, type Engine, type Folders, type ImageRef, type RunEvent } from '../../engine/index.ts';
 import { resolveInside } from '../../engine/files.ts';
 import { FILES_TTL_S, PROMPT_QUEUE, RedisHistory, RedisKeys, connectRedis, redisFileNumbering } from './redis-store.ts';
+import { landInputs } from './inputs.ts';
 import { runPrompt } from './run-prompt.ts';
 import type { QueueItem, QueueReporter } from './types.ts';
 import { encodeEvent, fileField, wireItem, type WireMessage } from './wire.ts';
@@ -95,6 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<PromptWorker>
     running.set(item.promptId, abort);
     try {
       if ((await redis.exists(keys.cancel(item.promptId))) === 1) abort.abort();
+      await landInputs(redis, keys, options.folders, item.promptId);
       log(`${item.promptId} started`);
       const entry = await runPrompt(options.engine, item, { signal: abort.signal, cache, folders: options.folders, fileNumbering, reporter });
       await Promise.all(outstanding);

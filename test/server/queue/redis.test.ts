@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT, spawnFewstep, spawnServer, startRedis, type Child, type RedisServer } from '../../../bench/lib/processes.ts';
 import { connectRedis, RedisKeys, redisFileNumbering } from '../../../server/queue/redis-store.ts';
-import { getJson, postJson, WsClient } from '../helpers.ts';
+import { getJson, postJson, testPng, WsClient } from '../helpers.ts';
 import { folderFiles, historyFiles, samplePrompt, waitForHistory } from './cluster.ts';
 
 describe('Redis queue: real redis-server, API servers and workers, killed with SIGKILL', () => {
@@ -111,6 +111,22 @@ describe('Redis queue: real redis-server, API servers and workers, killed with S
     assert.equal((await getJson(`${second.base}/history/${id}`)).body[id].status.status_str, 'success');
     await second.child.kill('SIGKILL');
     ws.close();
+  });
+
+  it('an uploaded image travels to the worker with the prompt that reads it', { timeout: 30000 }, async () => {
+    const form = new FormData();
+    form.append('image', new Blob([testPng(8, 8)], { type: 'image/png' }), 'upload.png');
+    const uploaded = await fetch(`${server.base}/upload/image`, { method: 'POST', body: form });
+    assert.equal(uploaded.status, 200);
+    const prompt = {
+      '1': { class_type: 'LoadImage', inputs: { image: 'upload.png' } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'uploaded' } },
+    };
+    const id = await submit(server.base, prompt);
+    const entry = (await waitForHistory(server.base, [id], 20000))[id];
+    assert.equal(entry.status.status_str, 'success', JSON.stringify(entry.status.messages));
+    assert.deepEqual(entry.outputs['2'].images, [{ filename: 'uploaded_00001_.png', subfolder: '', type: 'output' }]);
+    assert.ok(folderFiles(output).includes('uploaded_00001_.png'));
   });
 
   it('kill -9 of Redis (append-only file on) loses no accepted prompt', { timeout: 60000 }, async () => {
