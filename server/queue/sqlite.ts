@@ -57,13 +57,15 @@ export class SqliteStore implements QueueStore {
   ) {
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(path.join(dataDir, 'queue.sqlite'), { timeout: 0 });
-    // WAL with FULL sync: each commit is on disk before it returns. EXCLUSIVE locking: a second
-    // server on the same folder is refused instead of running the same prompts; the OS drops the
-    // lock when a process dies, even by kill -9.
+    // WAL: a commit is in the file when it returns, so it survives kill -9 of this process;
+    // synchronous NORMAL leaves the fsync to checkpoints (a power cut may lose the last commits,
+    // as Redis with appendfsync everysec); FEWSTEP_SQLITE_SYNC=full fsyncs every commit.
+    // EXCLUSIVE locking: a second server on the same folder is refused instead of running the
+    // same prompts; the OS drops the lock when a process dies, even by kill -9.
     try {
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db.pragma(`synchronous = ${process.env.FEWSTEP_SQLITE_SYNC === 'full' ? 'FULL' : 'NORMAL'}`);
       this.db.exec(SCHEMA);
       // A write takes the exclusive lock now, not at the first prompt.
       this.db.exec('BEGIN IMMEDIATE; COMMIT');

@@ -115,7 +115,7 @@ describe('Redis queue: real redis-server, API servers and workers, killed with S
 
   it('an uploaded image travels to the worker with the prompt that reads it', { timeout: 30000 }, async () => {
     const form = new FormData();
-    form.append('image', new Blob([testPng(8, 8)], { type: 'image/png' }), 'upload.png');
+    form.append('image', new Blob([new Uint8Array(testPng(8, 8))], { type: 'image/png' }), 'upload.png');
     const uploaded = await fetch(`${server.base}/upload/image`, { method: 'POST', body: form });
     assert.equal(uploaded.status, 200);
     const prompt = {
