@@ -6,7 +6,7 @@ import type { HistoryEntry } from './types.ts';
 export const PROMPT_QUEUE = 'prompts';
 
 /** How long shipped output files and per-prompt file numbers stay in Redis. */
-const FILES_TTL_S = 24 * 3600;
+export const FILES_TTL_S = 24 * 3600;
 const NUMBERS_TTL_S = 7 * 24 * 3600;
 
 /** Every key fewstep keeps in Redis besides BullMQ's, under one prefix (default `fewstep`). */
@@ -148,4 +148,3 @@ export async function raiseFileCounters(redis: Redis, keys: RedisKeys, highest: 
   await Promise.all([...highest].map(([key, number]) => raise(keys.fileCounters, key, number)));
 }
 
-export { FILES_TTL_S };
