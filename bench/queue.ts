@@ -98,6 +98,8 @@ const perPrompt = (before: RedisCounters, after: RedisCounters, prompts: number)
   bytes: (after.bytes - before.bytes) / prompts,
 });
 const redisLoad: Record<string, RedisCounters> = {};
+/** Prompts/s of one Redis worker on the four-step workflow, from the throughput section. */
+let oneWorkerRate = 0;
 
 function table(header: string[], rows: Array<Array<string | number>>): void {
   console.log(`| ${header.join(' | ')} |`);
@@ -197,6 +199,7 @@ async function throughput(): Promise<void> {
     const before = c.redis && (await redisCounters(c.redis));
     const { ms } = await runAll(c, prompts((offset += count)));
     if (c.redis && before && workers === 2) redisLoad['four-step, batch 4'] = perPrompt(before, await redisCounters(c.redis), count);
+    if (mode === 'redis' && workers === 1) oneWorkerRate = (count * 1000) / ms;
     rows.push([label, count, fixed(ms / 1000, 2), fixed((count * 1000) / ms, 2), fixed((4 * count * 1000) / ms, 1)]);
     await c.close();
   }
@@ -220,6 +223,13 @@ async function redisCapacity(): Promise<void> {
     Object.entries(redisLoad).map(([graph, load]) => [graph, fixed(load.commands, 1), fixed(load.cpuMs, 3), fixed(load.bytes / 1024, 1), fixed(opsPerSecond / load.commands, 0), fixed(1000 / load.cpuMs, 0)]),
   );
   console.log(`(ceiling by commands: the median redis-benchmark rate above, ${fixed(opsPerSecond, 0)}/s, over commands per prompt)\n`);
+  const load = redisLoad['four-step, batch 4'];
+  const demand = 100 * oneWorkerRate;
+  console.log(`100 workers, each at the rate one worker ran the four-step workflow here (${fixed(oneWorkerRate, 2)} prompts/s), on one Redis:\n`);
+  table(
+    ['prompts/s', 'Redis commands/s', 'share of redis-benchmark rate', 'Redis CPU (core share)', 'MB/s through Redis (in+out)'],
+    [[fixed(demand, 0), fixed(demand * load.commands, 0), `${fixed((100 * demand * load.commands) / opsPerSecond, 0)}%`, `${fixed((demand * load.cpuMs) / 10, 0)}%`, fixed((demand * load.bytes) / 1024 / 1024, 1)]],
+  );
 }
 
 try {

@@ -63,7 +63,7 @@ export class BullQueue implements PromptQueue {
       defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: false },
     });
     this.events = new QueueEvents(PROMPT_QUEUE, { connection: eventsConnection, prefix: this.keys.prefix });
-    for (const name of ['added', 'waiting', 'active', 'completed', 'failed', 'removed', 'drained'] as const) this.events.on(name, () => this.refresh());
+    for (const name of ['waiting', 'active', 'completed', 'failed', 'removed'] as const) this.events.on(name, () => this.refresh());
     this.events.on('failed', ({ jobId, failedReason }) => void this.recordFailed(jobId, failedReason).catch(report));
     this.queue.on('error', report);
     this.events.on('error', report);

@@ -3,7 +3,7 @@ import type { QueueItem } from './types.ts';
 
 /**
  * What a worker publishes on `<prefix>:events` for the API servers: the engine's RunEvents as
- * they are (previews as raw float32, base64), so the server holding the client's socket feeds
+ * they are (previews as 8-bit values, base64), so the server holding the client's socket feeds
  * them to the same reporter a local run uses. `item` is whole (less the workflow) on run_started
  * and crashed; other messages carry only what addressing needs.
  */
@@ -29,18 +29,23 @@ export function wireItem(item: QueueItem, whole: boolean): WireItem {
   return rest;
 }
 
+/**
+ * Previews travel as 8-bit values (a quarter of float32's bytes): every preview a client gets is
+ * 8-bit, and round(v * 255) / 255 encodes back to the same byte, so nothing it shows changes.
+ */
 export function encodeEvent(event: RunEvent): WireEvent {
   if (event.type !== 'node_progress' || !event.preview) return event as WireEvent;
   const { data, count, channels, height, width } = event.preview;
-  return { ...event, preview: { count, channels, height, width, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') } };
+  const bytes = Buffer.alloc(data.length);
+  for (let i = 0; i < data.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, data[i])) * 255);
+  return { ...event, preview: { count, channels, height, width, data: bytes.toString('base64') } };
 }
 
 export function decodeEvent(event: WireEvent): RunEvent {
   if (event.type !== 'node_progress' || !event.preview) return event as RunEvent;
   const bytes = Buffer.from(event.preview.data, 'base64');
-  // Copy into an aligned buffer: a Float32Array view needs a 4-byte aligned offset.
-  const data = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(data.buffer).set(bytes);
+  const data = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) data[i] = bytes[i] / 255;
   const preview: ImageBatch = { ...event.preview, data };
   return { ...event, preview };
 }
