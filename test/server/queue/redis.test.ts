@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,10 @@ import { connectRedis, RedisKeys, redisFileNumbering } from '../../../server/que
 import { getJson, postJson, testPng, WsClient } from '../helpers.ts';
 import { folderFiles, historyFiles, samplePrompt, waitForHistory } from './cluster.ts';
 
-describe('Redis queue: real redis-server, API servers and workers, killed with SIGKILL', () => {
+// README's commands need no Redis: without redis-server these tests say so and skip (.ci/run installs it).
+const redisMissing = spawnSync('redis-server', ['--version']).status !== 0 && 'redis-server is not installed (apt-get install redis-server; .ci/run does)';
+
+describe('Redis queue: real redis-server, API servers and workers, killed with SIGKILL', { skip: redisMissing }, () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'fewstep-redis-queue-'));
   const output = path.join(root, 'output');
   const env = { FEWSTEP_ORT_WORKERS: '1' };
