@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { Router } from 'express';
-import type { Engine, Folders } from '../engine/index.ts';
+import { OutputCache, type Engine, type Folders } from '../engine/index.ts';
 import type { ModelStore } from '../engine/onnx/index.ts';
 import { comfyReporter } from './comfy-messages.ts';
 import { errorHandler, notFound } from './http-error.ts';
@@ -53,7 +53,8 @@ export function createServer(options: ServerOptions): FewstepServer {
   let queue: PromptQueue;
   const status = () => ({ exec_info: { queue_remaining: queue?.remaining ?? 0 } });
   const hub = new WsHub(status);
-  queue = (options.queue ?? memoryQueue)({ engine, folders, reporter: comfyReporter(hub, status) });
+  const cache = new OutputCache();
+  queue = (options.queue ?? memoryQueue)({ engine, folders, cache, reporter: comfyReporter(hub, status) });
 
   const api = Router();
   const training = options.store ? new TrainingJobs({ engine, store: options.store }, folders, hub) : undefined;

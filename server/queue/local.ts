@@ -3,6 +3,9 @@ import { runPrompt } from './run-prompt.ts';
 import type { QueueStore } from './store.ts';
 import { toTuple, type HistoryEntry, type PromptQueue, type QueueItem, type QueueReporter, type QueueSnapshot } from './types.ts';
 
+/** How long an idle queue waits before running a new prompt (see kick). */
+export const RUN_START_DELAY_MS = 50;
+
 /**
  * The queue that runs prompts in this process, one at a time in order, over a store (memory or
  * SQLite). A prompt that fails, throws or is interrupted is recorded in the history and the queue
@@ -90,8 +93,9 @@ export class LocalQueue implements PromptQueue {
 
   private kick(): void {
     if (this.stopping) return;
-    // Started on the next turn: the reply to POST /prompt goes out before the prompt's first message.
-    this.pumping ??= new Promise((resolve) => setImmediate(resolve))
+    // The run starts a moment later, so the reply to POST /prompt is written before any message
+    // about the prompt, and a client has read it and registered its listeners before the first one.
+    this.pumping ??= new Promise((resolve) => setTimeout(resolve, RUN_START_DELAY_MS))
       .then(() => this.pump())
       .finally(() => (this.pumping = undefined));
   }
