@@ -4,7 +4,7 @@
  * so they can be killed with SIGKILL. Nothing here imports server/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,6 +63,14 @@ export class Child {
         });
       });
     }
+  }
+
+  /** CPU seconds (user + system, all threads) the process has used so far, from /proc (Linux). */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks (100/s).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   }
 
   /** Sends a signal (SIGKILL by default) and waits until the process is gone. */
