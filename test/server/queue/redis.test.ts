@@ -162,6 +162,29 @@ describe('Redis queue: real redis-server, API servers and workers, killed with S
     assert.deepEqual((await getJson(`${server.base}/queue`)).body, { queue_running: [], queue_pending: [] });
   });
 
+  it('a prompt that loses its worker twice is recorded as failed, with the reason', { timeout: 60000 }, async () => {
+    await Promise.all(children.filter((child) => child.label.startsWith('w')).map((worker) => worker.kill('SIGKILL')));
+    const ws = await WsClient.connect(`${server.wsBase}/ws?clientId=l`);
+    const id = await submit(server.base, samplePrompt({ seed: 60, steps: 1000 }), 'l');
+    for (let loss = 1; loss <= 2; loss++) {
+      const worker = await startWorker();
+      await worker.waitForLine(new RegExp(`${id} started$`), 30000);
+      await worker.kill('SIGKILL');
+    }
+    await startWorker();
+    const entry = (await waitForHistory(server.base, [id], 30000))[id];
+    assert.equal(entry.status.status_str, 'error');
+    const [type, data] = entry.status.messages.at(-1);
+    assert.equal(type, 'execution_error');
+    assert.equal(data.exception_type, 'WorkerLost');
+    assert.match(data.exception_message, /lost \(killed or crashed\) twice/);
+    // The client hears it as ComfyUI's error and end of prompt.
+    await ws.finished(id, 10000);
+    assert.ok(ws.forPrompt(id).some((m) => m.type === 'execution_error' && /twice/.test(m.data.exception_message)));
+    assert.deepEqual((await getJson(`${server.base}/queue`)).body, { queue_running: [], queue_pending: [] });
+    ws.close();
+  });
+
   it('file numbers are reserved per prompt and node in Redis: a rerun gets the same ones', async () => {
     const connection = connectRedis(redis.url);
     const numbering = redisFileNumbering(connection, new RedisKeys('numbering-test'));
