@@ -72,11 +72,11 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
 /** Where the queue lives: SQLite in the data folder by default, memory, or BullMQ on Redis. */
 async function queueFactory(options: ServeOptions, folders: Folders): Promise<{ factory: QueueFactory; description: string }> {
   if (options.redis) {
-    const { checkRedis } = await import('./queue/redis-check.ts');
+    const { checkRedis, shownRedisUrl } = await import('./queue/redis-check.ts');
     const problem = await checkRedis(options.redis);
     if (problem) throw new ServeError(problem);
     const { redisQueue } = await import('./queue/bullmq.ts');
-    return { factory: redisQueue({ url: options.redis }), description: `BullMQ on ${options.redis}` };
+    return { factory: redisQueue({ url: options.redis }), description: `BullMQ on ${shownRedisUrl(options.redis)}` };
   }
   if (options.inMemory) return { factory: memoryQueue, description: 'in memory' };
   const dataDir = path.resolve(options.dataDir ?? path.join(path.dirname(path.resolve(folders.output)), 'data'));
