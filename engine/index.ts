@@ -90,7 +90,7 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 export { defineNode } from './node.ts';
-export type { AnyNodeSpec, ModelCatalog, NodeContext, Folders, ImageRef, UiOutput, NodeResult } from './node.ts';
+export type { AnyNodeSpec, ModelCatalog, NodeContext, Folders, ImageRef, UiOutput, NodeResult, FileNumbering, FileNumberRequest } from './node.ts';
 export type { RunOptions, RunResult, NodeFailure } from './run/executor.ts';
 export type { RunEvent, RunEventListener } from './run/events.ts';
 export { OutputCache } from './run/output-cache.ts';

@@ -67,9 +67,31 @@ export interface UiOutput {
   [key: string]: unknown;
 }
 
+/**
+ * Numbers for the files a prompt's node saves, kept per prompt id by a durable queue, so a prompt
+ * that runs again (after a crash, or on another worker) writes the same files: one set, no gaps.
+ */
+export interface FileNumbering {
+  reserve(request: FileNumberRequest): Promise<{ first: number; reused: boolean }>;
+}
+
+export interface FileNumberRequest {
+  promptId: string;
+  nodeId: string;
+  /** Where the files go, relative to the folders: `output/<subfolder>/<stem>`. */
+  key: string;
+  count: number;
+  /** The highest number already in the folder, as this process sees it. */
+  floor: number;
+  /** The numbers reserved before turned out taken by another writer: reserve fresh ones above floor. */
+  replace?: boolean;
+}
+
 export interface NodeContext {
   readonly nodeId: string;
   readonly promptId: string;
+  /** Present when a durable queue runs the prompt: saved files are numbered per prompt id. */
+  readonly fileNumbering?: FileNumbering;
   readonly signal: AbortSignal;
   readonly folders: Folders;
   readonly models: ModelCatalog;

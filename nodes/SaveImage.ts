@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { defineNode } from '../engine/node.ts';
-import { saveImages } from './image-files.ts';
+import { saveImagesForPrompt } from './image-files.ts';
 
 export default defineNode({
   type: 'SaveImage',
@@ -12,7 +12,7 @@ export default defineNode({
     filename_prefix: Type.String({ default: 'fewstep', minLength: 1, description: 'File name prefix; may include a subfolder (e.g. garments/coat).' }),
   },
   outputNode: true,
-  run(ctx, { images, filename_prefix }) {
-    return { outputs: {}, ui: { images: saveImages(ctx, images, filename_prefix, 'output') } };
+  async run(ctx, { images, filename_prefix }) {
+    return { outputs: {}, ui: { images: await saveImagesForPrompt(ctx, images, filename_prefix, 'output') } };
   },
 });

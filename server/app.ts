@@ -9,7 +9,7 @@ import { comfyReporter } from './comfy-messages.ts';
 import { hostAllowed, hostGuard, type HostPolicy } from './host-guard.ts';
 import { errorHandler, notFound } from './http-error.ts';
 import { jsonBody } from './json-body.ts';
-import { PromptQueue } from './queue.ts';
+import { memoryQueue, type PromptQueue, type QueueFactory } from './queue.ts';
 import { fileRoutes } from './routes/files.ts';
 import { infoRoutes } from './routes/info.ts';
 import { promptRoutes } from './routes/prompts.ts';
@@ -34,6 +34,8 @@ export interface ServerOptions {
   allowedHosts?: readonly string[];
   maxJsonBytes?: number;
   maxUploadBytes?: number;
+  /** Where prompts and history live (server/queue.ts); default: memory. `fewstep serve` uses SQLite or Redis. */
+  queue?: QueueFactory;
 }
 
 export interface FewstepServer {
@@ -58,7 +60,8 @@ export function createServer(options: ServerOptions): FewstepServer {
   let queue: PromptQueue;
   const status = () => ({ exec_info: { queue_remaining: queue?.remaining ?? 0 } });
   const hub = new WsHub(status);
-  queue = new PromptQueue(engine, folders, new OutputCache(), comfyReporter(hub, status));
+  const cache = new OutputCache();
+  queue = (options.queue ?? memoryQueue)({ engine, folders, cache, reporter: comfyReporter(hub, status) });
 
   const api = Router();
   const training = options.store ? new TrainingJobs({ engine, store: options.store }, folders, hub) : undefined;

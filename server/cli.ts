@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { ModelStore } from '../engine/onnx/index.ts';
 import { createFewstepEngine, createFewstepSetup } from './setup.ts';
@@ -109,19 +110,40 @@ program
 
 program
   .command('serve')
-  .description('Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback).')
+  .description('Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback). Prompts and history are kept in SQLite in --data, or in Redis with --redis.')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <port>', 'port to listen on', '8188')
   .option('--allow-host <name>', 'also answer to this host name (repeatable; a leading dot allows subdomains); only loopback names are served otherwise', collect, [])
-  .action(async (options: { host: string; port: string; allowHost: string[] }) => {
+  .option('-o, --output <dir>', 'folder for saved images', 'output')
+  .option('-i, --input <dir>', 'folder LoadImage reads from and uploads go to', 'input')
+  .option('--data <dir>', 'folder of the queue and history database (default: data/ beside the output folder)')
+  .option('--in-memory', 'keep the queue and history in memory only (lost when the server stops)', false)
+  .option('--redis <url>', 'queue prompts on BullMQ in this Redis (redis://HOST:PORT); `fewstep worker`s run them')
+  .action(async (options: { host: string; port: string; allowHost: string[]; output: string; input: string; data?: string; inMemory: boolean; redis?: string }) => {
     const { startServer, ServeError } = await import('./serve.ts');
+    const output = path.resolve(options.output);
+    const folders = { output, input: path.resolve(options.input), temp: path.join(path.dirname(output), 'temp') };
     try {
-      await startServer({ host: options.host, port: Number(options.port), allowedHosts: options.allowHost });
+      await startServer({ host: options.host, port: Number(options.port), allowedHosts: options.allowHost, folders, dataDir: options.data, inMemory: options.inMemory, redis: options.redis });
     } catch (error) {
       if (!(error instanceof ServeError)) throw error;
       console.error(`fewstep: ${error.message}`);
       process.exitCode = 2;
     }
   });
+
+program
+  .command('worker')
+  .description('Run prompts from a Redis queue that `fewstep serve --redis` fills; start any number, on any machine. Progress, previews and files travel back through Redis.')
+  .requiredOption('--redis <url>', 'the Redis the API server uses (redis://HOST:PORT)')
+  .option('-o, --output <dir>', 'folder for saved images (with --shared-output: the API server\'s own, at the same path)', 'output')
+  .option('-i, --input <dir>', 'folder LoadImage reads from', 'input')
+  .option('--shared-output', 'the output and temp folders are the API server\'s (shared storage): files are not sent through Redis', false)
+  .option('--concurrency <n>', 'prompts this worker runs at once', '1')
+  .option('--lock-ms <ms>', 'lock on a running prompt; a dead worker\'s prompt moves to another worker after it', '30000')
+  .option('--stalled-ms <ms>', 'how often to look for prompts whose worker died', '30000')
+  .option('--models <dir>', 'folder of models (default: the repository\'s models/)')
+  .option('--name <name>', 'name shown in logs and on the jobs (default: host-pid)')
+  .action(action(async (options) => (await import('./cli/worker.ts')).workerCommand(options)));
 
 await program.parseAsync(process.argv);

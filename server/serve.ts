@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import { createServer, type FewstepServer } from './app.ts';
 import { allowedHostName } from './host-guard.ts';
+import { memoryQueue, sqliteQueue, type QueueFactory } from './queue.ts';
+import { DataFolderError } from './queue/sqlite.ts';
 import { isLoopback } from './security.ts';
 import { createFewstepSetup } from './setup.ts';
 import { EDITOR_DIST, editorIsBuilt, ensureEditorBuilt } from './web-build.ts';
@@ -17,6 +19,12 @@ export interface ServeOptions {
   editor?: boolean;
   /** Host names to serve besides loopback ones (`--allow-host`, repeatable). */
   allowedHosts?: string[];
+  /** The SQLite queue's folder; default data/ beside the output folder. */
+  dataDir?: string;
+  /** Keep the queue and history in memory only (lost when the server stops). */
+  inMemory?: boolean;
+  /** Queue prompts on BullMQ in this Redis (`redis://HOST:PORT`) for `fewstep worker`s to run. */
+  redis?: string;
 }
 
 export class ServeError extends Error {
@@ -38,20 +46,28 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
     console.log('fewstep: building the editor (web/dist)...');
     await ensureEditorBuilt();
   }
+  const queue = await queueFactory(options, folders);
   const { engine, store } = createFewstepSetup();
   const allowedHosts = options.allowedHosts ?? [];
   if (allowedHosts.some((name) => ['', '.'].includes(allowedHostName(name)))) throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
-  const server = createServer({ engine, store, folders, webDir: editor ? EDITOR_DIST : undefined, token, allowedHosts, workflowsDir: path.join(root, 'workflows') });
+  let server: FewstepServer;
+  try {
+    server = createServer({ engine, store, folders, webDir: editor ? EDITOR_DIST : undefined, token, allowedHosts, workflowsDir: path.join(root, 'workflows'), queue: queue.factory });
+  } catch (error) {
+    if (error instanceof DataFolderError) throw new ServeError(error.message);
+    throw error;
+  }
   try {
     await server.listen(options.port, options.host);
   } catch (error) {
+    await server.close();
     const code = (error as { code?: string }).code;
     if (code === 'EADDRINUSE') throw new ServeError(`port ${options.port} is in use; pick another with --port`);
     throw error;
   }
   const { port } = server.address();
   const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
-  console.log(`fewstep: editor and API at http://${shown}:${port}${token ? '/?token=<FEWSTEP_TOKEN>' : ''}`);
+  console.log(`fewstep: editor and API at http://${shown}:${port}${token ? '/?token=<FEWSTEP_TOKEN>' : ''} (queue: ${queue.description})`);
   const shutdown = () => {
     console.log('fewstep: stopping');
     // The queue and sockets first, then the models (whose worker threads would keep the process alive).
@@ -69,4 +85,18 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   return server;
+}
+
+/** Where the queue lives: SQLite in the data folder by default, memory, or BullMQ on Redis. */
+async function queueFactory(options: ServeOptions, folders: Folders): Promise<{ factory: QueueFactory; description: string }> {
+  if (options.redis) {
+    const { checkRedis, shownRedisUrl } = await import('./queue/redis-check.ts');
+    const problem = await checkRedis(options.redis);
+    if (problem) throw new ServeError(problem);
+    const { redisQueue } = await import('./queue/bullmq.ts');
+    return { factory: redisQueue({ url: options.redis }), description: `BullMQ on ${shownRedisUrl(options.redis)}` };
+  }
+  if (options.inMemory) return { factory: memoryQueue, description: 'in memory' };
+  const dataDir = path.resolve(options.dataDir ?? path.join(path.dirname(path.resolve(folders.output)), 'data'));
+  return { factory: sqliteQueue(dataDir), description: `SQLite in ${path.relative(process.cwd(), dataDir) || '.'}` };
 }

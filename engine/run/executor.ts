@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Folders, ModelCatalog, NodeContext, NodeResult, OutputSpecs, UiOutput } from '../node.ts';
+import type { FileNumbering, Folders, ModelCatalog, NodeContext, NodeResult, OutputSpecs, UiOutput } from '../node.ts';
 import type { Registry } from '../graph/registry.ts';
 import { checkWidgetValue } from '../graph/check-value.ts';
 import type { Graph } from '../graph/prompt.ts';
@@ -16,6 +16,8 @@ export interface RunOptions {
   folders: Folders;
   /** The UI workflow the prompt came from, embedded in saved images. */
   workflow?: unknown;
+  /** Numbers saved files per prompt id, so a prompt run again writes the same files. */
+  fileNumbering?: FileNumbering;
 }
 
 export interface NodeFailure {
@@ -117,6 +119,7 @@ export async function executeGraph(
       models,
       prompt,
       workflow: options.workflow,
+      fileNumbering: options.fileNumbering,
       progress: (value, max, preview, detail) => emit({ type: 'node_progress', promptId, nodeId: id, value, max, preview, ...(detail ? { detail } : {}) }),
       throwIfAborted: () => signal.throwIfAborted(),
     };
