@@ -99,3 +99,22 @@ test('an ONNX scorer that fits scores the images (resized, grey repeated to RGB)
   const stats = result.stats['5'] as Record<string, any>;
   assert.ok(stats.onnx > 0 && stats.onnx < 1, `mean brightness ${stats.onnx}`);
 });
+
+test('a batch figure is not shown as per-image values: FD alone is labelled as one batch reward', async () => {
+  const fdOnly = await engine.run(sampled({ confidence_weight: 0, fd_weight: 1 }), { folders: workspace() });
+  assert.equal(fdOnly.status, 'success', JSON.stringify(fdOnly));
+  if (fdOnly.status !== 'success') return;
+  const stats = fdOnly.stats['5'] as Record<string, any>;
+  // Every image gets the same value, minus the batch FD: it is a batch figure.
+  assert.equal(new Set(stats.per_image).size, 1);
+  assert.ok(Math.abs(stats.per_image[0] + stats.fd) < 1e-9);
+  assert.equal(fdOnly.outputs['5'].text![1], `batch reward ${(-stats.fd).toFixed(3)}, the same for all 4 images (FD scores the batch, not each image)`);
+
+  const mixed = await engine.run(sampled({ confidence_weight: 1, fd_weight: 0.5 }), { folders: workspace() });
+  assert.equal(mixed.status, 'success');
+  if (mixed.status !== 'success') return;
+  const mixedStats = mixed.stats['5'] as Record<string, any>;
+  const line = mixed.outputs['5'].text![1];
+  assert.match(line, /^per image: (-?\d+\.\d{3}, ){3}-?\d+\.\d{3} \(each includes the batch FD term -\d+\.\d{3}\)$/);
+  assert.ok(line.endsWith(`term ${(-0.5 * mixedStats.fd).toFixed(3)})`), line);
+});

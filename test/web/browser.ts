@@ -111,3 +111,95 @@ export async function dropFile(page: Page, name: string, mime: string, bytes: Bu
     { name, mime, base64: bytes.toString('base64') },
   );
 }
+
+/** Waits until `ok(probe())`, polling; the error names what was awaited and the last value seen. */
+export async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, what: string, ms = 15000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T = await probe();
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    last = await probe();
+  }
+  return last;
+}
+
+export interface EditorSession {
+  base: string;
+  folders: { input: string; output: string; temp: string };
+  page: Page;
+  problems: string[];
+  server: import('../../server/app.ts').FewstepServer;
+  close(): Promise<void>;
+}
+
+/**
+ * A real server (the shipped nodes, the test-only SlowSteps, the models under models/ and the
+ * shipped workflows) with the built editor, and one Chromium page on it, ready and online.
+ */
+export async function openEditor(options: { emptyStart?: boolean } = {}): Promise<EditorSession> {
+  const { createServer } = await import('../../server/app.ts');
+  const { createEngine } = await import('../../engine/index.ts');
+  const { allNodes } = await import('../../nodes/index.ts');
+  const { ModelStore } = await import('../../engine/onnx/model-store.ts');
+  const { EDITOR_DIST, ensureEditorBuilt } = await import('../../server/web-build.ts');
+  const { SlowSteps, testPng } = await import('../server/helpers.ts');
+  const { writeFileSync } = await import('node:fs');
+  await ensureEditorBuilt();
+  const root = mkdtempSync(path.join(os.tmpdir(), 'fewstep-editor-'));
+  const folders = { input: path.join(root, 'input'), output: path.join(root, 'output'), temp: path.join(root, 'temp') };
+  for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true });
+  writeFileSync(path.join(folders.input, 'example.png'), testPng(32, 32));
+  const store = new ModelStore();
+  const engine = createEngine({ nodes: [...allNodes, SlowSteps], models: store });
+  const server = createServer({ engine, store, folders, webDir: EDITOR_DIST, workflowsDir: path.resolve('workflows') });
+  const { port } = await server.listen(0, '127.0.0.1');
+  const base = `http://127.0.0.1:${port}`;
+  const chrome = await launchChromium();
+  const page = await chrome.context.newPage();
+  const problems = watchConsole(page);
+  // An empty graph to start from: no last session, and the first-load example replaced.
+  await page.goto(base);
+  await page.waitForFunction(() => (window as any).app?.graph);
+  if (options.emptyStart !== false) await page.evaluate(() => (window as any).app.loadGraphData({ nodes: [], links: [] }, 'test'));
+  await page.locator('#connection.online').waitFor();
+  return {
+    base,
+    folders,
+    page,
+    problems,
+    server,
+    async close() {
+      await chrome.close();
+      await server.close();
+      await store.dispose();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Screen position of a point given in graph coordinates. */
+export function screenPoint(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {
+  return page.evaluate(
+    ({ x, y }) => {
+      const { canvas } = (window as any).app;
+      const [cx, cy] = canvas.ds.convertOffsetToCanvas([x, y]);
+      const rect = canvas.canvas.getBoundingClientRect();
+      return { x: rect.left + cx, y: rect.top + cy };
+    },
+    { x, y },
+  );
+}
+
+/** Adds nodes through the page's graph API (a string, so no transpiler helpers leak in); returns their ids. */
+export function addNodes(page: Page, types: string[], spacing = 340): Promise<number[]> {
+  return page.evaluate(`(() => {
+    const { graph, LiteGraph } = window.app;
+    return ${JSON.stringify(types)}.map((type, i) => {
+      const node = LiteGraph.createNode(type);
+      node.pos = [40 + i * ${spacing}, 120];
+      graph.add(node);
+      return node.id;
+    });
+  })()`) as Promise<number[]>;
+}

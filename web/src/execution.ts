@@ -1,11 +1,13 @@
 import type { LGraph, LGraphNode } from '@comfyorg/litegraph';
 import { api, type ImageRef, type NodeErrors, type ServerMessage } from './api.ts';
-import { makeRoomForImages, runState } from './nodes.ts';
+import { makeRoomForContent, runState } from './nodes.ts';
 import { toast } from './toast.ts';
 
 export interface ProgressView {
   set(fraction: number | null, text: string): void;
   queueLength(remaining: number): void;
+  /** A prompt started or ended: lists of the queue and its history are stale. */
+  changed(): void;
 }
 
 /**
@@ -45,7 +47,7 @@ export class ExecutionView {
     this.view.set(fraction, current ? `${current.title} ${Math.round(fraction * 100)}%` : `${Math.round(fraction * 100)}%`);
   }
 
-  /** Clears what the last run drew: progress, previews, errors (images stay until replaced). */
+  /** Clears the error marks and progress of the last run; images, previews and text stay until replaced. */
   clearMarks(): void {
     for (const node of this.graph()._nodes) {
       const state = runState(node);
@@ -53,10 +55,17 @@ export class ExecutionView {
       node.has_errors = false;
       state.message = undefined;
       state.inputErrors.clear();
-      state.preview = undefined;
-      state.text = [];
     }
     this.redraw();
+  }
+
+  /** The graph was replaced or cleared: the bar and its label go back to idle. */
+  resetStatus(): void {
+    this.promptId = undefined;
+    this.currentNode = undefined;
+    this.done.clear();
+    this.nodeFraction = 0;
+    this.view.set(null, 'idle');
   }
 
   /** A 400 from POST /prompt: each problem goes on its node and input. */
@@ -90,7 +99,7 @@ export class ExecutionView {
       const old = state.preview;
       state.preview = img;
       if (old?.src.startsWith('blob:')) URL.revokeObjectURL(old.src);
-      makeRoomForImages(node);
+      makeRoomForContent(node);
       this.redraw();
     };
     img.src = url;
@@ -99,6 +108,7 @@ export class ExecutionView {
   message({ type, data }: ServerMessage): void {
     if (type === 'status') {
       this.view.queueLength(data.status?.exec_info?.queue_remaining ?? 0);
+      this.view.changed();
       return;
     }
     if (data?.prompt_id && this.promptId && data.prompt_id !== this.promptId && type !== 'execution_start') return;
@@ -111,6 +121,7 @@ export class ExecutionView {
         this.outcome = 'done';
         this.clearMarks();
         this.view.set(0, 'starting');
+        this.view.changed();
         break;
       case 'execution_cached':
         for (const id of data.nodes as string[]) this.done.add(String(id));
@@ -125,10 +136,17 @@ export class ExecutionView {
           this.currentNode = undefined;
           // The bar stays full after a success, empty after a failure or a stop, until the next run.
           this.view.set(this.outcome === 'done' ? 1 : null, this.outcome);
+          this.view.changed();
         } else {
           this.currentNode = String(data.node);
           const node = this.node(this.currentNode);
-          if (node) node.progress = 0.001;
+          if (node) {
+            // The node runs again: what it showed last time is replaced by what comes now.
+            node.progress = 0.001;
+            const state = runState(node);
+            state.preview = undefined;
+            state.text = [];
+          }
           this.overall();
         }
         break;
@@ -146,7 +164,10 @@ export class ExecutionView {
         const node = this.node(String(data.node));
         const images = (data.output?.images ?? []) as ImageRef[];
         const text = data.output?.text;
-        if (node && Array.isArray(text)) runState(node).text = text.map(String);
+        if (node && Array.isArray(text)) {
+          runState(node).text = text.map(String);
+          makeRoomForContent(node);
+        }
         if (node && images.length > 0) {
           const state = runState(node);
           state.preview = undefined;
@@ -157,7 +178,7 @@ export class ExecutionView {
             img.dataset.filename = ref.filename;
             return img;
           });
-          makeRoomForImages(node);
+          makeRoomForContent(node);
         }
         break;
       }
@@ -168,11 +189,13 @@ export class ExecutionView {
           runState(node).message = data.exception_message;
         }
         this.outcome = 'failed';
+        this.view.changed();
         toast(`Failed${node ? ` in ${node.title}` : ''}: ${data.exception_message}`, 'error');
         break;
       }
       case 'execution_interrupted':
         this.outcome = 'stopped';
+        this.view.changed();
         toast('Stopped', 'info');
         break;
       case 'execution_success':
