@@ -21,7 +21,7 @@ export function niceTicks(lo: number, hi: number, count = 3): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw * 0.7) ?? raw;
   const ticks: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
   return ticks;
