@@ -203,3 +203,71 @@ export function addNodes(page: Page, types: string[], spacing = 340): Promise<nu
     });
   })()`) as Promise<number[]>;
 }
+
+/** Adds a node the way a person does: double-click the canvas, type in the search box, press Enter. */
+export async function addNode(page: Page, x: number, y: number, search: string, type: string): Promise<void> {
+  const input = page.locator('.node-search input');
+  // litegraph tells a double-click by the time between the clicks as it handles them; on a
+  // loaded machine the second can be handled too late to count, so a person would click again.
+  for (let attempt = 1; ; attempt++) {
+    await page.mouse.dblclick(x, y);
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      break;
+    } catch (error) {
+      if (attempt === 4) throw error;
+    }
+  }
+  await input.pressSequentially(search, { delay: 10 });
+  await page.locator(`.node-search li[data-type="${type}"]`).click();
+}
+
+/** Screen position of the middle of a node's title bar (where a person grabs or right-clicks it). */
+export function titlePoint(page: Page, nodeId: number): Promise<{ x: number; y: number }> {
+  return page.evaluate((nodeId) => {
+    const { graph, canvas, LiteGraph } = (window as any).app;
+    const node = graph.getNodeById(nodeId);
+    const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0] + Math.min(80, node.size[0] / 2), node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT / 2]);
+    const rect = canvas.canvas.getBoundingClientRect();
+    return { x: rect.left + x, y: rect.top + y };
+  }, nodeId);
+}
+
+/** Screen position of a point on a widget's row: `at` 0 is its left end, 1 its right end. */
+export function widgetPoint(page: Page, nodeId: number, widgetName: string, at = 0.5): Promise<{ x: number; y: number }> {
+  return page.evaluate(
+    ({ nodeId, widgetName, at }) => {
+      const { graph, canvas, LiteGraph } = (window as any).app;
+      canvas.draw(true, true);
+      const node = graph.getNodeById(nodeId);
+      const widget = node.widgets.find((w: any) => w.name === widgetName);
+      const x = node.pos[0] + 20 + (node.size[0] - 40) * at;
+      const [cx, cy] = canvas.ds.convertOffsetToCanvas([x, node.pos[1] + widget.y + LiteGraph.NODE_WIDGET_HEIGHT / 2]);
+      const rect = canvas.canvas.getBoundingClientRect();
+      return { x: rect.left + cx, y: rect.top + cy };
+    },
+    { nodeId, widgetName, at },
+  );
+}
+
+/** The graph's shape: node types with widget values, and links by type, ignoring ids and positions. */
+export function graphShape(page: Page): Promise<{ nodes: string[]; links: string[] }> {
+  return page.evaluate(() => {
+    const workflow = (window as any).app.graph.serialize();
+    const types = new Map(workflow.nodes.map((n: any) => [n.id, n.type]));
+    return {
+      nodes: workflow.nodes.map((n: any) => `${n.type}:${JSON.stringify(n.widgets_values ?? [])}`).sort(),
+      links: workflow.links.map((l: any[]) => `${types.get(l[1])}[${l[2]}]->${types.get(l[3])}[${l[4]}]:${l[5]}`).sort(),
+    };
+  });
+}
+
+/** Loads a shipped example through the Examples menu and waits for its nodes (new node objects). */
+export async function loadExample(page: Page, name: string): Promise<void> {
+  await page.evaluate(() => (window as any).app.graph._nodes.forEach((node: any) => (node.replacedByLoad = true)));
+  await page.selectOption('#examples', name);
+  await page.waitForFunction(() => {
+    const nodes = (window as any).app.graph._nodes;
+    return nodes.length > 0 && nodes.every((node: any) => !node.replacedByLoad);
+  });
+}

@@ -2,7 +2,7 @@ import { LGraph, LGraphCanvas, LiteGraph, type LGraphNode } from '@comfyorg/lite
 import { api, connectSocket } from './api.ts';
 import { ExecutionView } from './execution.ts';
 import { HistoryPanel } from './history-panel.ts';
-import { bindShortcuts } from './keys.ts';
+import { bindShortcuts, pointerIsDown } from './keys.ts';
 import { adjustMenus } from './menus.ts';
 import { Minimap } from './minimap.ts';
 import { drawModes, MODE_BYPASS, MODE_MUTED, toggleMode } from './modes.ts';
@@ -131,7 +131,7 @@ export async function createApp(): Promise<App> {
   undo.reset();
   graph.start();
   setInterval(() => {
-    checkpoint();
+    if (!pointerIsDown()) checkpoint();
     saveToStorage(graph);
     training.refresh();
   }, 1000);

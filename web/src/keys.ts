@@ -9,6 +9,13 @@ export interface Shortcuts {
   fit(): void;
 }
 
+let pointerDown = false;
+
+/** True while a button is held: a drag is under way, and its middle is not a state to undo to. */
+export function pointerIsDown(): boolean {
+  return pointerDown;
+}
+
 /** Keys typed into a field or a dialog are text, not shortcuts. */
 function typing(event: KeyboardEvent): boolean {
   const target = event.target as HTMLElement | null;
@@ -43,6 +50,12 @@ export function bindShortcuts(shortcuts: Shortcuts, after: () => void): void {
     },
     true,
   );
+  window.addEventListener('pointerdown', () => (pointerDown = true), true);
+  window.addEventListener('pointercancel', () => (pointerDown = false), true);
   // After litegraph has handled a key or a pointer (a delete, a paste, a drag, a widget change), look for a change.
-  for (const type of ['keyup', 'pointerup'] as const) window.addEventListener(type, () => setTimeout(after, 0), true);
+  window.addEventListener('pointerup', () => {
+    pointerDown = false;
+    setTimeout(after, 0);
+  }, true);
+  window.addEventListener('keyup', () => setTimeout(after, 0), true);
 }

@@ -108,6 +108,14 @@ export function downloadWorkflow(graph: LGraph, name: string): void {
 /** Reads a dropped or picked file (JSON, or a PNG carrying a workflow) through the server's parser. */
 export async function loadFile(graph: LGraph, file: File): Promise<boolean> {
   try {
+    if (/\.json$/i.test(file.name) || file.type === 'application/json') {
+      try {
+        JSON.parse(await file.text());
+      } catch (error) {
+        toast(`${file.name} was not loaded: it is not valid JSON (${(error as Error).message}). The graph is unchanged.`, 'error');
+        return false;
+      }
+    }
     const parsed = await api.parseWorkflow(file, file.name);
     if (parsed.kind === 'prompt') {
       // The server reads any other JSON object as an API prompt; refuse one that is neither.
