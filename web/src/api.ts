@@ -84,6 +84,7 @@ export const api = {
   queue: () => request<QueueState>('queue'),
   deleteQueued: (promptIds: string[]) => request<unknown>('queue', json({ delete: promptIds })),
   clearQueue: () => request<unknown>('queue', json({ clear: true })),
+  historyEntry: (promptId: string) => request<Record<string, HistoryEntry>>(`history/${encodeURIComponent(promptId)}`),
   history: (maxItems: number) => request<Record<string, HistoryEntry>>(`history?max_items=${maxItems}`),
   train: (workflow: unknown, clientId: string, name: string, settings: Record<string, unknown>) =>
     request<{ train_id: string; iterations: number }>('train', json({ prompt: workflow, client_id: clientId, name, settings })),

@@ -21,6 +21,8 @@ export class ExecutionView {
   private done = new Set<string>();
   private nodeFraction = 0;
   private outcome: 'done' | 'failed' | 'stopped' = 'done';
+  /** Nodes whose output this run's `executed` messages carried. */
+  private readonly shown = new Set<string>();
 
   constructor(
     private readonly graph: () => LGraph,
@@ -105,6 +107,44 @@ export class ExecutionView {
     img.src = url;
   }
 
+  /** Shows what a node output: its text lines and its images. */
+  private showOutput(id: string, output: { images?: ImageRef[]; text?: unknown } | undefined): void {
+    const node = this.node(id);
+    if (!node || !output) return;
+    const images = output.images ?? [];
+    if (Array.isArray(output.text)) {
+      runState(node).text = output.text.map(String);
+      makeRoomForContent(node);
+    }
+    if (images.length > 0) {
+      const state = runState(node);
+      state.preview = undefined;
+      state.images = images.map((ref) => {
+        const img = new Image();
+        img.onload = () => this.redraw();
+        img.src = api.viewUrl(ref);
+        img.dataset.filename = ref.filename;
+        return img;
+      });
+      makeRoomForContent(node);
+    }
+    this.redraw();
+  }
+
+  /**
+   * Output nodes that were cached may get no `executed` message (this server sends them only
+   * for nodes that ran): their outputs are read back from the prompt's history entry.
+   */
+  private async showCachedOutputs(promptId: string): Promise<void> {
+    try {
+      const entry = (await api.historyEntry(promptId))[promptId];
+      if (!entry || promptId !== this.promptId) return;
+      for (const [id, output] of Object.entries(entry.outputs ?? {})) if (!this.shown.has(id)) this.showOutput(id, output);
+    } catch {
+      // The outputs stay as they were; the history panel still lists them.
+    }
+  }
+
   message({ type, data }: ServerMessage): void {
     if (type === 'status') {
       this.view.queueLength(data.status?.exec_info?.queue_remaining ?? 0);
@@ -119,6 +159,7 @@ export class ExecutionView {
         this.nodeFraction = 0;
         this.currentNode = undefined;
         this.outcome = 'done';
+        this.shown.clear();
         this.clearMarks();
         this.view.set(0, 'starting');
         this.view.changed();
@@ -160,28 +201,10 @@ export class ExecutionView {
         this.overall();
         break;
       }
-      case 'executed': {
-        const node = this.node(String(data.node));
-        const images = (data.output?.images ?? []) as ImageRef[];
-        const text = data.output?.text;
-        if (node && Array.isArray(text)) {
-          runState(node).text = text.map(String);
-          makeRoomForContent(node);
-        }
-        if (node && images.length > 0) {
-          const state = runState(node);
-          state.preview = undefined;
-          state.images = images.map((ref) => {
-            const img = new Image();
-            img.onload = () => this.redraw();
-            img.src = api.viewUrl(ref);
-            img.dataset.filename = ref.filename;
-            return img;
-          });
-          makeRoomForContent(node);
-        }
+      case 'executed':
+        this.shown.add(String(data.node));
+        this.showOutput(String(data.node), data.output);
         break;
-      }
       case 'execution_error': {
         const node = this.node(data.node_id);
         if (node) {
@@ -200,6 +223,7 @@ export class ExecutionView {
         break;
       case 'execution_success':
         this.view.set(1, 'done');
+        void this.showCachedOutputs(String(data.prompt_id ?? this.promptId));
         break;
     }
     this.redraw();
