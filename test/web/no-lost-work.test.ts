@@ -138,8 +138,12 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     assert.ok(nodeMenu.some((e) => e.startsWith('Properties Panel')), nodeMenu.join(' | '));
     assert.ok(nodeMenu.includes('Bypass (Ctrl+B)') && nodeMenu.includes('Mute (Ctrl+M)'), nodeMenu.join(' | '));
     assert.ok(!nodeMenu.some((e) => /subgraph/i.test(e)), nodeMenu.join(' | '));
-    await page.keyboard.press('Escape');
+    // The Bypass entry does what Ctrl+B does, undoably.
+    await page.locator('.litemenu-entry', { hasText: 'Bypass (Ctrl+B)' }).click();
+    assert.equal(await page.evaluate(() => (window as any).app.graph.getNodeById(4).mode), 4);
     await page.mouse.click(5, 400);
+    await page.keyboard.press('Control+z');
+    await until(() => page.evaluate(() => (window as any).app.graph.getNodeById(4).mode), (mode) => mode === 0, 'the bypass undone');
     await page.locator('.litecontextmenu').first().waitFor({ state: 'detached' });
     // Two nodes selected, then the canvas menu (where litegraph offers it for a selection).
     await page.evaluate(() => {

@@ -65,7 +65,13 @@ function openDialog<T>(title: string, okLabel: string, build: (parts: DialogPart
       }
     });
     dialog.showModal();
-    (body.querySelector('input, textarea') as HTMLElement | null ?? ok).focus();
+    const field = body.querySelector<HTMLInputElement | HTMLTextAreaElement>('input, textarea');
+    (field ?? ok).focus();
+    // A long text opens at its start.
+    if (field instanceof HTMLTextAreaElement) {
+      field.setSelectionRange(0, 0);
+      field.scrollTop = 0;
+    }
   });
 }
 

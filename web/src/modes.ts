@@ -31,6 +31,7 @@ export function drawModes(canvas: LGraphCanvas): void {
 export function toggleMode(nodes: LGraphNode[], mode: number): boolean {
   if (nodes.length === 0) return false;
   const target = nodes.every((node) => node.mode === mode) ? MODE_ALWAYS : mode;
-  for (const node of nodes) node.changeMode(target);
+  // Assigned, not changeMode(): litegraph's changeMode() refuses 4, which it does not know as bypass.
+  for (const node of nodes) node.mode = target;
   return true;
 }
