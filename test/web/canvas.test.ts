@@ -204,6 +204,9 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     };
     inside(shown);
     assert.ok(shown.find((l) => l.type === 'SkipGate')!.lines.length > 1, 'the long SkipGate report is wrapped');
+    // This RewardScorer weighs only FD, a batch figure: it is labelled as one, not listed per image.
+    const scorer = await page.evaluate(() => (window as any).app.graph._nodes.find((n: any) => n.type === 'RewardScorer').fewstep.text as string[]);
+    assert.match(scorer[1], /^batch reward -\d+\.\d{3}, the same for all 4 images \(FD scores the batch, not each image\)$/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'node-text.png') });
     // Narrowed nodes wrap into more lines and grow taller to keep them.
     await page.evaluate(() => (window as any).app.graph._nodes.forEach((n: any) => n.setSize([200, n.size[1]])));

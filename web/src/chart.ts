@@ -14,7 +14,7 @@ interface Series {
 
 const FONT = '11px system-ui, sans-serif';
 const LEFT = 52;
-const RIGHT = 10;
+const RIGHT = 14;
 
 /** Tick values at "nice" steps (1, 2, 5 x 10^n) covering [lo, hi]. */
 export function niceTicks(lo: number, hi: number, count = 3): number[] {

@@ -144,7 +144,7 @@ export class TrainingView {
         const applied = Boolean(data.widgets) && !this.detached;
         if (applied) this.apply(data.widgets);
         const stopped = data.status === 'stopped';
-        const saved = data.files ? `saved output/train/${data.files.workflow.filename}` : '';
+        const saved = data.files ? `Saved output/train/${data.files.workflow.filename}` : '';
         const notice = data.files
           ? `${stopped ? 'Training stopped; kept the best schedule so far' : 'Training done'}: held-out FD ${fmt(data.held_out_fd_start)} -> ${fmt(data.held_out_fd_best)}. ${applied ? 'The learned values are in the graph: Queue samples with them, Save keeps them.' : 'The graph was replaced meanwhile, so nothing was written into it.'} ${saved}.`
           : 'Training stopped before its first iteration.';
