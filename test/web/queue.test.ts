@@ -150,16 +150,30 @@ describe('seed control, the queue panel and the history', { timeout: 240000 }, (
     const rows = page.locator('#queue-panel .queue-list li[data-prompt-id]');
     for (let i = 0; i < 4; i++) await page.click('#queue-button');
     await until(async () => [await rows.count(), await page.locator('#queue-panel li.running').count()], ([all, running]) => all === 4 && running === 1, 'one running and three pending');
+    // Ctrl+Shift+Enter queues at the front: the new prompt is the next to run.
+    const front = page.waitForResponse((r) => r.url().endsWith('/api/prompt'));
+    await page.mouse.click(640, 700);
+    await page.keyboard.press('Control+Shift+Enter');
+    const { prompt_id: frontId } = await (await front).json();
+    await until(() => rows.count(), (n) => n === 5, 'the prompt queued at the front');
+    assert.equal(await page.locator('#queue-panel li.pending').first().getAttribute('data-prompt-id'), frontId);
     await page.screenshot({ path: path.join(ARTIFACTS, 'queue-panel.png') });
     const pending = await page.locator('#queue-panel li.pending').evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.promptId!));
     await page.locator(`#queue-panel li[data-prompt-id="${pending[1]}"] .cancel`).click();
-    await until(() => rows.count(), (n) => n === 3, 'the cancelled prompt gone');
+    await until(() => rows.count(), (n) => n === 4, 'the cancelled prompt gone');
     const queue = await page.evaluate(async () => (await fetch('api/queue')).json());
-    assert.deepEqual(queue.queue_pending.map((item: unknown[]) => item[1]).sort(), [pending[0], pending[2]].sort());
+    assert.deepEqual(queue.queue_pending.map((item: unknown[]) => item[1]).sort(), [pending[0], pending[2], pending[3]].sort());
     await page.locator('#queue-panel .queue-clear').click();
     await until(() => page.locator('#queue-panel li.pending').count(), (n) => n === 0, 'no pending prompt');
     assert.equal((await page.evaluate(async () => (await fetch('api/queue')).json())).queue_pending.length, 0);
+    // One more behind the running one; Stop on the running row ends it and the next starts; Ctrl+Alt+Enter stops that.
+    await page.click('#queue-button');
+    await until(() => page.locator('#queue-panel li.pending').count(), (n) => n === 1, 'one pending');
+    const running = await page.locator('#queue-panel li.running').getAttribute('data-prompt-id');
     await page.locator('#queue-panel li.running .cancel').click();
+    await until(async () => page.locator('#queue-panel li.running').getAttribute('data-prompt-id').catch(() => null), (id) => id !== null && id !== running, 'the next prompt running', 30000);
+    await page.mouse.click(640, 700);
+    await page.keyboard.press('Control+Alt+Enter');
     await until(() => overall(page), (t) => t === 'stopped', 'the running prompt stopped', 30000);
     await page.locator('#queue-panel li.empty', { hasText: 'Nothing queued' }).waitFor();
     await page.locator('#queue-panel .panel-close').click();

@@ -78,8 +78,8 @@ export const api = {
   objectInfo: () => request<Record<string, NodeInfo>>('object_info'),
   workflows: () => request<Array<{ name: string; file: string; title: string }>>('workflows'),
   workflow: (name: string) => request<unknown>(`workflows/${encodeURIComponent(name)}`),
-  queuePrompt: (prompt: unknown, clientId: string, workflow: unknown) =>
-    request<{ prompt_id: string; number: number }>('prompt', json({ prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } } })),
+  queuePrompt: (prompt: unknown, clientId: string, workflow: unknown, front = false) =>
+    request<{ prompt_id: string; number: number }>('prompt', json({ prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } }, ...(front ? { front: true } : {}) })),
   interrupt: (promptId?: string) => request<unknown>('interrupt', json(promptId ? { prompt_id: promptId } : {})),
   queue: () => request<QueueState>('queue'),
   deleteQueued: (promptIds: string[]) => request<unknown>('queue', json({ delete: promptIds })),

@@ -11,6 +11,7 @@ import { QueuePanel } from './queue-panel.ts';
 import { NodeSearch } from './search.ts';
 import { Sidebar } from './sidebar.ts';
 import { attachTooltips } from './tooltips.ts';
+import { toast } from './toast.ts';
 import { TrainingView } from './training.ts';
 import { UndoHistory } from './undo.ts';
 import { Workbench } from './workbench.ts';
@@ -148,7 +149,9 @@ export async function createApp(): Promise<App> {
   };
   bindShortcuts(
     {
-      queue: () => void workbench.queue(),
+      queue: (front) => void workbench.queue(front),
+      interrupt: () => void api.interrupt().catch((e) => toast((e as Error).message, 'error')),
+      open: () => $<HTMLInputElement>('file-input').click(),
       save: () => void workbench.save(),
       undo: () => workbench.undoOrRedo('undo'),
       redo: () => workbench.undoOrRedo('redo'),

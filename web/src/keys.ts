@@ -1,6 +1,8 @@
 /** What the keyboard shortcuts do; each returns false when it did nothing (the key then goes on). */
 export interface Shortcuts {
-  queue(): void;
+  queue(front?: boolean): void;
+  interrupt(): void;
+  open(): void;
   save(): void;
   undo(): boolean;
   redo(): boolean;
@@ -24,8 +26,9 @@ function typing(event: KeyboardEvent): boolean {
 }
 
 /**
- * ComfyUI's shortcuts: Ctrl+Enter queue, Ctrl+S save, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo,
- * Ctrl+B bypass, Ctrl+M mute, "." fit the view. Listened for before litegraph sees the key.
+ * ComfyUI's shortcuts: Ctrl+Enter queue (Ctrl+Shift+Enter at the front), Ctrl+Alt+Enter interrupt,
+ * Ctrl+S save, Ctrl+O open, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo, Ctrl+B bypass, Ctrl+M mute,
+ * "." fit the view. Listened for before litegraph sees the key.
  */
 export function bindShortcuts(shortcuts: Shortcuts, after: () => void): void {
   window.addEventListener(
@@ -35,7 +38,9 @@ export function bindShortcuts(shortcuts: Shortcuts, after: () => void): void {
       const ctrl = event.ctrlKey || event.metaKey;
       const key = event.key.toLowerCase();
       let handled = true;
-      if (ctrl && key === 'enter') shortcuts.queue();
+      if (ctrl && event.altKey && key === 'enter') shortcuts.interrupt();
+      else if (ctrl && key === 'enter') shortcuts.queue(event.shiftKey);
+      else if (ctrl && key === 'o') shortcuts.open();
       else if (ctrl && key === 's') shortcuts.save();
       else if (ctrl && key === 'z' && !event.shiftKey) shortcuts.undo();
       else if (ctrl && ((key === 'z' && event.shiftKey) || key === 'y')) shortcuts.redo();

@@ -13,6 +13,8 @@ const PRIMITIVES = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN']);
 export const SEED_CONTROLS = ['fixed', 'increment', 'decrement', 'randomize'] as const;
 export type SeedControl = (typeof SEED_CONTROLS)[number];
 export const CONTROL_WIDGET = 'control_after_generate';
+/** INT widgets that get the control even when /object_info does not ask for it (ComfyUI's fallback names). */
+const SEED_NAMES = new Set(['seed', 'noise_seed']);
 /** ComfyUI's default for a new seed widget: every Queue gets a new seed. */
 const DEFAULT_CONTROL: SeedControl = 'randomize';
 
@@ -50,7 +52,7 @@ export function addInputOrWidget(node: LGraphNode, name: string, spec: InputSpec
       case 'INT': {
         const step = (options.step as number) || 1;
         widget = node.addWidget('number', name, Number(fallback ?? min ?? 0), callbackFor(Math.round), { min, max, step2: step, step: step * 10, precision: 0 });
-        if (options.control_after_generate || name === 'seed') addSeedControl(node, widget!, options.control_after_generate);
+        if (options.control_after_generate || SEED_NAMES.has(name)) addSeedControl(node, widget!, options.control_after_generate);
         break;
       }
       case 'FLOAT': {

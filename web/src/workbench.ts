@@ -33,13 +33,14 @@ export class Workbench {
 
   constructor(private readonly parts: Parts) {}
 
-  async queue(): Promise<boolean> {
+  /** Sends the graph to the queue (`front`: ahead of the pending prompts, as Ctrl+Shift+Enter does). */
+  async queue(front = false): Promise<boolean> {
     const { graph, execution, clientId, undo, queuePanel, redraw } = this.parts;
     undo.checkpoint();
     const workflow = serializeWorkflow(graph);
     execution.clearMarks();
     try {
-      const { prompt_id } = await api.queuePrompt(workflow, clientId, workflow);
+      const { prompt_id } = await api.queuePrompt(workflow, clientId, workflow, front);
       execution.expect(prompt_id, graph._nodes.length);
     } catch (error) {
       if (error instanceof ApiError && error.status === 400 && (error.body as PromptRejection)?.error) {
