@@ -18,7 +18,7 @@ const GLYPHS: Record<string, number> = {
   'U': 0x46318c62e, 'V': 0x46318c544, 'W': 0x4631ad6aa, 'X': 0x462a22a31, 'Y': 0x463151084, 'Z': 0x7c222221f,
 };
 
-export const GLYPH_WIDTH = 5;
+const GLYPH_WIDTH = 5;
 export const GLYPH_HEIGHT = 7;
 const ADVANCE = GLYPH_WIDTH + 1;
 const MISSING = 0x7e318c63f; // a box

@@ -172,7 +172,7 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     const response = page.waitForResponse((r) => r.url().endsWith('/api/prompt'));
     await page.click('#queue-button');
     const { prompt_id: promptId } = await (await response).json();
-    const entry = await until(() => page.evaluate(async (id) => (await (await fetch(`api/history/${id}`)).json())[id], promptId), Boolean, 'the run in the history', 30000);
+    const entry: any = await until(() => page.evaluate(async (id) => (await (await fetch(`api/history/${id}`)).json())[id], promptId), Boolean, 'the run in the history', 30000);
     const prompt = entry.prompt[2] as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
     assert.deepEqual(Object.values(prompt).map((n) => n.class_type).sort(), ['LoadImage', 'SaveImage']);
     assert.deepEqual(prompt[String(save)].inputs.images, [String(load), 0], 'SaveImage reads LoadImage through the bypassed node');
@@ -188,7 +188,8 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     });
     await page.click('#queue-button');
     await until(() => page.locator('#overall-text').textContent(), (t) => t === 'done', 'the run', 90000);
-    const layouts = () => page.evaluate(() => {
+    type Layout = { type: string; width: number; height: number; text: string; lines: string[]; widest: number; bottom: number };
+    const layouts = (): Promise<Layout[]> => page.evaluate(() => {
       const { app } = window as any;
       app.canvas.draw(true, true);
       return app.graph._nodes.filter((n: any) => n.fewstep?.textLayout).map((n: any) => ({ type: n.type, width: n.size[0], height: n.size[1], text: n.fewstep.text.join(' '), ...n.fewstep.textLayout }));

@@ -105,22 +105,26 @@ describe('training in the editor: the chart, its notice, the panel, the plot', {
     // Open again by training; Clear takes it away (and Ctrl+Z brings the graph, not the panel, back).
     await train(page);
     await panel.waitFor({ state: 'visible' });
-    await until(() => runs(page), (list) => list.every((run) => run.status !== 'running'), 'the run to end', 120000);
-    await page.locator('#train-button:not(.busy)').waitFor();
     await page.click('#clear-button');
     await page.locator('dialog.fewstep-dialog button.primary').click();
     await panel.waitFor({ state: 'hidden' });
+    // The run goes on for the cleared graph until stopped.
+    assert.equal(await page.textContent('#train-button'), 'Stop training');
+    await page.click('#train-button');
+    // Stopped: the button is no longer busy (and hidden, as the empty graph has nothing to train).
+    await page.locator('#train-button:not(.busy)').waitFor({ state: 'attached', timeout: 60000 });
     await page.mouse.click(5, 400);
     await page.keyboard.press('Control+z');
     await until(() => page.evaluate(() => (window as any).app.graph._nodes.length), (n) => n > 0, 'the graph back');
     assert.equal(await panel.isHidden(), true);
     // A run still going when another example loads: the panel goes, and its result is not written into the new graph.
     await train(page);
-    await panel.waitFor({ state: 'visible' });
+    await until(() => page.evaluate(() => (window as any).app.training.chart.reward.points.length), (n) => n > 0, 'a first iteration', 60000);
     await loadExample(page, 'four-step-learned');
     await panel.waitFor({ state: 'hidden' });
     const before = await learned(page);
-    await until(() => runs(page), (list) => list.every((run) => run.status !== 'running'), 'the run to end', 120000);
+    await page.click('#train-button');
+    await until(() => runs(page), (list) => list.every((run) => run.status !== 'running'), 'the run to end', 60000);
     await page.locator('#train-button:not(.busy)').waitFor();
     assert.equal(await learned(page), before, 'the loaded example keeps its own learned schedule');
     assert.equal(await panel.isHidden(), true);

@@ -17,7 +17,7 @@ const LEFT = 52;
 const RIGHT = 14;
 
 /** Tick values at "nice" steps (1, 2, 5 x 10^n) covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count = 3): number[] {
+function niceTicks(lo: number, hi: number, count = 3): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
@@ -27,7 +27,7 @@ export function niceTicks(lo: number, hi: number, count = 3): number[] {
   return ticks;
 }
 
-export function formatTick(value: number): string {
+function formatTick(value: number): string {
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 0.001 || abs >= 1e5)) return value.toExponential(1);
   return Number(value.toPrecision(4)).toString();

@@ -1,7 +1,7 @@
 import type { LGraphCanvas, LGraphNode } from '@comfyorg/litegraph';
 
 /** litegraph node modes: 0 always, 2 never (muted: it and what needs it do not run), 4 bypass (inputs pass through). */
-export const MODE_ALWAYS = 0;
+const MODE_ALWAYS = 0;
 export const MODE_MUTED = 2;
 export const MODE_BYPASS = 4;
 /** ComfyUI's colours: a bypassed node is magenta and faint, a muted one faint. */

@@ -15,7 +15,7 @@ function measureContext(): CanvasRenderingContext2D {
 }
 
 /** Splits text into lines no wider than `width` pixels; a word longer than a line is broken. */
-export function wrapText(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
+function wrapText(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split('\n')) {
     let line = '';

@@ -5,7 +5,7 @@ import { nodeDefinitions } from './nodes.ts';
 const DELAY_MS = 500;
 
 /** The description under the pointer: a node's (on its title), an input's or a widget's (from /object_info). */
-export function describeAt(graph: LGraph, x: number, y: number): string | undefined {
+function describeAt(graph: LGraph, x: number, y: number): string | undefined {
   const node = graph.getNodeOnPos(x, y) as LGraphNode | null;
   if (!node) return undefined;
   const localY = y - node.pos[1];

@@ -1,7 +1,7 @@
 import type { LGraph } from '@comfyorg/litegraph';
 
 /** The graph as undo compares it: its serialisation without the view (panning is not an edit). */
-export function graphSnapshot(graph: LGraph): string {
+function graphSnapshot(graph: LGraph): string {
   const data = graph.serialize() as { extra?: Record<string, unknown> };
   if (data.extra) {
     const { ds: _view, ...extra } = data.extra;

@@ -10,9 +10,9 @@ type IWidget = NonNullable<LGraphNode['widgets']>[number];
 const PRIMITIVES = new Set(['INT', 'FLOAT', 'STRING', 'BOOLEAN']);
 
 /** ComfyUI's control_after_generate: what Queue does to a seed after each prompt it sends. */
-export const SEED_CONTROLS = ['fixed', 'increment', 'decrement', 'randomize'] as const;
-export type SeedControl = (typeof SEED_CONTROLS)[number];
-export const CONTROL_WIDGET = 'control_after_generate';
+const SEED_CONTROLS = ['fixed', 'increment', 'decrement', 'randomize'] as const;
+type SeedControl = (typeof SEED_CONTROLS)[number];
+const CONTROL_WIDGET = 'control_after_generate';
 /** INT widgets that get the control even when /object_info does not ask for it (ComfyUI's fallback names). */
 const SEED_NAMES = new Set(['seed', 'noise_seed']);
 /** ComfyUI's default for a new seed widget: every Queue gets a new seed. */
