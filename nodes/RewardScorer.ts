@@ -45,6 +45,18 @@ function rewardWeights(widgets: { confidence_weight: number; fd_weight: number; 
   return { confidence: widgets.confidence_weight, fd: widgets.fd_weight, jpeg: widgets.jpeg_weight, onnx: widgets.onnx_weight };
 }
 
+/**
+ * The per-image line of the report. FD is one figure for a whole batch: when it is the only
+ * weighted term every image gets the same value, which is the batch figure, and is labelled so.
+ */
+export function perImageLine(perImage: readonly number[], weights: RewardWeights, fd: number | undefined): string {
+  const batchPart = weights.fd !== 0 && fd !== undefined ? -weights.fd * fd : 0;
+  const perImageWeighted = weights.confidence !== 0 || weights.jpeg !== 0 || weights.onnx !== 0;
+  if (!perImageWeighted && batchPart !== 0) return `batch reward ${batchPart.toFixed(3)}, the same for all ${perImage.length} images (FD scores the batch, not each image)`;
+  const values = perImage.map((v) => v.toFixed(3)).join(', ');
+  return batchPart !== 0 ? `per image: ${values} (each includes the batch FD term ${batchPart.toFixed(3)})` : `per image: ${values}`;
+}
+
 export default defineNode({
   type: 'RewardScorer',
   displayName: 'Reward Scorer',
@@ -108,7 +120,7 @@ export default defineNode({
     const terms = Object.entries(scores.terms).map(([name, value]) => `${name} ${value.toFixed(name === 'fd' ? 2 : 3)}`);
     return {
       outputs: { SCORES: scores },
-      ui: { text: [`reward ${scores.mean.toFixed(4)} (mean of ${images.count})${terms.length ? `; ${terms.join(', ')}` : ''}`, `per image: ${scores.perImage.map((v) => v.toFixed(3)).join(', ')}`] },
+      ui: { text: [`reward ${scores.mean.toFixed(4)} (mean of ${images.count})${terms.length ? `; ${terms.join(', ')}` : ''}`, perImageLine(scores.perImage, weights, scores.terms.fd)] },
       stats: { reward: scores.mean, per_image: scores.perImage, weights, ...scores.terms },
     };
   },

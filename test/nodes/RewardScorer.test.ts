@@ -171,3 +171,22 @@ test('onnx_path inside the models folder: missing, a folder, not ONNX, each said
   assert.equal(said('folder.onnx'), `onnx_path: ${relative}/folder.onnx is not a file`);
   assert.match(said('junk.onnx'), new RegExp(`^onnx_path: ${relative.replace(/\./g, '\\.')}/junk\\.onnx is not a readable ONNX model`));
 });
+
+test('a batch figure is not shown as per-image values: FD alone is labelled as one batch reward', async () => {
+  const fdOnly = await engine.run(sampled({ confidence_weight: 0, fd_weight: 1 }), { folders: workspace() });
+  assert.equal(fdOnly.status, 'success', JSON.stringify(fdOnly));
+  if (fdOnly.status !== 'success') return;
+  const stats = fdOnly.stats['5'] as Record<string, any>;
+  // Every image gets the same value, minus the batch FD: it is a batch figure.
+  assert.equal(new Set(stats.per_image).size, 1);
+  assert.ok(Math.abs(stats.per_image[0] + stats.fd) < 1e-9);
+  assert.equal(fdOnly.outputs['5'].text![1], `batch reward ${(-stats.fd).toFixed(3)}, the same for all 4 images (FD scores the batch, not each image)`);
+
+  const mixed = await engine.run(sampled({ confidence_weight: 1, fd_weight: 0.5 }), { folders: workspace() });
+  assert.equal(mixed.status, 'success');
+  if (mixed.status !== 'success') return;
+  const mixedStats = mixed.stats['5'] as Record<string, any>;
+  const line = mixed.outputs['5'].text![1];
+  assert.match(line, /^per image: (-?\d+\.\d{3}, ){3}-?\d+\.\d{3} \(each includes the batch FD term -\d+\.\d{3}\)$/);
+  assert.ok(line.endsWith(`term ${(-0.5 * mixedStats.fd).toFixed(3)})`), line);
+});

@@ -5,36 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FileChooser, Page } from 'playwright-core';
 import { EDITOR_DIST, ensureEditorBuilt } from '../../server/web-build.ts';
 import { startTestServer, testPng, type TestServer } from '../server/helpers.ts';
-import { ARTIFACTS, dropFile, launchChromium, nodes, socketPosition, watchConsole } from './browser.ts';
-
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, what: string, ms = 15000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T = await probe();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = await probe();
-  }
-  return last;
-}
-
-/** Adds a node the way a person does: double-click the canvas, type in the search box, press Enter. */
-async function addNode(page: Page, x: number, y: number, search: string, type: string): Promise<void> {
-  const input = page.locator('.litesearchbox input').first();
-  // litegraph tells a double-click by the time between the clicks as it handles them; on a
-  // loaded machine the second can be handled too late to count, so a person would click again.
-  for (let attempt = 1; ; attempt++) {
-    await page.mouse.dblclick(x, y);
-    try {
-      await input.waitFor({ state: 'visible', timeout: 5000 });
-      break;
-    } catch (error) {
-      if (attempt === 4) throw error;
-    }
-  }
-  await input.pressSequentially(search, { delay: 10 });
-  await page.locator(`.litesearchbox .helper > div[data-type="${type}"]`).click();
-}
+import { addNode, ARTIFACTS, dropFile, launchChromium, nodes, socketPosition, until, watchConsole } from './browser.ts';
 
 /** Graph shape independent of ids and positions: node types with widget values, and links by type. */
 function shape(workflow: { nodes: Array<{ id: number; type: string; widgets_values?: unknown[] }>; links: unknown[][] }): unknown {
@@ -123,13 +94,18 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
   it('saves the workflow, clears, and gets the same graph back by dropping the file', async () => {
     const download = page.waitForEvent('download');
     await page.click('#save-button');
-    const file = await (await download).path();
+    await page.locator('dialog.fewstep-dialog input').fill('two-nodes');
+    await page.locator('dialog.fewstep-dialog button.primary').click();
+    const saving = await download;
+    assert.equal(saving.suggestedFilename(), 'two-nodes.json');
+    const file = await saving.path();
     savedWorkflow = readFileSync(file);
     const saved = JSON.parse(savedWorkflow.toString('utf8'));
     writeFileSync(path.join(ARTIFACTS, 'saved-workflow.json'), savedWorkflow);
     assert.equal(saved.nodes.length, 2);
 
     await page.click('#clear-button');
+    await page.locator('dialog.fewstep-dialog button.primary').click();
     assert.equal((await nodes(page)).length, 0);
     await dropFile(page, 'workflow.json', 'application/json', savedWorkflow);
     await until(() => nodes(page), (n) => n.length === 2, 'the dropped graph');
@@ -141,6 +117,8 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     const png = Buffer.from(await (await fetch(`${t.base}/view?filename=fewstep_00001_.png&type=output`)).arrayBuffer());
     const expected = JSON.parse(savedWorkflow.toString('utf8'));
     await page.click('#clear-button');
+    await page.locator('dialog.fewstep-dialog button.primary').click();
+    await until(() => nodes(page), (n) => n.length === 0, 'the cleared graph');
     await dropFile(page, 'fewstep_00001_.png', 'image/png', png);
     await until(() => nodes(page), (n) => n.length === 2, 'the graph from the PNG');
     const loaded = await page.evaluate(() => (window as any).fewstep.graph.serialize());

@@ -34,6 +34,20 @@ export interface PromptRejection {
   node_errors?: NodeErrors;
 }
 
+/** One prompt in GET /queue: `[number, prompt_id, prompt, extra_data, outputs_to_execute]`. */
+export type QueueTuple = [number, string, Record<string, { class_type?: string }>, { extra_pnginfo?: { workflow?: unknown } }?, string[]?];
+
+export interface QueueState {
+  queue_running: QueueTuple[];
+  queue_pending: QueueTuple[];
+}
+
+export interface HistoryEntry {
+  prompt: QueueTuple;
+  outputs: Record<string, { images?: ImageRef[]; text?: string[] }>;
+  status?: { status_str: string; completed: boolean; messages?: Array<[string, Record<string, unknown>]> };
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -64,9 +78,14 @@ export const api = {
   objectInfo: () => request<Record<string, NodeInfo>>('object_info'),
   workflows: () => request<Array<{ name: string; file: string; title: string }>>('workflows'),
   workflow: (name: string) => request<unknown>(`workflows/${encodeURIComponent(name)}`),
-  queuePrompt: (prompt: unknown, clientId: string, workflow: unknown) =>
-    request<{ prompt_id: string; number: number }>('prompt', json({ prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } } })),
-  interrupt: () => request<unknown>('interrupt', json({})),
+  queuePrompt: (prompt: unknown, clientId: string, workflow: unknown, front = false) =>
+    request<{ prompt_id: string; number: number }>('prompt', json({ prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } }, ...(front ? { front: true } : {}) })),
+  interrupt: (promptId?: string) => request<unknown>('interrupt', json(promptId ? { prompt_id: promptId } : {})),
+  queue: () => request<QueueState>('queue'),
+  deleteQueued: (promptIds: string[]) => request<unknown>('queue', json({ delete: promptIds })),
+  clearQueue: () => request<unknown>('queue', json({ clear: true })),
+  historyEntry: (promptId: string) => request<Record<string, HistoryEntry>>(`history/${encodeURIComponent(promptId)}`),
+  history: (maxItems: number) => request<Record<string, HistoryEntry>>(`history?max_items=${maxItems}`),
   train: (workflow: unknown, clientId: string, name: string, settings: Record<string, unknown>) =>
     request<{ train_id: string; iterations: number }>('train', json({ prompt: workflow, client_id: clientId, name, settings })),
   interruptTraining: (trainId?: string) => request<{ interrupted: boolean }>('train/interrupt', json(trainId ? { train_id: trainId } : {})),

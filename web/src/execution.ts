@@ -1,11 +1,13 @@
 import type { LGraph, LGraphNode } from '@comfyorg/litegraph';
 import { api, type ImageRef, type NodeErrors, type ServerMessage } from './api.ts';
-import { makeRoomForImages, runState } from './nodes.ts';
+import { makeRoomForContent, runState } from './nodes.ts';
 import { toast } from './toast.ts';
 
 export interface ProgressView {
   set(fraction: number | null, text: string): void;
   queueLength(remaining: number): void;
+  /** A prompt started or ended: lists of the queue and its history are stale. */
+  changed(): void;
 }
 
 /**
@@ -19,6 +21,8 @@ export class ExecutionView {
   private done = new Set<string>();
   private nodeFraction = 0;
   private outcome: 'done' | 'failed' | 'stopped' = 'done';
+  /** Nodes whose output this run's `executed` messages carried. */
+  private readonly shown = new Set<string>();
 
   constructor(
     private readonly graph: () => LGraph,
@@ -45,7 +49,7 @@ export class ExecutionView {
     this.view.set(fraction, current ? `${current.title} ${Math.round(fraction * 100)}%` : `${Math.round(fraction * 100)}%`);
   }
 
-  /** Clears what the last run drew: progress, previews, errors (images stay until replaced). */
+  /** Clears the error marks and progress of the last run; images, previews and text stay until replaced. */
   clearMarks(): void {
     for (const node of this.graph()._nodes) {
       const state = runState(node);
@@ -53,10 +57,17 @@ export class ExecutionView {
       node.has_errors = false;
       state.message = undefined;
       state.inputErrors.clear();
-      state.preview = undefined;
-      state.text = [];
     }
     this.redraw();
+  }
+
+  /** The graph was replaced or cleared: the bar and its label go back to idle. */
+  resetStatus(): void {
+    this.promptId = undefined;
+    this.currentNode = undefined;
+    this.done.clear();
+    this.nodeFraction = 0;
+    this.view.set(null, 'idle');
   }
 
   /** A 400 from POST /prompt: each problem goes on its node and input. */
@@ -90,15 +101,54 @@ export class ExecutionView {
       const old = state.preview;
       state.preview = img;
       if (old?.src.startsWith('blob:')) URL.revokeObjectURL(old.src);
-      makeRoomForImages(node);
+      makeRoomForContent(node);
       this.redraw();
     };
     img.src = url;
   }
 
+  /** Shows what a node output: its text lines and its images. */
+  private showOutput(id: string, output: { images?: ImageRef[]; text?: unknown } | undefined): void {
+    const node = this.node(id);
+    if (!node || !output) return;
+    const images = output.images ?? [];
+    if (Array.isArray(output.text)) {
+      runState(node).text = output.text.map(String);
+      makeRoomForContent(node);
+    }
+    if (images.length > 0) {
+      const state = runState(node);
+      state.preview = undefined;
+      state.images = images.map((ref) => {
+        const img = new Image();
+        img.onload = () => this.redraw();
+        img.src = api.viewUrl(ref);
+        img.dataset.filename = ref.filename;
+        return img;
+      });
+      makeRoomForContent(node);
+    }
+    this.redraw();
+  }
+
+  /**
+   * Output nodes that were cached may get no `executed` message (this server sends them only
+   * for nodes that ran): their outputs are read back from the prompt's history entry.
+   */
+  private async showCachedOutputs(promptId: string): Promise<void> {
+    try {
+      const entry = (await api.historyEntry(promptId))[promptId];
+      if (!entry || promptId !== this.promptId) return;
+      for (const [id, output] of Object.entries(entry.outputs ?? {})) if (!this.shown.has(id)) this.showOutput(id, output);
+    } catch {
+      // The outputs stay as they were; the history panel still lists them.
+    }
+  }
+
   message({ type, data }: ServerMessage): void {
     if (type === 'status') {
       this.view.queueLength(data.status?.exec_info?.queue_remaining ?? 0);
+      this.view.changed();
       return;
     }
     if (data?.prompt_id && this.promptId && data.prompt_id !== this.promptId && type !== 'execution_start') return;
@@ -109,8 +159,10 @@ export class ExecutionView {
         this.nodeFraction = 0;
         this.currentNode = undefined;
         this.outcome = 'done';
+        this.shown.clear();
         this.clearMarks();
         this.view.set(0, 'starting');
+        this.view.changed();
         break;
       case 'execution_cached':
         for (const id of data.nodes as string[]) this.done.add(String(id));
@@ -125,10 +177,17 @@ export class ExecutionView {
           this.currentNode = undefined;
           // The bar stays full after a success, empty after a failure or a stop, until the next run.
           this.view.set(this.outcome === 'done' ? 1 : null, this.outcome);
+          this.view.changed();
         } else {
           this.currentNode = String(data.node);
           const node = this.node(this.currentNode);
-          if (node) node.progress = 0.001;
+          if (node) {
+            // The node runs again: what it showed last time is replaced by what comes now.
+            node.progress = 0.001;
+            const state = runState(node);
+            state.preview = undefined;
+            state.text = [];
+          }
           this.overall();
         }
         break;
@@ -142,25 +201,10 @@ export class ExecutionView {
         this.overall();
         break;
       }
-      case 'executed': {
-        const node = this.node(String(data.node));
-        const images = (data.output?.images ?? []) as ImageRef[];
-        const text = data.output?.text;
-        if (node && Array.isArray(text)) runState(node).text = text.map(String);
-        if (node && images.length > 0) {
-          const state = runState(node);
-          state.preview = undefined;
-          state.images = images.map((ref) => {
-            const img = new Image();
-            img.onload = () => this.redraw();
-            img.src = api.viewUrl(ref);
-            img.dataset.filename = ref.filename;
-            return img;
-          });
-          makeRoomForImages(node);
-        }
+      case 'executed':
+        this.shown.add(String(data.node));
+        this.showOutput(String(data.node), data.output);
         break;
-      }
       case 'execution_error': {
         const node = this.node(data.node_id);
         if (node) {
@@ -168,15 +212,18 @@ export class ExecutionView {
           runState(node).message = data.exception_message;
         }
         this.outcome = 'failed';
+        this.view.changed();
         toast(`Failed${node ? ` in ${node.title}` : ''}: ${data.exception_message}`, 'error');
         break;
       }
       case 'execution_interrupted':
         this.outcome = 'stopped';
+        this.view.changed();
         toast('Stopped', 'info');
         break;
       case 'execution_success':
         this.view.set(1, 'done');
+        void this.showCachedOutputs(String(data.prompt_id ?? this.promptId));
         break;
     }
     this.redraw();
