@@ -59,7 +59,9 @@ export class PromptQueue {
     this.pending.push(item);
     this.pending.sort((a, b) => a.number - b.number);
     this.reporter.status();
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+    // The run starts on a later turn of the event loop, so the reply to POST /prompt is written
+    // before any message about the prompt (clients register their listeners on that reply).
+    this.pumping ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.pump()).finally(() => (this.pumping = undefined));
   }
 
   get remaining(): number {

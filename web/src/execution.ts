@@ -142,6 +142,8 @@ export class ExecutionView {
         this.overall();
         break;
       }
+      // fewstep_executed: what a node that is not an output node shows (the sampler's figures).
+      case 'fewstep_executed':
       case 'executed': {
         const node = this.node(String(data.node));
         const images = (data.output?.images ?? []) as ImageRef[];
