@@ -9,11 +9,15 @@ import { comfyReporter } from './comfy-messages.ts';
 import { errorHandler, notFound } from './http-error.ts';
 import { PromptQueue } from './queue.ts';
 import { fileRoutes } from './routes/files.ts';
+import { frontendRoutes } from './routes/frontend.ts';
 import { infoRoutes } from './routes/info.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { promptRoutes } from './routes/prompts.ts';
 import { trainRoutes } from './routes/train.ts';
+import { userRoutes } from './routes/userdata.ts';
 import { authorized, originGuard, sameOrigin, tokenGuard } from './security.ts';
 import { TrainingJobs } from './train-jobs.ts';
+import { UserFiles } from './user-files.ts';
 import { WsHub } from './ws-hub.ts';
 
 export interface ServerOptions {
@@ -23,8 +27,10 @@ export interface ServerOptions {
   store?: ModelStore;
   /** Shipped workflows listed at /workflows. */
   workflowsDir?: string;
-  /** The built editor (web/dist); without it, only the API is served. */
+  /** The built editor (web/dist), or another frontend build (--front-end-root); without it, only the API is served. */
   webDir?: string;
+  /** ComfyUI's user folder (settings, saved workflows); default `user/` beside the output folder. */
+  userDir?: string;
   /** Access token every request must carry; required when binding beyond loopback. */
   token?: string;
   maxJsonBytes?: number;
@@ -50,8 +56,10 @@ export function createServer(options: ServerOptions): FewstepServer {
 
   let queue: PromptQueue;
   const status = () => ({ exec_info: { queue_remaining: queue?.remaining ?? 0 } });
-  const hub = new WsHub(status);
-  queue = new PromptQueue(engine, folders, new OutputCache(), comfyReporter(hub, status));
+  const features = { supports_preview_metadata: true, max_upload_size: maxUploadBytes };
+  const hub = new WsHub(status, features);
+  const cache = new OutputCache();
+  queue = new PromptQueue(engine, folders, cache, comfyReporter(hub, status));
 
   const api = Router();
   const training = options.store ? new TrainingJobs({ engine, store: options.store }, folders, hub) : undefined;
@@ -59,12 +67,18 @@ export function createServer(options: ServerOptions): FewstepServer {
   api.use(trainRoutes(engine, training));
   api.use(fileRoutes(folders, maxUploadBytes));
   api.use(infoRoutes(engine, workflowsDir, maxJsonBytes));
+  api.use(jobRoutes(queue));
+  api.use(frontendRoutes({ engine, queue, cache, workflowsDir, store: options.store, training, features }));
+  // User files are stored byte for byte, so their routes read their own bodies, before the JSON parser.
+  const users = userRoutes(new UserFiles(options.userDir ?? path.join(path.dirname(folders.output), 'user')), maxUploadBytes);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(tokenGuard(token));
   app.use(originGuard);
+  app.use('/api', users);
+  app.use(users);
   // JSON whatever the declared type: ComfyUI's own API example posts with urllib's default
   // form content type. Uploads (multipart) and /workflow/parse (raw bytes) parse their own bodies.
   app.use(

@@ -41,22 +41,24 @@ export function checkPrompt(engine: Engine, prompt: Record<string, unknown>, res
 export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
   const router = Router();
 
-  router.post('/prompt', (req, res) => {
+  router.post('/prompt', async (req, res) => {
     const body = parseBody(PromptBody, req.body, 'POST /prompt');
     const checked = checkPrompt(engine, body.prompt, res);
     if (!checked) return;
     const promptId = body.prompt_id ?? randomUUID();
-    if (queue.has(promptId)) throw new HttpError(409, 'duplicate_prompt_id', `prompt_id ${promptId} is already queued or in the history`);
+    if (await queue.has(promptId)) throw new HttpError(409, 'duplicate_prompt_id', `prompt_id ${promptId} is already queued or in the history`);
     const extraData = body.extra_data ?? {};
     // ComfyUI's editor sends its workflow in extra_data.extra_pnginfo.workflow; a UI workflow sent as the prompt is its own.
     const pnginfo = extraData.extra_pnginfo as { workflow?: unknown } | undefined;
     const workflow = looksLikeWorkflow(body.prompt) ? body.prompt : pnginfo?.workflow;
     const number = typeof body.number === 'number' ? body.number : queue.nextNumber(body.front === true);
-    queue.enqueue({
+    // As ComfyUI: the creation time (ms) rides in extra_data, where /api/jobs reads it.
+    const stamped = { ...extraData, ...(body.client_id ? { client_id: body.client_id } : {}), create_time: Date.now() };
+    await queue.enqueue({
       number,
       promptId,
       prompt: checked.prompt,
-      extraData: body.client_id ? { ...extraData, client_id: body.client_id } : extraData,
+      extraData: stamped,
       outputs: checked.outputs,
       clientId: body.client_id,
       workflow,
@@ -64,43 +66,60 @@ export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
     res.json({ prompt_id: promptId, number, node_errors: {} });
   });
 
-  router.get('/prompt', (_req, res) => {
-    res.json({ exec_info: { queue_remaining: queue.remaining } });
+  router.get('/prompt', async (_req, res) => {
+    res.json({ exec_info: { queue_remaining: await queue.remaining } });
   });
 
-  router.get('/queue', (_req, res) => {
-    res.json(queue.snapshot());
+  router.get('/queue', async (_req, res) => {
+    res.json(await queue.snapshot());
   });
 
-  router.post('/queue', (req, res) => {
+  router.post('/queue', async (req, res) => {
     const body = parseBody(IdsBody, req.body, 'POST /queue');
-    if (body.clear) queue.removePending();
-    if (body.delete) queue.removePending(body.delete);
+    if (body.clear) await queue.removePending();
+    if (body.delete) await queue.removePending(body.delete);
     res.json({});
   });
 
-  router.get('/history', (req, res) => {
-    const max = req.query.max_items === undefined ? undefined : Number(req.query.max_items);
-    if (max !== undefined && !(Number.isInteger(max) && max >= 0)) throw new HttpError(400, 'invalid_query', 'max_items must be a whole number');
-    res.json(queue.historyEntries(max));
+  router.get('/history', async (req, res) => {
+    const max = wholeNumber(req.query.max_items, 'max_items');
+    const offset = wholeNumber(req.query.offset, 'offset');
+    res.json(historyPage(await queue.historyEntries(), max, offset));
   });
 
-  router.get('/history/:id', (req, res) => {
-    const entry = queue.historyEntry(req.params.id);
+  router.get('/history/:id', async (req, res) => {
+    const entry = await queue.historyEntry(req.params.id);
     res.json(entry ? { [req.params.id]: entry } : {});
   });
 
-  router.post('/history', (req, res) => {
+  router.post('/history', async (req, res) => {
     const body = parseBody(IdsBody, req.body, 'POST /history');
-    if (body.clear) queue.deleteHistory();
-    if (body.delete) queue.deleteHistory(body.delete);
+    if (body.clear) await queue.deleteHistory();
+    if (body.delete) await queue.deleteHistory(body.delete);
     res.json({});
   });
 
-  router.post('/interrupt', (req, res) => {
+  router.post('/interrupt', async (req, res) => {
     const body = parseBody(InterruptBody, req.body, 'POST /interrupt');
-    res.json({ interrupted: queue.interrupt(body.prompt_id) });
+    res.json({ interrupted: await queue.interrupt(body.prompt_id) });
   });
 
   return router;
+}
+
+function wholeNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!(Number.isInteger(number) && number >= 0)) throw new HttpError(400, 'invalid_query', `${name} must be a whole number`);
+  return number;
+}
+
+/**
+ * ComfyUI's /history paging: entries oldest first; `offset` skips that many, `max_items` caps the
+ * count; with max_items alone, the newest max_items.
+ */
+export function historyPage<T>(entries: Record<string, T>, max?: number, offset?: number): Record<string, T> {
+  const all = Object.entries(entries);
+  const start = offset ?? (max === undefined ? 0 : Math.max(0, all.length - max));
+  return Object.fromEntries(all.slice(start, max === undefined ? undefined : start + max));
 }
