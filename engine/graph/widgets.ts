@@ -16,9 +16,53 @@ interface SchemaFields {
   multiline?: boolean;
   step?: number;
   round?: number;
+  /** A seed: editors add a control after it (fixed / increment / decrement / randomize). */
+  controlAfterGenerate?: boolean;
 }
 
 const fields = (schema: TSchema) => schema as unknown as SchemaFields;
+
+/**
+ * The values ComfyUI's editor saves after a seed widget: what to do to the seed after each queue.
+ * The server never applies them (a queued prompt carries the seed to use); editors do.
+ */
+export const SEED_CONTROLS = ['fixed', 'increment', 'decrement', 'randomize'] as const;
+export type SeedControl = (typeof SEED_CONTROLS)[number];
+
+export const isSeedControl = (value: unknown): value is SeedControl => typeof value === 'string' && (SEED_CONTROLS as readonly string[]).includes(value);
+
+/** True for an INT widget declared with `controlAfterGenerate: true` (ComfyUI's control_after_generate). */
+export function hasControlAfterGenerate(schema: TSchema): boolean {
+  return fields(schema).controlAfterGenerate === true && widgetKind(schema) === 'INT';
+}
+
+/** Where each widget's value sits in a saved widgets_values array, and its seed control's if saved. */
+export interface WidgetSlot {
+  name: string;
+  value: number;
+  control?: number;
+}
+
+/**
+ * Lays widgets onto a saved widgets_values array, with or without the control values ComfyUI's
+ * editor saves after seed widgets: detected by count (more values than widgets) and type (a
+ * control word right after a seed). Widgets past the end of the array are left out.
+ */
+export function widgetSlots(widgets: ReadonlyArray<{ name: string; control: boolean }>, saved: readonly unknown[]): WidgetSlot[] {
+  let extra = saved.length - widgets.length;
+  const slots: WidgetSlot[] = [];
+  let index = 0;
+  for (const widget of widgets) {
+    if (index >= saved.length) break;
+    const slot: WidgetSlot = { name: widget.name, value: index++ };
+    if (widget.control && extra > 0 && isSeedControl(saved[index])) {
+      slot.control = index++;
+      extra--;
+    }
+    slots.push(slot);
+  }
+  return slots;
+}
 
 /** The allowed values of an enum-like schema (Type.Enum or a union of literals), else undefined. */
 export function comboValues(schema: TSchema): Array<string | number> | undefined {
@@ -61,6 +105,7 @@ export function comfyWidgetSpec(schema: TSchema): [string | Array<string | numbe
   if (s.default !== undefined) options.default = s.default;
   if (s.description) options.tooltip = s.description;
   if (kind === 'COMBO') return [comboValues(schema)!, options];
+  if (kind === 'INT' && s.controlAfterGenerate) options.control_after_generate = true;
   if (kind === 'INT' || kind === 'FLOAT') {
     if (s.minimum !== undefined) options.min = s.minimum;
     if (s.maximum !== undefined) options.max = s.maximum;
