@@ -83,10 +83,11 @@ program
   .description('Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback).')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <port>', 'port to listen on', '8188')
-  .action(async (options: { host: string; port: string }) => {
+  .option('--front-end-root <dir>', "serve another frontend build instead of fewstep's editor (e.g. ComfyUI's frontend: the static/ folder of the comfyui-frontend-package wheel, or its dist/)")
+  .action(async (options: { host: string; port: string; frontEndRoot?: string }) => {
     const { startServer, ServeError } = await import('./serve.ts');
     try {
-      await startServer({ host: options.host, port: Number(options.port) });
+      await startServer({ host: options.host, port: Number(options.port), frontEndRoot: options.frontEndRoot });
     } catch (error) {
       if (!(error instanceof ServeError)) throw error;
       console.error(`fewstep: ${error.message}`);
