@@ -30,6 +30,9 @@ export interface QueueReporter {
   status(): void;
 }
 
+/** How long an idle queue waits before running a new prompt (see enqueue). */
+export const RUN_START_DELAY_MS = 50;
+
 const toTuple = (item: QueueItem): QueueTuple => [item.number, item.promptId, item.prompt, item.extraData, item.outputs];
 
 /**
@@ -59,9 +62,10 @@ export class PromptQueue {
     this.pending.push(item);
     this.pending.sort((a, b) => a.number - b.number);
     this.reporter.status();
-    // The run starts on a later turn of the event loop, so the reply to POST /prompt is written
-    // before any message about the prompt (clients register their listeners on that reply).
-    this.pumping ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.pump()).finally(() => (this.pumping = undefined));
+    // The run starts a moment later, so the reply to POST /prompt is written before any message
+    // about the prompt, and a client has read it and registered its listeners (the SDKs do that
+    // on the reply) before the first message comes, as with ComfyUI's worker thread.
+    this.pumping ??= new Promise<void>((resolve) => setTimeout(resolve, RUN_START_DELAY_MS)).then(() => this.pump()).finally(() => (this.pumping = undefined));
   }
 
   get remaining(): number {
