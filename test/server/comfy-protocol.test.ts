@@ -6,22 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import Type from 'typebox';
 import { WebSocket } from 'ws';
 import { createEngine, decodePng, defineNode } from '../../engine/index.ts';
-import { imageBatch } from '../../engine/image/image-batch.ts';
 import { allNodes } from '../../nodes/index.ts';
-import { getJson, postJson, SlowSteps, startTestServer, type TestServer } from './helpers.ts';
-
-/** A deterministic source (cached on a second identical run): `count` flat images of `value`. */
-const Gray = defineNode({
-  type: 'Gray',
-  displayName: 'Gray',
-  category: 'test',
-  description: 'Flat grey images.',
-  widgets: { value: Type.Number({ default: 0.5, minimum: 0, maximum: 1 }), count: Type.Integer({ default: 1, minimum: 1, maximum: 8 }) },
-  outputs: { IMAGE: 'IMAGE' },
-  run(_ctx, { value, count }) {
-    return { outputs: { IMAGE: imageBatch(count, 3, 4, 4, new Float32Array(count * 48).fill(value)) } };
-  },
-});
+import { getJson, Gray, postJson, SlowSteps, startTestServer, type TestServer } from './helpers.ts';
 
 /** Not an output node, yet it shows a line on its card (as the sampler shows its figures). */
 const Describe = defineNode({
