@@ -8,7 +8,8 @@ import type { HistoryEntry, QueueTuple } from './queue.ts';
 export const JOB_STATUSES = ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export interface JobExecutionError {
+/** Type aliases, not interfaces: the frontend's types are open objects (zod passthrough), which interfaces do not fit. */
+export type JobExecutionError = {
   prompt_id?: string;
   timestamp?: number;
   node_id: string;
@@ -19,17 +20,17 @@ export interface JobExecutionError {
   traceback: string[];
   current_inputs: unknown;
   current_outputs: unknown;
-}
+};
 
-export interface JobPreviewOutput {
+export type JobPreviewOutput = {
   filename?: string;
   subfolder?: string;
   type?: 'input' | 'output' | 'temp';
   nodeId: string;
   mediaType: string;
-}
+};
 
-export interface JobListItem {
+export type JobListItem = {
   id: string;
   status: JobStatus;
   priority: number;
@@ -41,14 +42,14 @@ export interface JobListItem {
   previewable_outputs_count: number;
   preview_output?: JobPreviewOutput;
   workflow_id?: string;
-}
+};
 
-export interface JobDetail extends JobListItem {
+export type JobDetail = JobListItem & {
   outputs?: Record<string, UiOutput>;
   execution_status?: HistoryEntry['status'];
   /** What was queued: the API prompt and its extra_data (the editor's workflow in extra_pnginfo). */
   workflow: { prompt: Record<string, unknown>; extra_data: Record<string, unknown> };
-}
+};
 
 export interface JobsPage {
   jobs: JobListItem[];

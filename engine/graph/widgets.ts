@@ -97,8 +97,16 @@ export function widgetDefault(schema: TSchema): unknown {
   return values ? values[0] : undefined;
 }
 
+/** ComfyUI's `[TYPE, options]` input spec for a widget, as /object_info serves it. */
+export type WidgetSpecJson =
+  | ['INT', { default?: number; tooltip?: string; min?: number; max?: number; step?: number; control_after_generate?: boolean }]
+  | ['FLOAT', { default?: number; tooltip?: string; min?: number; max?: number; step?: number; round?: number | false }]
+  | ['STRING', { default?: string; tooltip?: string; multiline?: boolean }]
+  | ['BOOLEAN', { default?: boolean; tooltip?: string }]
+  | [Array<string | number>, { default?: string | number; tooltip?: string; image_upload?: boolean }];
+
 /** ComfyUI's `[TYPE, options]` input spec for a widget. */
-export function comfyWidgetSpec(schema: TSchema): [string | Array<string | number>, Record<string, unknown>] {
+export function comfyWidgetSpec(schema: TSchema): WidgetSpecJson {
   const s = fields(schema);
   const kind = widgetKind(schema);
   const options: Record<string, unknown> = {};
@@ -113,5 +121,6 @@ export function comfyWidgetSpec(schema: TSchema): [string | Array<string | numbe
     if (kind === 'FLOAT') options.round = s.round ?? false;
   }
   if (kind === 'STRING' && s.multiline) options.multiline = true;
-  return [kind, options];
+  // The schema's own types make the defaults fit their kind.
+  return [kind, options] as WidgetSpecJson;
 }

@@ -27,6 +27,18 @@ export interface FrontendRouteOptions {
   features: Record<string, unknown>;
 }
 
+/** GET /experiment/models: model folders, as ComfyUI lists them. */
+export interface ModelFolderJson {
+  name: string;
+  folders: string[];
+}
+
+/** GET /experiment/models/{folder}: the models in a folder. */
+export interface ModelFileJson {
+  name: string;
+  pathIndex: number;
+}
+
 /** A template entry (the frontend's TemplateInfo) for a shipped workflow. */
 export interface TemplateEntry {
   name: string;
@@ -84,7 +96,7 @@ export function frontendRoutes(options: FrontendRouteOptions): Router {
 
   router.get('/workflow_templates', (_req, res) => {
     const names = listWorkflows(workflowsDir).map((w) => w.name);
-    res.json(names.length > 0 ? { [TEMPLATE_MODULE]: names } : {});
+    res.json((names.length > 0 ? { [TEMPLATE_MODULE]: names } : {}) satisfies Record<string, string[]>);
   });
   router.get(`/workflow_templates/${TEMPLATE_MODULE}/:name`, (req, res) => {
     res.type('application/json').send(readFileSync(workflowFile(req.params.name)));
@@ -111,10 +123,10 @@ export function frontendRoutes(options: FrontendRouteOptions): Router {
     if (req.params.folder !== MODEL_FOLDER) throw new HttpError(404, 'not_found', `no model folder ${req.params.folder}`);
     res.json(engine.models.list());
   });
-  router.get('/experiment/models', (_req, res) => void res.json([{ name: MODEL_FOLDER, folders: ['models'] }]));
+  router.get('/experiment/models', (_req, res) => void res.json([{ name: MODEL_FOLDER, folders: ['models'] }] satisfies ModelFolderJson[]));
   router.get('/experiment/models/:folder', (req, res) => {
     if (req.params.folder !== MODEL_FOLDER) throw new HttpError(404, 'not_found', `no model folder ${req.params.folder}`);
-    res.json(engine.models.list().map((name) => ({ name, pathIndex: 0 })));
+    res.json(engine.models.list().map((name): ModelFileJson => ({ name, pathIndex: 0 })));
   });
 
   // ComfyUI applies these between prompts; fewstep drops its cached node outputs at once (a

@@ -2,6 +2,12 @@ import express, { Router, type Request } from 'express';
 import { HttpError } from '../http-error.ts';
 import { UserFiles } from '../user-files.ts';
 
+/** GET /users on a single-user server, as ComfyUI answers it. */
+export interface UsersJson {
+  storage: 'server';
+  migrated: boolean;
+}
+
 const flag = (value: unknown, fallback: boolean) => (typeof value === 'string' ? value.toLowerCase() === 'true' : fallback);
 /** As ComfyUI: anything but "false" overwrites (the frontend may send overwrite=undefined). */
 const overwrite = (value: unknown) => value !== 'false';
@@ -27,7 +33,7 @@ export function userRoutes(files: UserFiles, maxBytes: number): Router {
   const raw = express.raw({ type: () => true, limit: maxBytes });
 
   router.get('/users', (_req, res) => {
-    res.json({ storage: 'server', migrated: files.migrated });
+    res.json({ storage: 'server', migrated: files.migrated } satisfies UsersJson);
   });
 
   router.post('/users', (_req, res) => {

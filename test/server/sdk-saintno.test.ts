@@ -19,7 +19,9 @@ interface Run {
 /** Runs a prompt through the SDK's CallWrapper, recording every callback. */
 async function callWrapper(api: ComfyApi, prompt: ApiPrompt, output = '5', onProgress?: (value: number) => void): Promise<Run> {
   const run: Run = { result: undefined, events: [], progress: [], previews: 0, outputs: {} };
-  const builder = new PromptBuilder(prompt, [], ['images']).setOutputNode('images', output as never);
+  // The SDK's prompt type wants each node's _meta title, as ComfyUI's API export writes it.
+  const titled = Object.fromEntries(Object.entries(prompt).map(([id, node]) => [id, { ...node, _meta: { title: node.class_type } }]));
+  const builder = new PromptBuilder(titled, [], ['images']).setOutputNode('images', output as never);
   run.result = await new CallWrapper(api, builder)
     .onPending((id) => {
       run.events.push('pending');
