@@ -9,8 +9,8 @@ export type RunEvent =
   | { type: 'node_started'; promptId: string; nodeId: string; classType: string }
   | { type: 'node_progress'; promptId: string; nodeId: string; value: number; max: number; preview?: ImageBatch; detail?: Record<string, unknown> }
   /**
-   * A node's result: after it ran, or (`cached`) when an output node's result came from the cache,
-   * so its ui is shown again. `outputNode` tells ComfyUI's `executed` (output nodes) from a node
+   * A node's result: after it ran, or (`cached`) when the result of an output node, or of a node
+   * that shows something, came from the cache, so its ui is shown again. `outputNode` tells ComfyUI's `executed` (output nodes) from a node
    * that only shows figures on its card.
    */
   | { type: 'node_finished'; promptId: string; nodeId: string; classType: string; outputNode: boolean; cached?: boolean; ui?: UiOutput; stats?: Record<string, unknown> }

@@ -147,7 +147,7 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
     const second = (await postJson(`${t.base}/prompt`, { prompt: grayPrompt(0.9), client_id: 'cache' })).body.prompt_id;
     await ws.done(second);
     const warm = ws.about(second).filter((m) => m.type !== 'progress_state').map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
-    assert.deepEqual(warm, ['execution_start', 'execution_cached', 'executed', 'execution_success', 'executing:null']);
+    assert.deepEqual(warm, ['execution_start', 'execution_cached', 'fewstep_executed', 'executed', 'execution_success', 'executing:null']);
     const again = ws.about(second);
     assert.deepEqual(again.find((m) => m.type === 'execution_cached')!.data.nodes, ['1', '2', '3']);
     assert.deepEqual(again.find((m) => m.type === 'executed')!.data, { node: '3', display_node: '3', output: { images }, prompt_id: second });
