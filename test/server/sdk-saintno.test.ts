@@ -105,6 +105,14 @@ describe('@saintno/comfyui-sdk 0.3.1 against a real fewstep server', { timeout: 
     assert.deepEqual(next.events, ['pending', 'start', 'output:images', 'finished']);
   });
 
+  it('freeMemory() is answered, and the next identical prompt runs again', async () => {
+    const first = await callWrapper(api, s.fourStep({ seed: 40 }));
+    assert.equal(await api.freeMemory(true, true), true);
+    const again = await callWrapper(api, s.fourStep({ seed: 40 }));
+    assert.deepEqual(again.events, ['pending', 'start', 'output:images', 'finished'], 'ran again, not from the cache');
+    assert.notDeepEqual(again.finished?.images?.images, first.finished?.images?.images, 'new files');
+  });
+
   it('uploads a PNG that LoadImage then reads back, pixel for pixel', async () => {
     const png = testPng(12, 10);
     const uploaded = await api.uploadImage(png, 'sdk-upload.png');
