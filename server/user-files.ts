@@ -16,6 +16,15 @@ export interface UserFileInfo {
   created: number;
 }
 
+/** An entry of GET /v2/userdata: files and folders, paths from the user's folder; times in seconds, as ComfyUI. */
+export interface UserEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'directory';
+  size?: number;
+  modified?: number;
+}
+
 export interface ListOptions {
   recurse: boolean;
   fullInfo: boolean;
@@ -82,6 +91,31 @@ export class UserFiles {
       const rel = path.relative(base, file).split(path.sep).join('/');
       return options.split ? [rel, ...rel.split('/')] : rel;
     });
+  }
+
+  /** Everything under a folder (the user's folder when `dir` is empty), folders first, then by name. */
+  entries(dir: string): UserEntry[] {
+    const base = dir ? this.resolve(dir) : this.home;
+    if (!existsSync(base)) {
+      if (!dir) return [];
+      throw new HttpError(404, 'not_found', `no folder ${dir}`);
+    }
+    if (!statSync(base).isDirectory()) throw new HttpError(400, 'not_a_folder', `${dir} is not a folder`);
+    const entries: UserEntry[] = [];
+    const walk = (folder: string) => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        const full = path.join(folder, entry.name);
+        if (entry.isDirectory()) {
+          entries.push({ name: entry.name, path: this.relative(full), type: 'directory' });
+          walk(full);
+        } else if (entry.isFile()) {
+          const stats = statSync(full);
+          entries.push({ name: entry.name, path: this.relative(full), type: 'file', size: stats.size, modified: stats.mtimeMs / 1000 });
+        }
+      }
+    };
+    walk(base);
+    return entries.sort((a, b) => Number(a.type !== 'directory') - Number(b.type !== 'directory') || a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
   }
 
   existing(relative: string): string {

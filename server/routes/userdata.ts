@@ -24,7 +24,8 @@ function jsonBody(req: Request, what: string): unknown {
 
 /**
  * ComfyUI's user routes (app/user_manager.py, app/app_settings.py), single-user: /users,
- * /settings (all, one, set one, merge many), /userdata (list, read, write, delete, move).
+ * /settings (all, one, set one, merge many), /userdata (list, read, write, delete, move) and
+ * /v2/userdata (files and folders).
  * They read their own bodies (userdata files are stored byte for byte), so they are mounted
  * before the JSON body parser.
  */
@@ -66,6 +67,10 @@ export function userRoutes(files: UserFiles, maxBytes: number): Router {
     const dir = typeof req.query.dir === 'string' ? req.query.dir : '';
     if (!dir) throw new HttpError(400, 'missing_dir', 'give the folder to list: ?dir=workflows');
     res.json(files.list(dir, { recurse: flag(req.query.recurse, false), fullInfo: flag(req.query.full_info, false), split: flag(req.query.split, false) }));
+  });
+
+  router.get('/v2/userdata', (req, res) => {
+    res.json(files.entries(typeof req.query.path === 'string' ? req.query.path : ''));
   });
 
   router.get('/userdata/:file', (req, res) => {

@@ -124,6 +124,13 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.deepEqual(listed.map((f: { path: string }) => f.path), ['my flow.json', 'other.json']);
     assert.deepEqual((await getJson(`${t.base}/userdata?dir=workflows`)).body, ['my flow.json', 'other.json']);
     assert.deepEqual((await getJson(`${t.base}/userdata?dir=workflows&split=true`)).body, [['my flow.json', 'my flow.json'], ['other.json', 'other.json']]);
+    const v2 = (await getJson(`${t.base}/api/v2/userdata?path=workflows`)).body;
+    assert.deepEqual(v2.map((e: { path: string; type: string }) => `${e.type}:${e.path}`), ['file:workflows/my flow.json', 'file:workflows/other.json']);
+    assert.equal(v2[0].size, Buffer.byteLength(text));
+    assert.ok(v2[0].modified > 1_600_000_000 && v2[0].modified < 1e11, 'seconds, as ComfyUI');
+    assert.ok((await getJson(`${t.base}/api/v2/userdata`)).body.some((e: { path: string; type: string }) => e.path === 'workflows' && e.type === 'directory'));
+    assert.equal((await getJson(`${t.base}/api/v2/userdata?path=nothing`)).status, 404);
+    assert.equal((await getJson(`${t.base}/api/v2/userdata?path=..%2F..`)).status, 403);
     assert.equal((await getJson(`${t.base}/api/userdata?dir=nothing`)).status, 404);
     assert.equal((await getJson(`${t.base}/api/userdata`)).status, 400);
 
