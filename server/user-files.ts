@@ -128,11 +128,13 @@ export class UserFiles {
     let file = this.resolve(relative);
     if (!overwrite && existsSync(file)) throw new HttpError(409, 'file_exists', `${relative} already exists`);
     if (existsSync(file) && !statSync(file).isFile()) throw new HttpError(409, 'not_a_file', `${relative} is a folder`);
-    mkdirSync(path.dirname(file), { recursive: true });
-    // Re-check after creating folders: a symlinked folder must not lead out.
-    file = this.resolve(relative);
-    writeAtomically(file, bytes);
-    return file;
+    return fsStep(relative, () => {
+      mkdirSync(path.dirname(file), { recursive: true });
+      // Re-check after creating folders: a symlinked folder must not lead out.
+      file = this.resolve(relative);
+      writeAtomically(file, bytes);
+      return file;
+    });
   }
 
   remove(relative: string): void {
@@ -143,10 +145,13 @@ export class UserFiles {
     const from = this.existing(source);
     let to = this.resolve(dest);
     if (!overwrite && existsSync(to)) throw new HttpError(409, 'file_exists', `${dest} already exists`);
-    mkdirSync(path.dirname(to), { recursive: true });
-    to = this.resolve(dest);
-    renameSync(from, to);
-    return to;
+    if (existsSync(to) && !statSync(to).isFile()) throw new HttpError(409, 'not_a_file', `${dest} is a folder`);
+    return fsStep(dest, () => {
+      mkdirSync(path.dirname(to), { recursive: true });
+      to = this.resolve(dest);
+      renameSync(from, to);
+      return to;
+    });
   }
 
   /** The settings (a broken or missing file reads as none, as ComfyUI does). */
@@ -167,6 +172,18 @@ export class UserFiles {
   /** True once the user's folder exists (ComfyUI's `migrated`). */
   get migrated(): boolean {
     return existsSync(this.home);
+  }
+}
+
+/** A file operation whose failures a client caused (a file where a folder must be) become a 409 naming its path. */
+function fsStep<T>(relative: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') throw new HttpError(409, 'path_conflict', `${relative}: a part of the path is a file, not a folder`);
+    if (code === 'ENAMETOOLONG') throw new HttpError(400, 'invalid_path', `${relative}: the name is too long`);
+    throw error;
   }
 }
 

@@ -144,6 +144,8 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.equal((await moved.json()).path, 'workflows/sub/renamed.json');
     assert.equal((await fetch(`${url('workflows/my flow.json')}/move/${enc('workflows/sub/renamed.json')}?overwrite=false`, { method: 'POST' })).status, 409);
     assert.equal((await fetch(`${url('workflows/gone.json')}/move/${enc('workflows/x.json')}`, { method: 'POST' })).status, 404);
+    assert.equal((await fetch(url('workflows/my flow.json/inside.json'), { method: 'POST', body: 'x' })).status, 409, 'a file where a folder must be');
+    assert.equal((await fetch(`${url('workflows/my flow.json')}/move/${enc('workflows')}`, { method: 'POST' })).status, 409, 'onto a folder');
     assert.equal((await fetch(url('workflows/sub/renamed.json'), { method: 'DELETE' })).status, 204);
     assert.equal((await fetch(url('workflows/sub/renamed.json'), { method: 'DELETE' })).status, 404);
 
