@@ -51,7 +51,7 @@ export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
     // ComfyUI's editor sends its workflow in extra_data.extra_pnginfo.workflow; a UI workflow sent as the prompt is its own.
     const pnginfo = extraData.extra_pnginfo as { workflow?: unknown } | undefined;
     const workflow = looksLikeWorkflow(body.prompt) ? body.prompt : pnginfo?.workflow;
-    const number = typeof body.number === 'number' ? body.number : queue.nextNumber(body.front === true);
+    const number = typeof body.number === 'number' ? body.number : await queue.nextNumber(body.front === true);
     // As ComfyUI: the creation time (ms) rides in extra_data, where /api/jobs reads it.
     const stamped = { ...extraData, ...(body.client_id ? { client_id: body.client_id } : {}), create_time: Date.now() };
     await queue.enqueue({
