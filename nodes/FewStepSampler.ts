@@ -13,7 +13,7 @@ export default defineNode({
   version: 1,
   inputs: { model: { type: 'MODEL' }, conditioning: { type: 'CONDITIONING' }, schedule: { type: 'SCHEDULE' } },
   widgets: {
-    seed: Type.Integer({ default: 0, minimum: 0, maximum: 2 ** 32 - 1, description: 'Image i of the batch uses noise seed + i.' }),
+    seed: Type.Integer({ default: 0, minimum: 0, maximum: 2 ** 32 - 1, controlAfterGenerate: true, description: 'Image i of the batch uses noise seed + i.' }),
     batch_size: Type.Integer({ default: 4, minimum: 1, maximum: 256 }),
     cfg: Type.Number({ default: 2, minimum: 0, maximum: 20, step: 0.1, description: 'Classifier-free guidance scale; 1 turns guidance off (half the compute).' }),
     sampler: Type.Union(SAMPLER_NAMES.map((name) => Type.Literal(name)), { default: 'dpmpp_2m' }),

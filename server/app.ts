@@ -11,12 +11,16 @@ import { errorHandler, notFound } from './http-error.ts';
 import { jsonBody } from './json-body.ts';
 import { memoryQueue, type PromptQueue, type QueueFactory } from './queue.ts';
 import { fileRoutes } from './routes/files.ts';
+import { frontendRoutes } from './routes/frontend.ts';
 import { infoRoutes } from './routes/info.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { promptRoutes } from './routes/prompts.ts';
 import { requestTarget } from './request-target.ts';
 import { trainRoutes } from './routes/train.ts';
+import { userRoutes } from './routes/userdata.ts';
 import { authorized, originGuard, sameOrigin, tokenGuard } from './security.ts';
 import { TrainingJobs } from './train-jobs.ts';
+import { UserFiles } from './user-files.ts';
 import { WsHub } from './ws-hub.ts';
 
 export interface ServerOptions {
@@ -26,8 +30,10 @@ export interface ServerOptions {
   store?: ModelStore;
   /** Shipped workflows listed at /workflows. */
   workflowsDir?: string;
-  /** The built editor (web/dist); without it, only the API is served. */
+  /** The built editor (web/dist), or another frontend build (--front-end-root); without it, only the API is served. */
   webDir?: string;
+  /** ComfyUI's user folder (settings, saved workflows); default `user/` beside the output folder. */
+  userDir?: string;
   /** Access token every request must carry; required when binding beyond loopback. */
   token?: string;
   /** Host names served besides loopback ones (`--allow-host`); see host-guard.ts. */
@@ -59,7 +65,8 @@ export function createServer(options: ServerOptions): FewstepServer {
 
   let queue: PromptQueue;
   const status = () => ({ exec_info: { queue_remaining: queue?.remaining ?? 0 } });
-  const hub = new WsHub(status);
+  const features = { supports_preview_metadata: true, max_upload_size: maxUploadBytes };
+  const hub = new WsHub(status, features);
   const cache = new OutputCache();
   queue = (options.queue ?? memoryQueue)({ engine, folders, cache, reporter: comfyReporter(hub, status) });
 
@@ -69,6 +76,10 @@ export function createServer(options: ServerOptions): FewstepServer {
   api.use(trainRoutes(engine, training));
   api.use(fileRoutes(folders, maxUploadBytes));
   api.use(infoRoutes(engine, workflowsDir, maxJsonBytes));
+  api.use(jobRoutes(queue));
+  api.use(frontendRoutes({ engine, queue, cache, workflowsDir, store: options.store, training, features }));
+  // User files are stored byte for byte, so their routes read their own bodies, before the JSON parser.
+  const users = userRoutes(new UserFiles(options.userDir ?? path.join(path.dirname(folders.output), 'user')), maxUploadBytes);
 
   const app = express();
   app.disable('x-powered-by');
@@ -77,6 +88,9 @@ export function createServer(options: ServerOptions): FewstepServer {
   app.use(hostGuard(hostPolicy));
   app.use(tokenGuard(token));
   app.use(originGuard);
+  // User data (settings, saved workflows) reads its own bodies, raw files among them.
+  app.use('/api', users);
+  app.use(users);
   app.use(jsonBody(maxJsonBytes));
   app.use('/api', api);
   app.use(api);

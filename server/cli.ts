@@ -119,12 +119,13 @@ program
   .option('--data <dir>', 'folder of the queue and history database (default: data/ beside the output folder)')
   .option('--in-memory', 'keep the queue and history in memory only (lost when the server stops)', false)
   .option('--redis <url>', 'queue prompts on BullMQ in this Redis (redis://HOST:PORT); `fewstep worker`s run them')
-  .action(async (options: { host: string; port: string; allowHost: string[]; output: string; input: string; data?: string; inMemory: boolean; redis?: string }) => {
+  .option('--front-end-root <dir>', "serve another frontend build instead of fewstep's editor (e.g. ComfyUI's frontend: the static/ folder of the comfyui-frontend-package wheel, or its dist/)")
+  .action(async (options: { host: string; port: string; frontEndRoot?: string; allowHost: string[]; output: string; input: string; data?: string; inMemory: boolean; redis?: string }) => {
     const { startServer, ServeError } = await import('./serve.ts');
     const output = path.resolve(options.output);
     const folders = { output, input: path.resolve(options.input), temp: path.join(path.dirname(output), 'temp') };
     try {
-      await startServer({ host: options.host, port: Number(options.port), allowedHosts: options.allowHost, folders, dataDir: options.data, inMemory: options.inMemory, redis: options.redis });
+      await startServer({ host: options.host, port: Number(options.port), allowedHosts: options.allowHost, folders, dataDir: options.data, inMemory: options.inMemory, redis: options.redis, frontEndRoot: options.frontEndRoot });
     } catch (error) {
       if (!(error instanceof ServeError)) throw error;
       console.error(`fewstep: ${error.message}`);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
 import { createServer, type FewstepServer } from './app.ts';
@@ -25,6 +25,8 @@ export interface ServeOptions {
   inMemory?: boolean;
   /** Queue prompts on BullMQ in this Redis (`redis://HOST:PORT`) for `fewstep worker`s to run. */
   redis?: string;
+  /** Another frontend build to serve instead of fewstep's editor (ComfyUI's --front-end-root). */
+  frontEndRoot?: string;
 }
 
 export class ServeError extends Error {
@@ -39,10 +41,14 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   }
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new ServeError(`--port ${options.port} is not a port number`);
   const root = process.cwd();
+  const frontEnd = options.frontEndRoot === undefined ? undefined : path.resolve(options.frontEndRoot);
+  if (frontEnd !== undefined && !(existsSync(frontEnd) && statSync(frontEnd).isDirectory() && existsSync(path.join(frontEnd, 'index.html')))) {
+    throw new ServeError(`--front-end-root ${options.frontEndRoot}: not a folder with an index.html (give the built frontend, e.g. the static/ folder of ComfyUI's frontend package)`);
+  }
   const folders = options.folders ?? { output: path.join(root, 'output'), input: path.join(root, 'input'), temp: path.join(root, 'temp') };
   for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true });
   const editor = options.editor !== false;
-  if (editor && !editorIsBuilt()) {
+  if (editor && frontEnd === undefined && !editorIsBuilt()) {
     console.log('fewstep: building the editor (web/dist)...');
     await ensureEditorBuilt();
   }
@@ -52,7 +58,7 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   if (allowedHosts.some((name) => ['', '.'].includes(allowedHostName(name)))) throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
   let server: FewstepServer;
   try {
-    server = createServer({ engine, store, folders, webDir: editor ? EDITOR_DIST : undefined, token, allowedHosts, workflowsDir: path.join(root, 'workflows'), queue: queue.factory });
+    server = createServer({ engine, store, folders, webDir: editor ? (frontEnd ?? EDITOR_DIST) : undefined, token, allowedHosts, workflowsDir: path.join(root, 'workflows'), queue: queue.factory, userDir: path.join(root, 'user') });
   } catch (error) {
     if (error instanceof DataFolderError) throw new ServeError(error.message);
     throw error;
@@ -67,7 +73,8 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   }
   const { port } = server.address();
   const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
-  console.log(`fewstep: editor and API at http://${shown}:${port}${token ? '/?token=<FEWSTEP_TOKEN>' : ''} (queue: ${queue.description})`);
+  const served = frontEnd === undefined ? 'editor' : `frontend from ${options.frontEndRoot}`;
+  console.log(`fewstep: ${served} and API at http://${shown}:${port}${token ? '/?token=<FEWSTEP_TOKEN>' : ''} (queue: ${queue.description})`);
   const shutdown = () => {
     console.log('fewstep: stopping');
     // The queue and sockets first, then the models (whose worker threads would keep the process alive).

@@ -1,6 +1,7 @@
 import type { Registry } from './registry.ts';
 import type { Prompt, PromptNode } from './prompt.ts';
 import { nodeCountError } from './limits.ts';
+import { widgetSlots } from './widgets.ts';
 import { parseWorkflow, type UiLink, type UiNode } from './workflow.ts';
 
 /** Node modes in litegraph: 0 always, 2 never (muted), 4 bypass. */
@@ -10,8 +11,6 @@ const MODE_BYPASS = 4;
 const REROUTE = 'Reroute';
 const PRIMITIVE = 'PrimitiveNode';
 const NOTES = new Set(['Note', 'MarkdownNote']);
-/** The value ComfyUI's editor saves after a seed widget (control_after_generate). */
-const SEED_CONTROLS = new Set(['fixed', 'increment', 'decrement', 'randomize']);
 
 export type ConvertResult = { ok: true; prompt: Prompt } | { ok: false; errors: string[] };
 
@@ -92,7 +91,7 @@ function bypassInput(node: UiNode, link: UiLink) {
   return inputs.find((input) => input.type === type && input.link != null);
 }
 
-/** Widget values by name, in the schema's widget order. */
+/** Widget values by name, in the schema's widget order (seed controls, when saved, skipped). */
 function widgetInputs(registry: Registry, node: UiNode): Record<string, unknown> {
   const def = registry.get(node.type);
   const saved = node.widgets_values;
@@ -101,11 +100,6 @@ function widgetInputs(registry: Registry, node: UiNode): Record<string, unknown>
     return Object.fromEntries(def.widgets.filter((w) => w.name in saved).map((w) => [w.name, saved[w.name]]));
   }
   const values: Record<string, unknown> = Object.create(null);
-  let index = 0;
-  for (const widget of def.widgets) {
-    if (index >= saved.length) break;
-    values[widget.name] = saved[index++];
-    if (widget.kind === 'INT' && typeof saved[index] === 'string' && SEED_CONTROLS.has(saved[index] as string)) index++;
-  }
+  for (const slot of widgetSlots(def.widgets, saved)) values[slot.name] = saved[slot.value];
   return values;
 }

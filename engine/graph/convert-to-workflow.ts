@@ -66,6 +66,8 @@ export function promptToWorkflow(registry: Registry, prompt: unknown): WorkflowV
           addLink(widget.name, value, widget.kind, widget.name);
           widgetsValues.push(widgetDefault(widget.schema));
         } else widgetsValues.push(value ?? widgetDefault(widget.schema));
+        // A seed's control, as ComfyUI's editor saves it: "fixed" keeps the prompt's seed.
+        if (widget.control) widgetsValues.push('fixed');
       }
     } else {
       for (const [name, value] of Object.entries(raw)) {

@@ -1,9 +1,13 @@
 import type { NodeDef, Registry } from './registry.ts';
-import { comfyWidgetSpec, type WidgetLists } from './widgets.ts';
+import type { SocketType } from '../sockets.ts';
+import { comfyWidgetSpec, type WidgetLists, type WidgetSpecJson } from './widgets.ts';
+
+/** An input in /object_info: a widget's spec, or a socket `[TYPE, { tooltip }]`. */
+export type InputSpecJson = WidgetSpecJson | [SocketType, { tooltip?: string }];
 
 /** One node type in ComfyUI's /object_info shape. */
 export interface ObjectInfoEntry {
-  input: { required: Record<string, unknown[]>; optional?: Record<string, unknown[]> };
+  input: { required: Record<string, InputSpecJson>; optional?: Record<string, InputSpecJson> };
   input_order: { required: string[]; optional?: string[] };
   output: string[];
   output_is_list: boolean[];
@@ -23,8 +27,8 @@ export function objectInfo(registry: Registry, lists?: WidgetLists): Record<stri
 }
 
 export function objectInfoEntry(def: NodeDef, lists?: WidgetLists): ObjectInfoEntry {
-  const required: Record<string, unknown[]> = {};
-  const optional: Record<string, unknown[]> = {};
+  const required: Record<string, InputSpecJson> = {};
+  const optional: Record<string, InputSpecJson> = {};
   for (const input of def.inputs) {
     (input.optional ? optional : required)[input.name] = [input.type, input.tooltip ? { tooltip: input.tooltip } : {}];
   }

@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox';
 import type { AnyNodeSpec, NodeEnvironment } from '../node.ts';
 import type { SocketType } from '../sockets.ts';
-import { widgetKind, type WidgetKind } from './widgets.ts';
+import { hasControlAfterGenerate, widgetKind, type WidgetKind } from './widgets.ts';
 
 /** A node type as the engine uses it: its spec with widgets resolved and everything in order. */
 export interface NodeDef {
@@ -11,7 +11,8 @@ export interface NodeDef {
   readonly outputNode: boolean;
   readonly deterministic: boolean;
   readonly inputs: ReadonlyArray<{ name: string; type: SocketType; optional: boolean; tooltip?: string }>;
-  readonly widgets: ReadonlyArray<{ name: string; schema: TSchema; kind: WidgetKind }>;
+  /** `control`: a seed, after which editors save a control value (control_after_generate). */
+  readonly widgets: ReadonlyArray<{ name: string; schema: TSchema; kind: WidgetKind; control: boolean }>;
   readonly outputs: ReadonlyArray<{ name: string; type: SocketType }>;
 }
 
@@ -30,7 +31,7 @@ export function buildRegistry(specs: readonly AnyNodeSpec[], env: NodeEnvironmen
     }));
     const widgets = Object.entries(widgetSchemas).map(([name, schema]) => {
       if (spec.inputs && name in spec.inputs) throw new Error(`${spec.type}: "${name}" is both an input and a widget`);
-      return { name, schema, kind: widgetKind(schema) };
+      return { name, schema, kind: widgetKind(schema), control: hasControlAfterGenerate(schema) };
     });
     const outputs = Object.entries(spec.outputs ?? {}).map(([name, type]) => ({ name, type }));
     registry.set(

@@ -29,8 +29,10 @@ export interface NodeFailure {
 
 interface Finished {
   promptId: string;
-  /** UI outputs of the output nodes (and any node that showed something), by node id. */
+  /** UI outputs of the output nodes, by node id (what ComfyUI's history lists). */
   outputs: Record<string, UiOutput>;
+  /** What other nodes showed on their cards (the sampler's summary line), by node id. */
+  display: Record<string, UiOutput>;
   /** Figures nodes reported, by node id. */
   stats: Record<string, Record<string, unknown>>;
   executed: string[];
@@ -59,7 +61,7 @@ export async function executeGraph(
   const promptId = options.promptId ?? randomUUID();
   const signal = options.signal ?? new AbortController().signal;
   const emit = (event: RunEvent) => options.onEvent?.(event);
-  const finished: Finished = { promptId, outputs: {}, stats: {}, executed: [], cached: [] };
+  const finished: Finished = { promptId, outputs: {}, display: {}, stats: {}, executed: [], cached: [] };
 
   // Keys depend only on widget values and the sources' keys, so they are known before running.
   const keys = new Map<string, string>();
@@ -78,7 +80,7 @@ export async function executeGraph(
   }
 
   emit({ type: 'run_started', promptId, nodes: [...graph.order] });
-  if (finished.cached.length > 0) emit({ type: 'node_cached', promptId, nodeIds: [...finished.cached] });
+  emit({ type: 'node_cached', promptId, nodeIds: [...finished.cached] });
   const done = (status: 'success' | 'failed' | 'interrupted') => emit({ type: 'run_finished', promptId, status });
   const interrupted = (nodeId: string | null): RunResult => {
     emit({ type: 'run_interrupted', promptId, nodeId });
@@ -89,12 +91,15 @@ export async function executeGraph(
   for (const id of graph.order) {
     const node = graph.nodes.get(id)!;
     const cachedResult = results.get(id);
+    const def = registry.get(node.type)!;
     if (cachedResult) {
-      record(finished, id, cachedResult);
+      record(finished, id, def.outputNode, cachedResult);
+      // As ComfyUI: a cached output node shows its result again, in its turn (and so does any
+      // cached node with something on its card, which editors show without a new run).
+      if (def.outputNode || cachedResult.ui) emit({ type: 'node_finished', promptId, nodeId: id, classType: def.type, outputNode: def.outputNode, cached: true, ui: cachedResult.ui, stats: cachedResult.stats });
       continue;
     }
     if (signal.aborted) return interrupted(id);
-    const def = registry.get(node.type)!;
     const fail = (message: string, errorType: string): RunResult => {
       const error = { nodeId: id, classType: def.type, message, errorType };
       emit({ type: 'node_failed', promptId, ...error });
@@ -136,15 +141,15 @@ export async function executeGraph(
     results.set(id, result);
     options.cache?.set(keys.get(id)!, result);
     finished.executed.push(id);
-    record(finished, id, result);
-    emit({ type: 'node_finished', promptId, nodeId: id, classType: def.type, ui: result.ui, stats: result.stats });
+    record(finished, id, def.outputNode, result);
+    emit({ type: 'node_finished', promptId, nodeId: id, classType: def.type, outputNode: def.outputNode, ui: result.ui, stats: result.stats });
   }
   done('success');
   return { status: 'success', ...finished };
 }
 
-function record(finished: Finished, id: string, result: NodeResult<OutputSpecs>): void {
-  if (result.ui) finished.outputs[id] = result.ui;
+function record(finished: Finished, id: string, outputNode: boolean, result: NodeResult<OutputSpecs>): void {
+  if (result.ui) (outputNode ? finished.outputs : finished.display)[id] = result.ui;
   if (result.stats) finished.stats[id] = result.stats;
 }
 

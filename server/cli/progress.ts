@@ -39,6 +39,8 @@ export function createProgressReporter(classTypes: Record<string, string>) {
           bar.update(event.value, { node: label(event.nodeId), unit: 'steps' });
           break;
         case 'node_finished':
+          // A cached output node showing its result again was counted with node_cached.
+          if (event.cached) break;
           bar.update(bar.getTotal());
           doneCount++;
           break;

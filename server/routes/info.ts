@@ -6,6 +6,7 @@ import { nodeCountError, readWorkflowSource, type Engine } from '../../engine/in
 import { HttpError } from '../http-error.ts';
 
 const VERSION = '0.1.0';
+const ORT_VERSION = '1.30.0';
 
 /** /object_info, /system_stats, /workflows (the shipped graphs) and /workflow/parse. */
 export function infoRoutes(engine: Engine, workflowsDir: string, maxBodyBytes: number): Router {
@@ -23,23 +24,7 @@ export function infoRoutes(engine: Engine, workflowsDir: string, maxBodyBytes: n
   });
 
   router.get('/system_stats', async (_req, res) => {
-    res.json({
-      system: {
-        os: process.platform,
-        ram_total: os.totalmem(),
-        ram_free: os.freemem(),
-        fewstep_version: VERSION,
-        comfyui_version: `fewstep-${VERSION}`,
-        node_version: process.version,
-        python_version: `node ${process.version}`,
-        embedded_python: false,
-        argv: process.argv.slice(2),
-      },
-      devices: [{ name: os.cpus()[0]?.model ?? 'cpu', type: 'cpu', index: 0, vram_total: 0, vram_free: 0, torch_vram_total: 0, torch_vram_free: 0 }],
-      execution_providers: await executionProviders(),
-      models: engine.models.list(),
-      process_memory: process.memoryUsage(),
-    });
+    res.json(await systemStats(engine));
   });
 
   // ComfyUI's editor asks for these; fewstep has none.
@@ -89,7 +74,7 @@ export interface ShippedWorkflow {
   title: string;
 }
 
-function listWorkflows(dir: string): ShippedWorkflow[] {
+export function listWorkflows(dir: string): ShippedWorkflow[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((file) => file.endsWith('.json'))
@@ -116,4 +101,45 @@ async function executionProviders(): Promise<unknown> {
   } catch (error) {
     return { error: (error as Error).message };
   }
+}
+
+/** GET /system_stats, as ComfyUI reports it (system, devices), plus what fewstep runs on. */
+export interface SystemStatsJson {
+  system: {
+    os: string;
+    ram_total: number;
+    ram_free: number;
+    comfyui_version: string;
+    python_version: string;
+    pytorch_version: string;
+    embedded_python: boolean;
+    argv: string[];
+    fewstep_version: string;
+    node_version: string;
+  };
+  devices: Array<{ name: string; type: string; index: number; vram_total: number; vram_free: number; torch_vram_total: number; torch_vram_free: number }>;
+  execution_providers: unknown;
+  models: string[];
+}
+
+async function systemStats(engine: Engine): Promise<SystemStatsJson> {
+  return {
+    system: {
+      os: process.platform,
+      ram_total: os.totalmem(),
+      ram_free: os.freemem(),
+      // A version string (semver, with fewstep named in it) where ComfyUI puts its own.
+      comfyui_version: `${VERSION}-fewstep`,
+      python_version: `Node.js ${process.version} (fewstep runs no Python)`,
+      pytorch_version: `onnxruntime-node ${ORT_VERSION}`,
+      embedded_python: false,
+      argv: ['fewstep', ...process.argv.slice(2)],
+      fewstep_version: VERSION,
+      node_version: process.version,
+    },
+    // The CPU, as ComfyUI lists a device; VRAM figures are 0 (onnxruntime does not report them).
+    devices: [{ name: os.cpus()[0]?.model ?? 'cpu', type: 'cpu', index: 0, vram_total: 0, vram_free: 0, torch_vram_total: 0, torch_vram_free: 0 }],
+    execution_providers: await executionProviders(),
+    models: engine.models.list(),
+  };
 }

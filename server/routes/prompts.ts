@@ -52,11 +52,13 @@ export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
     const pnginfo = extraData.extra_pnginfo as { workflow?: unknown } | undefined;
     const workflow = looksLikeWorkflow(body.prompt) ? body.prompt : pnginfo?.workflow;
     const number = typeof body.number === 'number' ? body.number : await queue.nextNumber(body.front === true);
+    // As ComfyUI: the creation time (ms) rides in extra_data, where /api/jobs reads it.
+    const stamped = { ...extraData, ...(body.client_id ? { client_id: body.client_id } : {}), create_time: Date.now() };
     await queue.enqueue({
       number,
       promptId,
       prompt: checked.prompt,
-      extraData: body.client_id ? { ...extraData, client_id: body.client_id } : extraData,
+      extraData: stamped,
       outputs: checked.outputs,
       clientId: body.client_id,
       workflow,
@@ -64,8 +66,8 @@ export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
     res.json({ prompt_id: promptId, number, node_errors: {} });
   });
 
-  router.get('/prompt', (_req, res) => {
-    res.json({ exec_info: { queue_remaining: queue.remaining } });
+  router.get('/prompt', async (_req, res) => {
+    res.json({ exec_info: { queue_remaining: await queue.remaining } });
   });
 
   router.get('/queue', async (_req, res) => {
@@ -80,9 +82,9 @@ export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
   });
 
   router.get('/history', async (req, res) => {
-    const max = req.query.max_items === undefined ? undefined : Number(req.query.max_items);
-    if (max !== undefined && !(Number.isInteger(max) && max >= 0)) throw new HttpError(400, 'invalid_query', 'max_items must be a whole number');
-    res.json(await queue.historyEntries(max));
+    const max = wholeNumber(req.query.max_items, 'max_items');
+    const offset = wholeNumber(req.query.offset, 'offset');
+    res.json(historyPage(await queue.historyEntries(), max, offset));
   });
 
   router.get('/history/:id', async (req, res) => {
@@ -103,4 +105,21 @@ export function promptRoutes(engine: Engine, queue: PromptQueue): Router {
   });
 
   return router;
+}
+
+function wholeNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!(Number.isInteger(number) && number >= 0)) throw new HttpError(400, 'invalid_query', `${name} must be a whole number`);
+  return number;
+}
+
+/**
+ * ComfyUI's /history paging: entries oldest first; `offset` skips that many, `max_items` caps the
+ * count; with max_items alone, the newest max_items.
+ */
+export function historyPage<T>(entries: Record<string, T>, max?: number, offset?: number): Record<string, T> {
+  const all = Object.entries(entries);
+  const start = offset ?? (max === undefined ? 0 : Math.max(0, all.length - max));
+  return Object.fromEntries(all.slice(start, max === undefined ? undefined : start + max));
 }

@@ -105,6 +105,6 @@ test('/object_info shows LoadImage\'s image as a combo of the input folder\'s im
   assert.deepEqual(choices, ['anim.webp', 'grey.png', 'photo.jpg']);
   assert.equal(options.image_upload, true);
   writeFileSync(path.join(folders.input, 'new.png'), encodePng(imageBatch(1, 1, 2, 2)));
-  const [again] = engine.withFolders(folders).objectInfo().LoadImage.input.required.image as [string[]];
+  const [again] = engine.withFolders(folders).objectInfo().LoadImage.input.required.image as [string[], Record<string, unknown>];
   assert.ok(again.includes('new.png'), 'listed when asked, not when the engine was made');
 });

@@ -94,8 +94,8 @@ test('the sampler runs a gated model unchanged and reports what was run, reused 
   assert.ok(stats.flops_saved_fraction > 0.2);
   assert.ok(stats.per_step.every((s: any) => typeof s.seconds === 'number'));
   assert.match(String(stats.skip), /mask/);
-  assert.match(result.outputs['6']?.text?.[0] ?? '', /RRRDDRRRRR/);
-  assert.match(result.outputs['4']?.text?.[1] ?? '', /blocks: 88 run, 4 reused, 8 dropped, 0 shared; 2 unconditional passes skipped/);
+  assert.match(result.display['6']?.text?.[0] ?? '', /RRRDDRRRRR/);
+  assert.match(result.display['4']?.text?.[1] ?? '', /blocks: 88 run, 4 reused, 8 dropped, 0 shared; 2 unconditional passes skipped/);
 });
 
 test('a gated model held in the output cache carries no residuals into the next run', async () => {

@@ -43,7 +43,7 @@ test('a learned schedule round-trips through a saved UI workflow and drives the 
   const result = await engine.run(reloaded.prompt, { folders: folders() });
   assert.equal(result.status, 'success', JSON.stringify(result));
   if (result.status !== 'success') return;
-  assert.match(result.outputs['3'].text![0], /learned: t 999, 641, 300, 90; cfg 1.50, 2.50, 2.00, 1.20; eta 0.00, 0.10, 0.20, 0.00/);
+  assert.match(result.display['3'].text![0], /learned: t 999, 641, 300, 90; cfg 1.50, 2.50, 2.00, 1.20; eta 0.00, 0.10, 0.20, 0.00/);
   const stats = result.stats['4'] as Record<string, unknown>;
   assert.equal(stats.spacing, 'learned');
   assert.equal(stats.nfe, 4);
@@ -57,7 +57,7 @@ test('an untrained learned scheduler runs the trailing start and says so', async
   if (result.status !== 'success') return;
   const model = await store.load('fmnist');
   const trailing = computeTimesteps({ kind: 'trailing' }, 4, parseNoiseSchedule(model.schedule));
-  assert.equal(result.outputs['3'].text![0], `not trained yet: trailing ${trailing.join(', ')}`);
+  assert.equal(result.display['3'].text![0], `not trained yet: trailing ${trailing.join(', ')}`);
 });
 
 test('a learned schedule that does not fit is a validation error on the learned widget', () => {

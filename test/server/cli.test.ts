@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodePng } from '../../engine/image/png.ts';
+import { decodePng, encodePng } from '../../engine/image/png.ts';
+import { readWorkflowSource } from '../../engine/graph/source.ts';
 import { imageBatch } from '../../engine/image/image-batch.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/fewstep.mjs');
@@ -61,6 +62,28 @@ test('run: workflows/four-step.json on the shipped model writes its images and t
   const report = JSON.parse(result.stdout);
   assert.equal(report.status, 'success', result.stdout);
   assert.ok(readdirSync(dir).filter((f) => f.endsWith('.png')).length === 2, `two PNGs in ${dir}: ${readdirSync(dir).join(', ')}`);
+});
+
+test('run: a seed control of "randomize" changes nothing headless: the saved workflow keeps the seed used, and runs again to the same image', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-cli-seed-'));
+  const workflow = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../workflows/four-step.json'), 'utf8'));
+  const sampler = workflow.nodes.find((n: { type: string }) => n.type === 'FewStepSampler');
+  sampler.widgets_values[1] = 'randomize';
+  writeFileSync(path.join(dir, 'random.json'), JSON.stringify(workflow));
+  const cwd = path.resolve(import.meta.dirname, '../..');
+  const first = await fewstep(['run', path.join(dir, 'random.json'), '--out', dir, '--set', 'FewStepSampler.seed=7', '--set', 'FewStepSampler.batch_size=1', '--json'], cwd);
+  assert.equal(first.code, 0, first.stderr);
+  const saved = JSON.parse(first.stdout).outputs['5'].images[0].path;
+  const source = readWorkflowSource(readFileSync(saved), 'saved.png');
+  assert.ok(source.ok && source.kind === 'workflow');
+  const savedSampler = (source.workflow as typeof workflow).nodes.find((n: { type: string }) => n.type === 'FewStepSampler');
+  assert.deepEqual(savedSampler.widgets_values, [7, 'randomize', 1, 1.5, 'dpmpp_2m', 0]);
+
+  const again = await fewstep(['run', saved, '--out', dir, '--json'], cwd);
+  assert.equal(again.code, 0, again.stderr);
+  const rerun = JSON.parse(again.stdout).outputs['5'].images[0].path;
+  assert.notEqual(rerun, saved);
+  assert.deepEqual(decodePng(readFileSync(rerun)).image.data, decodePng(readFileSync(saved)).image.data, 'same seed, same image');
 });
 
 test('run: a node that fails exits 1 with the node named', async () => {

@@ -35,8 +35,21 @@ export const SlowSteps = defineNode({
   },
 });
 
+/** A deterministic test source (so a second identical run is all cached): `count` flat images of `value`. */
+export const Gray = defineNode({
+  type: 'Gray',
+  displayName: 'Gray',
+  category: 'test',
+  description: 'Flat grey images.',
+  widgets: { value: Type.Number({ default: 0.5, minimum: 0, maximum: 1 }), count: Type.Integer({ default: 1, minimum: 1, maximum: 8 }) },
+  outputs: { IMAGE: 'IMAGE' },
+  run(_ctx, { value, count }) {
+    return { outputs: { IMAGE: imageBatch(count, 3, 4, 4, new Float32Array(count * 48).fill(value)) } };
+  },
+});
+
 export function testEngine(): Engine {
-  return createEngine({ nodes: [...allNodes, SlowSteps] });
+  return createEngine({ nodes: [...allNodes, SlowSteps, Gray] });
 }
 
 /** A small gradient PNG. */

@@ -26,9 +26,11 @@ describe('prompt -> websocket events -> history -> view', () => {
     const promptId = queued.body.prompt_id;
     await ws.finished(promptId);
 
-    const sequence = ws.forPrompt(promptId).map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
+    // progress_state is checked in comfy-protocol.test.ts.
+    const sequence = ws.forPrompt(promptId).filter((m) => m.type !== 'progress_state').map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
     assert.deepEqual(sequence, [
       'execution_start',
+      'execution_cached',
       'executing:1',
       'executing:2',
       'progress',

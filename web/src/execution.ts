@@ -201,6 +201,8 @@ export class ExecutionView {
         this.overall();
         break;
       }
+      // fewstep_executed: what a node that is not an output node shows (the sampler's figures).
+      case 'fewstep_executed':
       case 'executed':
         this.shown.add(String(data.node));
         this.showOutput(String(data.node), data.output);
