@@ -2,7 +2,8 @@
  * fewstep against its peers, in one run, interleaved: 4 DDIM steps at cfg 2 (the batch doubled
  * for guidance) on the same weights, at several batch sizes, fp32 and int8:
  *  - fewstep: the engine's graph run (LoadModel -> StepScheduler -> FewStepSampler -> PreviewImage),
- *    its model as it runs by default (full.onnx, batch split over worker threads);
+ *    its model as it runs by default (full.onnx, batch split over worker threads), and the same
+ *    with the model in one session in this thread (FEWSTEP_ORT_WORKERS=1);
  *  - bare onnxruntime: one full.onnx session in this thread called in a loop, DDIM math inline;
  *  - torch: PyTorch eager on the same weights (models/recipe/torch_peer.py, a child process
  *    answering timing requests, so its runs interleave with ours and nothing overlaps).
@@ -40,6 +41,9 @@ const steps = 4;
 const cfg = 2;
 const store = new ModelStore();
 const engine = createEngine({ nodes: allNodes, models: store });
+// The same engine with the model in one session in this thread (FEWSTEP_ORT_WORKERS=1): which is faster depends on the precision.
+const storeOneSession = new ModelStore(store.root, { workers: 1 });
+const engineOneSession = createEngine({ nodes: allNodes, models: storeOneSession });
 const folders = { output: path.join(os.tmpdir(), 'fewstep-bench'), temp: path.join(os.tmpdir(), 'fewstep-bench'), input: os.tmpdir() };
 const precisions = { fp32: values.fp32, int8: values.int8 } as const;
 type Precision = keyof typeof precisions;
@@ -64,8 +68,8 @@ const graph = (model: string, batch: number, seed: number) => ({
   '4': { class_type: 'FewStepSampler', inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed, batch_size: batch, cfg, sampler: 'ddim' } },
   '5': { class_type: 'PreviewImage', inputs: { images: ['4', 0] } },
 });
-async function fewstepRun(precision: Precision, batch: number, seed: number): Promise<void> {
-  const result = await engine.run(graph(precisions[precision], batch, seed), { folders });
+async function fewstepRun(precision: Precision, batch: number, seed: number, split = true): Promise<void> {
+  const result = await (split ? engine : engineOneSession).run(graph(precisions[precision], batch, seed), { folders });
   if (result.status !== 'success') throw new Error(JSON.stringify(result));
 }
 
@@ -122,15 +126,17 @@ async function timeIt(body: () => Promise<unknown>): Promise<number> {
 }
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
 
-type Runner = 'fewstep' | 'bare' | 'torch';
+type Runner = 'fewstep' | 'fewstep-one-session' | 'bare' | 'torch';
 const rows: { batch: number; precision: Precision; runner: Runner }[] = [];
 for (const batch of batches) {
-  for (const precision of ['fp32', 'int8'] as Precision[]) for (const runner of ['fewstep', 'bare'] as Runner[]) rows.push({ batch, precision, runner });
+  for (const precision of ['fp32', 'int8'] as Precision[]) for (const runner of ['fewstep', 'fewstep-one-session', 'bare'] as Runner[]) rows.push({ batch, precision, runner });
   rows.push({ batch, precision: 'fp32', runner: 'torch' });
 }
 const key = (r: { batch: number; precision: Precision; runner: Runner }) => `${r.batch}/${r.precision}/${r.runner}`;
 const measure = (r: (typeof rows)[number], round: number): Promise<number> =>
-  r.runner === 'torch' ? torchRun(r.batch) : timeIt(() => (r.runner === 'fewstep' ? fewstepRun(r.precision, r.batch, round + 1) : bareRun(r.precision, r.batch)));
+  r.runner === 'torch'
+    ? torchRun(r.batch)
+    : timeIt(() => (r.runner === 'bare' ? bareRun(r.precision, r.batch) : fewstepRun(r.precision, r.batch, round + 1, r.runner === 'fewstep')));
 
 // Warm-up: every measurement once (sessions' first runs, the engine's caches, torch's allocator).
 for (const r of rows) await measure(r, -1);
@@ -152,19 +158,20 @@ const out: string[] = [
   `fewstep's engine: ${models.fp32.threads > 1 ? `full.onnx batch split over ${models.fp32.threads} worker threads` : 'sessions in this thread'}; bare onnxruntime: one full.onnx session in this thread (${DEFAULT_SESSION_TUNING.spinning}, ${DEFAULT_SESSION_TUNING.intraOpThreads || 'default'} intra-op threads); torch ${String(hello.torch)} eager, ${String(hello.threads)} threads, fp32 (no int8 torch peer)`,
   `FLOPs per image: ${steps} steps x 2 (guidance) x ${(flopsPerImage / steps / 2 / 1e6).toFixed(2)}M = ${(flopsPerImage / 1e9).toFixed(3)} GFLOP; peak: ${peak.formula}`,
   '',
-  '| batch | runner | precision | median ms | images/s | vs torch fp32 | vs bare ORT fp32 | % of fp32 peak | % of int8 peak |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| batch | runner | precision | median ms | images/s | vs fewstep fp32 | vs torch fp32 | vs bare ORT fp32 | % of fp32 peak | % of int8 peak |',
+  '|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of rows) {
   const ms = median(times.get(key(r))!);
   const perSecond = (r.batch * 1000) / ms;
   const achieved = perSecond * flopsPerImage;
   const vsTorch = pairedRatio(key(r), key({ batch: r.batch, precision: 'fp32', runner: 'torch' }));
+  const vsFewstep = pairedRatio(key(r), key({ batch: r.batch, precision: 'fp32', runner: 'fewstep' }));
   const vsBare = pairedRatio(key(r), key({ batch: r.batch, precision: 'fp32', runner: 'bare' }));
-  const runner = { fewstep: 'fewstep engine', bare: 'bare onnxruntime loop', torch: 'torch eager' }[r.runner];
-  out.push(`| ${r.batch} | ${runner} | ${r.precision} | ${ms.toFixed(1)} | ${perSecond.toFixed(1)} | ${vsTorch.toFixed(2)}x | ${vsBare.toFixed(2)}x | ${((100 * achieved) / peak.fp32).toFixed(1)}% | ${r.precision === 'int8' ? `${((100 * achieved) / peak.int8).toFixed(1)}%` : '-'} |`);
+  const runner = { fewstep: 'fewstep engine', 'fewstep-one-session': 'fewstep engine, one session (WORKERS=1)', bare: 'bare onnxruntime loop', torch: 'torch eager' }[r.runner];
+  out.push(`| ${r.batch} | ${runner} | ${r.precision} | ${ms.toFixed(1)} | ${perSecond.toFixed(1)} | ${vsFewstep.toFixed(2)}x | ${vsTorch.toFixed(2)}x | ${vsBare.toFixed(2)}x | ${((100 * achieved) / peak.fp32).toFixed(1)}% | ${r.precision === 'int8' ? `${((100 * achieved) / peak.int8).toFixed(1)}%` : '-'} |`);
 }
 out.push('', 'vs columns: speed relative to that runner (>1 = faster), median of per-round ratios.');
 console.log(out.join('\n'));
 await Promise.allSettled(Object.values(bare).map((s) => s.release()));
-await store.dispose();
+await Promise.all([store.dispose(), storeOneSession.dispose()]);
