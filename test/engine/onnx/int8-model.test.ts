@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import os from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createEngine } from '../../../engine/index.ts'
 import { computeTimesteps, parseNoiseSchedule } from '../../../engine/diffusion/index.ts'
+import { allNodes } from '../../../nodes/index.ts'
 import { Classifier, DEFAULT_MODELS_ROOT, ModelStore, SegmentedModel } from '../../../engine/onnx/index.ts'
 import { generate } from '../../../engine/sampling/generate.ts'
 import { maxAbsDifference, sampleInputs } from './helpers.ts'
@@ -75,5 +79,31 @@ describe('the int8 copy of the default model (models/fmnist-int8)', { skip: miss
     const agreeA = topA.filter((c, i) => c === labels[i]).length / labels.length
     assert.ok(same >= 0.9, `classifier gives the same class to ${(same * 100).toFixed(0)}% of image pairs`)
     assert.ok(agreeB >= agreeA - 0.05, `class agreement int8 ${agreeB} vs fp32 ${agreeA}`)
+  })
+
+  it('is offered by LoadModel and runs a graph with SkipGate dropping blocks (the block chain)', async () => {
+    const engine = createEngine({ nodes: allNodes, models: store })
+    const choices = (engine.objectInfo().LoadModel.input.required.model_name as [string[], { default: string }])
+    assert.ok(choices[0].includes('fmnist-int8'))
+    assert.equal(choices[1].default, 'fmnist', 'fp32 stays the default')
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-int8-'))
+    try {
+      const result = await engine.run({
+        '1': { class_type: 'LoadModel', inputs: { model_name: 'fmnist-int8' } },
+        '2': { class_type: 'ClassLabel', inputs: { label: 'Sneaker' } },
+        '3': { class_type: 'StepScheduler', inputs: { model: ['1', 0], steps: 2, spacing: 'trailing' } },
+        '6': { class_type: 'SkipGate', inputs: { model: ['1', 0], mode: 'mask', mask: 'RRRDRRRRDR', uncond_mask: '', uncond_pass: '' } },
+        '4': { class_type: 'FewStepSampler', inputs: { model: ['6', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 5, batch_size: 2, cfg: 2, sampler: 'ddim' } },
+        '5': { class_type: 'PreviewImage', inputs: { images: ['4', 0] } },
+      }, { folders: { output: dir, temp: dir, input: dir } })
+      assert.equal(result.status, 'success', JSON.stringify(result))
+      if (result.status !== 'success') return
+      const stats = result.stats['4'] as Record<string, unknown>
+      assert.equal(stats.model, 'fmnist-int8')
+      // 2 steps x 2 dropped blocks x 4 rows (2 images, guided)
+      assert.equal(stats.blocks_dropped, 16)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
