@@ -44,6 +44,15 @@ export const ClassifierInfoSchema = Type.Object({
 })
 export type ClassifierInfo = Type.Static<typeof ClassifierInfoSchema>
 
+/** How a quantized copy of a model was made (models/recipe/quantize.py); recorded, not interpreted. */
+export const QuantizationInfoSchema = Type.Object({
+  /** The model folder it was quantized from, relative to the models root. */
+  from: Type.String({ minLength: 1 }),
+  format: Type.String({ minLength: 1 }),
+  recipe: Type.Optional(Type.String()),
+}, { additionalProperties: true })
+export type QuantizationInfo = Type.Static<typeof QuantizationInfoSchema>
+
 export const ManifestSchema = Type.Object({
   format: Type.Literal(MANIFEST_FORMAT),
   name: Type.String({ minLength: 1 }),
@@ -63,6 +72,7 @@ export const ManifestSchema = Type.Object({
   segments: Type.Array(SegmentSchema, { minItems: 3 }),
   full: Type.Optional(Type.Object({ file: OnnxFileName, flops: Flops })),
   classifier: Type.Optional(ClassifierInfoSchema),
+  quantization: Type.Optional(QuantizationInfoSchema),
   training: Type.Optional(Type.Unknown()),
 })
 export type ModelManifest = Type.Static<typeof ManifestSchema>
