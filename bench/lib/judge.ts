@@ -34,11 +34,13 @@ export function hasJudge(modelDir: string): boolean {
 /** Loads the judge kept in modelDir; errors name the file and field. */
 export async function loadJudge(modelDir: string, options: ModelLoadOptions = {}): Promise<Judge> {
   const statsPath = path.join(modelDir, JUDGE_STATS_FILE);
+  if (!existsSync(statsPath)) throw new Error(`${JUDGE_STATS_FILE}: missing beside the model; build it with models/recipe/judge.py`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(statsPath, 'utf8'));
   } catch (cause) {
-    throw new Error(`${JUDGE_STATS_FILE}: not readable JSON (${(cause as Error).message}); build it with models/recipe/judge.py`, { cause });
+    // JSON.parse's message names no path; a read error's would, so it is not repeated.
+    throw new Error(`${JUDGE_STATS_FILE}: not readable JSON${cause instanceof SyntaxError ? ` (${cause.message})` : ''}`, { cause });
   }
   const [error] = [...Value.Errors(JudgeStatsSchema, json)];
   if (error) throw new Error(`${JUDGE_STATS_FILE}: ${error.instancePath.replace(/^\//, '') || '(root)'}: ${error.message}`);

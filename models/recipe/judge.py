@@ -30,7 +30,7 @@ CKPT = os.path.join(WORK_DIR, "judge.pt")
 SEED = 1
 FD_SIZES = [256, 1000, 2000, 5000]
 FIXTURE_PER_CLASS = 5
-FIXTURE_FILE = os.path.join(REPO_ROOT, "test", "engine", "onnx", "fixtures", "fmnist-test-images.bin")
+FIXTURE_FILE = os.path.join(REPO_ROOT, "test", "fixtures", "fmnist-test-images.bin")
 
 
 class JudgeNet(nn.Module):
