@@ -193,7 +193,8 @@ if (points.length > 0) {
   const xs = points.map((p) => p.x);
   const image = drawScatter({
     title: `JUDGE: FD VS AGREEMENT (N=${samples})`, xLabel: 'JUDGE AGREEMENT %', yLabel: 'JUDGE FD', points,
-    seriesNames: [`${curveSteps} STEPS (CFG ${curveCfgs.join(' ')})`, 'HAND-MADE', 'LEARNED', 'WITH SKIPPING'],
+    seriesNames: [`${curveSteps}-STEP CURVE`, 'HAND-MADE', 'LEARNED', 'WITH SKIPPING'],
+    legendAt: 'left',
     xRange: [Math.floor(Math.min(...xs) - 0.5), Math.min(100, Math.ceil(Math.max(...xs) + 0.5))],
     curves: [{ series: 0, points: curvePoints }],
     yClip: 3 * Math.max(...curvePoints.map((p) => p.y)),

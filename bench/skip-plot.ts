@@ -26,6 +26,8 @@ export interface PlotSpec {
   xRange?: [number, number];
   /** Polylines in a series' colour (a curve the points are judged against). */
   curves?: Array<{ series: number; points: Array<{ x: number; y: number }> }>;
+  /** Where the series names go (top right by default): the corner the points leave empty. */
+  legendAt?: 'left' | 'right';
 }
 
 const COLOURS: Array<[number, number, number]> = [
@@ -39,11 +41,11 @@ const COLOURS: Array<[number, number, number]> = [
 const FONT: Record<string, number[]> = {
   '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 3, 1, 7], '4': [5, 5, 7, 1, 1],
   '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 1, 2, 2], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7],
-  '.': [0, 0, 0, 0, 2], '-': [0, 0, 7, 0, 0], '%': [5, 1, 2, 4, 5], ' ': [0, 0, 0, 0, 0], '=': [0, 7, 0, 7, 0],
+  '.': [0, 0, 0, 0, 2], ':': [0, 2, 0, 2, 0], '-': [0, 0, 7, 0, 0], '%': [5, 1, 2, 4, 5], ' ': [0, 0, 0, 0, 0], '=': [0, 7, 0, 7, 0],
   A: [2, 5, 7, 5, 5], B: [6, 5, 6, 5, 6], C: [7, 4, 4, 4, 7], D: [6, 5, 5, 5, 6], E: [7, 4, 6, 4, 7], F: [7, 4, 6, 4, 4],
   G: [7, 4, 5, 5, 7], H: [5, 5, 7, 5, 5], I: [7, 2, 2, 2, 7], K: [5, 5, 6, 5, 5], L: [4, 4, 4, 4, 7], M: [5, 7, 7, 5, 5],
   N: [6, 5, 5, 5, 5], O: [7, 5, 5, 5, 7], P: [7, 5, 7, 4, 4], R: [6, 5, 6, 5, 5], S: [7, 4, 7, 1, 7], T: [7, 2, 2, 2, 2],
-  U: [5, 5, 5, 5, 7], V: [5, 5, 5, 5, 2], W: [5, 5, 7, 7, 5], X: [5, 5, 2, 5, 5], Y: [5, 5, 2, 2, 2], '(': [1, 2, 2, 2, 1], ')': [4, 2, 2, 2, 4],
+  J: [1, 1, 1, 5, 7], Q: [7, 5, 5, 7, 1], Z: [7, 1, 2, 4, 7], U: [5, 5, 5, 5, 7], V: [5, 5, 5, 5, 2], W: [5, 5, 7, 7, 5], X: [5, 5, 2, 5, 5], Y: [5, 5, 2, 2, 2], '(': [1, 2, 2, 2, 1], ')': [4, 2, 2, 2, 4],
 };
 
 export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBatch {
@@ -116,8 +118,9 @@ export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBat
   spec.seriesNames.forEach((name, i) => {
     const colour = COLOURS[i % COLOURS.length];
     const y = top + 6 + i * 16;
-    for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) set(right - 150 + dx, y + 5 + dy, colour);
-    text(name, right - 140, y, colour);
+    const x = spec.legendAt === 'left' ? left + 20 : right - 150;
+    for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) set(x + dx, y + 5 + dy, colour);
+    text(name, x + 10, y, colour);
   });
   for (const point of spec.points) {
     const colour = COLOURS[point.series % COLOURS.length];
