@@ -191,11 +191,13 @@ const points: PlotPoint[] = rows.flatMap((row, i) => (results[i] ? [{ x: judged(
 if (points.length > 0) {
   const curvePoints = points.filter((p) => p.series === 0).sort((a, b) => a.x - b.x);
   const xs = points.map((p) => p.x);
+  const xHigh = Math.min(100, Math.ceil(Math.max(...xs) + 0.5));
   const image = drawScatter({
     title: `JUDGE: FD VS AGREEMENT (N=${samples})`, xLabel: 'JUDGE AGREEMENT %', yLabel: 'JUDGE FD', points,
     seriesNames: [`${curveSteps}-STEP CURVE`, 'HAND-MADE', 'LEARNED', 'WITH SKIPPING'],
     legendAt: 'left',
-    xRange: [Math.floor(Math.min(...xs) - 0.5), Math.min(100, Math.ceil(Math.max(...xs) + 0.5))],
+    // Five ticks on whole percents: the span is a multiple of 5.
+    xRange: [xHigh - 5 * Math.ceil((xHigh - Math.min(...xs) + 0.5) / 5), xHigh],
     curves: [{ series: 0, points: curvePoints }],
     yClip: 3 * Math.max(...curvePoints.map((p) => p.y)),
   });
