@@ -290,6 +290,8 @@ export async function trainPrompt(
       held_out_fd_start: heldOutHistory[0]?.heldOut ?? null,
       held_out_fd_best: state.best?.heldOut ?? null,
       held_out_samples: settings.heldOut,
+      // What the held-out figures above measure (engine/rl/schedule-task.ts heldOutLoss).
+      held_out_measure: weights.confidence === 0 ? 'FD' : `${weights.fd} x FD - ${weights.confidence} x confidence`,
       reward_weights: weights,
       sampler: plan.sampler,
       group: settings.group,

@@ -84,7 +84,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, s
     console.log(`stopped: ${state.stopped} after ${state.iteration} iterations, ${result.seconds.toFixed(0)} s`);
     console.log(`learned timesteps ${learned.timesteps.join(', ')}${learned.guidance ? `; guidance ${learned.guidance.join(', ')}` : ''}${learned.eta ? `; eta ${learned.eta.join(', ')}` : ''}`);
     if (result.skipGate) console.log(`SkipGate (node ${result.plan.skipGateId}): runs ${result.skipGate.blocksRun} of ${result.skipGate.blocksTotal} block evaluations per image (compute penalty ${settings.computePenalty})`);
-    console.log(`held-out FD (${settings.heldOut} images): start ${String(learned.training?.held_out_fd_start ?? '-')}, best ${String(learned.training?.held_out_fd_best ?? '-')}`);
+    console.log(`held-out ${String(learned.training?.held_out_measure ?? 'FD')} (${settings.heldOut} images): start ${String(learned.training?.held_out_fd_start ?? '-')}, best ${String(learned.training?.held_out_fd_best ?? '-')}`);
     console.log(`wrote ${outFile}, ${plotFile}, ${stateFile}`);
   }
   return state.stopped === 'aborted' ? 1 : 0;
