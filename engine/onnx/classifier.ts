@@ -43,16 +43,32 @@ export class Classifier {
     const manifest = await loadManifest(dir)
     const info = manifest.classifier
     if (!info) throw new ModelError('FILE_MISSING', path.join(dir, MANIFEST_FILE), 'classifier', `model ${manifest.name} has no classifier`)
+    return Classifier.open(dir, info, manifest, { manifestPath: path.join(dir, MANIFEST_FILE), field: 'classifier' }, options)
+  }
+
+  /**
+   * A classifier described by `info` (file, input and output names, statistics file) rather than
+   * by the model manifest's classifier entry: for a second classifier kept beside a model. `model`
+   * gives the image shape and class names it classifies; `describedBy` names where `info` came
+   * from, for errors.
+   */
+  static async open(
+    dir: string,
+    info: ClassifierInfo,
+    model: Pick<ModelManifest, 'image' | 'classes'>,
+    describedBy: { manifestPath: string; field: string },
+    options: ModelLoadOptions = {},
+  ): Promise<Classifier> {
     const { value: session, provider } = await withProviderFallback(
       options.provider ?? providerSettingFromEnv(process.env, options.log),
       (active) => createCheckedSession(
-        { dir, file: info.file, manifestPath: path.join(dir, MANIFEST_FILE), field: 'classifier' },
+        { dir, file: info.file, ...describedBy },
         sessionOptionsFor(active, options.tuning ?? sessionTuningFromEnv()),
         { inputs: [info.input], outputs: [info.logits, info.features] },
       ),
       options.log,
     )
-    return new Classifier(dir, info, manifest.image, manifest.classes, provider, session)
+    return new Classifier(dir, info, model.image, model.classes, provider, session)
   }
 
   /** images: [batch, C, H, W] flat, in the model's image range. */

@@ -2,7 +2,8 @@
  * The schedule-learning task: an action decodes to a schedule (and per-step guidance/eta), a
  * rollout generates a batch with it on the iteration's training seeds (the same seeds for every
  * member of the group), and the batch is scored with the weighted reward. The held-out figure
- * is the FD of the mean's schedule on seeds no rollout uses.
+ * (lower is better; it picks the schedule that is kept) is the FD of the mean's schedule on seeds
+ * no rollout uses, less the confidence term when the reward values confidence (heldOutLoss).
  */
 import type { NoiseSchedule } from '../diffusion/index.ts';
 import { fromModelRange } from '../image/image-batch.ts';
@@ -68,6 +69,15 @@ export function gateSkipConfig(bits: ArrayLike<number>, gates: GateSpace): SkipC
   return { policy: { kind: 'mask', rows: formatRows(tables.cond).split('/') }, ...(Object.keys(guidance).length > 0 ? { guidance } : {}) };
 }
 
+/**
+ * The held-out figure the trainer minimises: FD when the reward has no confidence term (as
+ * always), else what the reward trades on held-out images, fd weight x FD - confidence weight x
+ * mean confidence; picking by FD alone would throw away what a confidence term bought.
+ */
+export function heldOutLoss(result: { fd: number; meanConfidence: number }, weights: Pick<RewardWeights, 'fd' | 'confidence'>): number {
+  return weights.confidence === 0 ? result.fd : weights.fd * result.fd - weights.confidence * result.meanConfidence;
+}
+
 export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decode(action: ArrayLike<number>): DecodedSchedule; handleFor(action: ArrayLike<number>): ModelHandle } {
   const { handle, classifier, reference, gates } = options;
   const classes = handle.model.classes.length;
@@ -97,7 +107,7 @@ export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decod
     },
     async heldOut(action) {
       const result = await evaluate({ handle: handleFor(action), classifier, reference, samples: options.heldOutSamples, seedBase: SEED_RANGES.heldOut, batchSize: options.batch, signal: options.signal, ...samplingSettings(decode(action), options) });
-      return result.fd;
+      return heldOutLoss(result, options.weights);
     },
   };
 }

@@ -81,6 +81,8 @@ export async function trainWorkflow(setup: TrainSetup, prompt: Prompt, settings:
   const learned = learnedSchedule(task.decode(action), space, action.slice(0, actionSize(space)), state, {
     held_out_samples: settings.heldOut,
     reward_weights: reward,
+    // What the held-out figures above measure (engine/rl/schedule-task.ts heldOutLoss).
+    held_out_measure: reward.confidence === 0 ? 'FD' : `${reward.fd} x FD - ${reward.confidence} x confidence`,
     sampler: plan.sampler.role.sampler,
     group: settings.group,
     batch: settings.batch,

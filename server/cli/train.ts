@@ -146,6 +146,6 @@ function printSummary(result: TrainResult, prompt: Prompt, settings: TrainSettin
   }
   const training = learned.training;
   console.log(
-    `held-out FD (${settings.heldOut} images): start ${String(training?.held_out_fd_start ?? '-')}, best ${String(training?.held_out_fd_best ?? '-')}`,
+    `held-out ${String(training?.held_out_measure ?? 'FD')} (${settings.heldOut} images): start ${String(training?.held_out_fd_start ?? '-')}, best ${String(training?.held_out_fd_best ?? '-')}`,
   );
 }

@@ -1,7 +1,7 @@
 /**
- * A small scatter plot drawn pixel by pixel (no chart dependency for one figure): x = FLOPs
- * saved %, y = FD, a shaded band for the unskipped run's seed-to-seed spread, numbered points
- * (the numbers are the rows of bench/skip.ts's table), one colour per step count.
+ * A small scatter plot drawn pixel by pixel (no chart dependency for two figures): numbered points
+ * (the numbers are rows of a bench table), one colour per series, optional shaded bands and
+ * polylines. bench/skip.ts plots FD against FLOPs saved, bench/headline.ts FD against agreement.
  */
 import { imageBatch, type ImageBatch } from '../../../engine/image/image-batch.ts';
 
@@ -22,6 +22,12 @@ export interface PlotSpec {
   seriesNames: string[];
   /** Points above this are drawn on the top edge with their value (so one outlier does not flatten the rest). */
   yClip?: number;
+  /** The x axis' span; default from 0 to just past the largest x. */
+  xRange?: [number, number];
+  /** Polylines in a series' colour (a curve the points are judged against). */
+  curves?: Array<{ series: number; points: Array<{ x: number; y: number }> }>;
+  /** Where the series names go (top right by default): the corner the points leave empty. */
+  legendAt?: 'left' | 'right';
 }
 
 const COLOURS: Array<[number, number, number]> = [
@@ -44,6 +50,7 @@ const FONT: Record<string, number[]> = {
   '8': [7, 5, 7, 5, 7],
   '9': [7, 5, 7, 1, 7],
   '.': [0, 0, 0, 0, 2],
+  ':': [0, 2, 0, 2, 0],
   '-': [0, 0, 7, 0, 0],
   '%': [5, 1, 2, 4, 5],
   ' ': [0, 0, 0, 0, 0],
@@ -57,12 +64,14 @@ const FONT: Record<string, number[]> = {
   G: [7, 4, 5, 5, 7],
   H: [5, 5, 7, 5, 5],
   I: [7, 2, 2, 2, 7],
+  J: [1, 1, 1, 5, 7],
   K: [5, 5, 6, 5, 5],
   L: [4, 4, 4, 4, 7],
   M: [5, 7, 7, 5, 5],
   N: [6, 5, 5, 5, 5],
   O: [7, 5, 5, 5, 7],
   P: [7, 5, 7, 4, 4],
+  Q: [7, 5, 5, 7, 1],
   R: [6, 5, 6, 5, 5],
   S: [7, 4, 7, 1, 7],
   T: [7, 2, 2, 2, 2],
@@ -71,6 +80,7 @@ const FONT: Record<string, number[]> = {
   W: [5, 5, 7, 7, 5],
   X: [5, 5, 2, 5, 5],
   Y: [5, 5, 2, 2, 2],
+  Z: [7, 1, 2, 4, 7],
   '(': [1, 2, 2, 2, 1],
   ')': [4, 2, 2, 2, 4],
 };
@@ -106,8 +116,7 @@ export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBat
   const xs = spec.points.map((p) => p.x);
   const clip = spec.yClip ?? Infinity;
   const ys = [...spec.points.map((p) => Math.min(p.y, clip)), ...(spec.bands ?? []).flatMap((b) => [b.low, b.high])];
-  const xMin = Math.min(0, ...xs);
-  const xMax = Math.max(...xs, 1) * 1.08;
+  const [xMin, xMax] = spec.xRange ?? [Math.min(0, ...xs), Math.max(...xs, 1) * 1.08];
   const yLow = Math.min(...ys);
   const yHigh = Math.max(...ys);
   const yPad = (yHigh - yLow || 1) * 0.08;
@@ -119,6 +128,15 @@ export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBat
     const colour = COLOURS[band.series % COLOURS.length];
     for (let y = Math.round(py(band.high)); y <= Math.round(py(band.low)); y++) for (let x = left; x <= right; x++) set(x, y, colour, 0.12);
   }
+  for (const curve of spec.curves ?? []) {
+    const colour = COLOURS[curve.series % COLOURS.length];
+    curve.points.slice(1).forEach((end, i) => {
+      const start = curve.points[i];
+      const [x0, y0, x1, y1] = [px(start.x), py(Math.min(start.y, clip)), px(end.x), py(Math.min(end.y, clip))];
+      const length = Math.ceil(Math.hypot(x1 - x0, y1 - y0));
+      for (let k = 0; k <= length; k++) set(x0 + ((x1 - x0) * k) / (length || 1), y0 + ((y1 - y0) * k) / (length || 1), colour, 0.6);
+    });
+  }
   for (let x = left; x <= right; x++) set(x, bottom, [0, 0, 0]);
   for (let y = top; y <= bottom; y++) set(left, y, [0, 0, 0]);
   for (let i = 0; i <= 5; i++) {
@@ -128,7 +146,7 @@ export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBat
       set(px(xv), bottom + d, [0, 0, 0]);
       set(left - d, py(yv), [0, 0, 0]);
     }
-    text(xv.toFixed(0), px(xv) - 6, bottom + 10);
+    text(xv.toFixed(xMax - xMin < 10 ? 1 : 0), px(xv) - 6, bottom + 10);
     text(yv.toFixed(yMax < 10 ? 2 : 1), 6, py(yv) - 5);
   }
   text(spec.xLabel, (left + right) / 2 - spec.xLabel.length * 4, height - 24);
@@ -137,8 +155,9 @@ export function drawScatter(spec: PlotSpec, width = 720, height = 480): ImageBat
   spec.seriesNames.forEach((name, i) => {
     const colour = COLOURS[i % COLOURS.length];
     const y = top + 6 + i * 16;
-    for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) set(right - 150 + dx, y + 5 + dy, colour);
-    text(name, right - 140, y, colour);
+    const x = spec.legendAt === 'left' ? left + 20 : right - 150;
+    for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) set(x + dx, y + 5 + dy, colour);
+    text(name, x + 10, y, colour);
   });
   for (const point of spec.points) {
     const colour = COLOURS[point.series % COLOURS.length];

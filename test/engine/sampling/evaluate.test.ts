@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ModelStore } from '../../../engine/onnx/index.ts';
+import { Classifier, ModelStore } from '../../../engine/onnx/index.ts';
 import { evaluate, frechetReferenceFor } from '../../../engine/sampling/evaluate.ts';
 
 const store = new ModelStore();
@@ -34,4 +34,33 @@ test('evaluate: balanced classes on fixed seeds, the same figures whatever the b
   const otherSeeds = await evaluate({ ...config, seedBase: 78, cacheDir });
   assert.equal(otherSeeds.cached, false);
   assert.notEqual(otherSeeds.fd, first.fd);
+});
+
+test('evaluate: other classifiers score the same images; a cache entry without them is recomputed and extended', async () => {
+  const model = await store.load('fmnist');
+  const classifier = await store.classifier('fmnist');
+  const reference = await frechetReferenceFor(classifier);
+  // A second session of the same network: its figures must equal the primary ones exactly.
+  const twin = await Classifier.load(classifier.dir, { provider: 'cpu' });
+  after(() => twin.dispose());
+  const handle = { name: 'fmnist', model, skip: null };
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-eval-'));
+  const config = { handle, classifier, reference, samples: 10, seedBase: 91, timesteps: [999, 400], cfg: 1.5, sampler: 'ddim', chunkSize: 5, cacheDir };
+  const plain = await evaluate(config);
+  assert.deepEqual(plain.alsoScored, []);
+  const scorers = [{ classifier: twin, reference }];
+  const extended = await evaluate({ ...config, alsoScoreWith: scorers });
+  assert.equal(extended.cached, false, 'the entry had no features of the other classifier');
+  assert.equal(extended.alsoScored.length, 1);
+  const [other] = extended.alsoScored;
+  assert.ok(Math.abs(other.fd - plain.fd) < 1e-9 * plain.fd);
+  assert.ok(Math.abs(other.chunkFd - plain.chunkFd) < 1e-9 * plain.chunkFd);
+  assert.equal(other.agreement, plain.agreement);
+  assert.ok(Math.abs(other.meanConfidence - plain.meanConfidence) < 1e-12);
+  const again = await evaluate({ ...config, alsoScoreWith: scorers, chunkSize: 2 });
+  assert.equal(again.cached, true);
+  assert.ok(Math.abs(again.alsoScored[0].fd - other.fd) < 1e-9 * other.fd);
+  assert.notEqual(again.alsoScored[0].chunkFd, other.chunkFd, 'chunk FD is recomputed from the cached features');
+  assert.equal((await evaluate(config)).cached, true, 'the extended entry still serves the primary figures');
+  assert.equal(readdirSync(cacheDir).length, 1);
 });
