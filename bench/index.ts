@@ -16,7 +16,14 @@ const BENCHES: ReadonlyArray<{ name: string; measures: string; cost: string }> =
   { name: 'onnx-overhead', measures: "where the block chain's extra time goes; the batch split over worker threads", cost: 'minutes' },
   { name: 'quality', measures: 'FD, agreement and confidence of samplers x steps, spacings and guidance scales', cost: 'an hour uncached' },
   { name: 'skip', measures: 'FLOPs saved against FD and agreement for every skip setting; timing; the trade-off plot', cost: 'an hour uncached' },
-  { name: 'headline', measures: '100-step baseline vs hand-made and RL-learned 4-step schedules on 1,000 held-out images', cost: 'an hour uncached' },
+  { name: 'machine-peak', measures: "the CPU's peak fp32 and int8 multiply-add rate, from /proc/cpuinfo", cost: 'instant' },
+  { name: 'one-shot', measures: 'one-shot `fewstep run` processes: batch split over worker threads or one session', cost: 'minutes' },
+  { name: 'int8-block', measures: 'int8 against fp32 per block and whole model; kernel time by operator', cost: 'minutes' },
+  { name: 'peer', measures: 'fewstep vs a bare onnxruntime loop vs PyTorch eager, fp32 and int8, batch 1/16/64', cost: 'minutes' },
+  { name: 'precision', measures: 'FD and agreement of the int8 model against the fp32 seed-to-seed spread', cost: 'tens of minutes' },
+  { name: 'queue', measures: 'per-prompt queue overhead (memory, SQLite, Redis), kill -9 recovery, throughput with workers', cost: 'minutes' },
+  { name: 'fuzz', measures: "hostile requests against a server process: 5xx, crashes, event-loop delay, RSS", cost: 'minutes' },
+  { name: 'headline', measures: 'the 100-step curve vs hand-made and RL-learned 2- and 4-step samplers, on the classifier and the independent judge', cost: 'an hour uncached' },
 ];
 
 function list(): string {
