@@ -71,6 +71,6 @@ for (const n of [100, 1000]) {
   rows.push([`run of ${nodes} trivial nodes (ms)`, ms.toFixed(2)], [`executor overhead per node (us), n=${nodes}`, ((ms * 1000) / nodes).toFixed(1)]);
 }
 const width = Math.max(...rows.map(([k]) => k.length));
-console.log('| measure'.padEnd(width + 2) + ' | value |');
-console.log('|' + '-'.repeat(width + 2) + '|-------|');
+console.log(`${'| measure'.padEnd(width + 2)} | value |`);
+console.log(`|${'-'.repeat(width + 2)}|-------|`);
 for (const [k, v] of rows) console.log(`| ${k.padEnd(width)} | ${v} |`);

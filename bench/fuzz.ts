@@ -87,7 +87,12 @@ function largePng(megabytes: number): Buffer {
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 0 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw, { level: 0 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function crc32(bytes: Buffer): number {
@@ -113,9 +118,18 @@ function maximalPromptSteps(body: Buffer): Array<[string, string]> {
   const best = { depth: Infinity, parse: Infinity, validate: Infinity };
   for (let run = 0; run < 3; run++) {
     let value: { prompt: unknown } = { prompt: {} };
-    best.depth = Math.min(best.depth, cpuMs(() => jsonNestsDeeperThan(body)));
-    best.parse = Math.min(best.parse, cpuMs(() => (value = JSON.parse(body.toString('utf8')))));
-    best.validate = Math.min(best.validate, cpuMs(() => engine.validate(value.prompt)));
+    best.depth = Math.min(
+      best.depth,
+      cpuMs(() => jsonNestsDeeperThan(body)),
+    );
+    best.parse = Math.min(
+      best.parse,
+      cpuMs(() => (value = JSON.parse(body.toString('utf8')))),
+    );
+    best.validate = Math.min(
+      best.validate,
+      cpuMs(() => engine.validate(value.prompt)),
+    );
   }
   return [
     ['  steps, CPU ms: depth check on the bytes', best.depth.toFixed(0)],
@@ -125,7 +139,9 @@ function maximalPromptSteps(body: Buffer): Array<[string, string]> {
 }
 
 // The routes, from the express routers, listed by a child process (this file does not import server/).
-const routes = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'test/fixtures/list-routes.ts')], { cwd: root, encoding: 'utf8' })) as Route[];
+const routes = JSON.parse(
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'test/fixtures/list-routes.ts')], { cwd: root, encoding: 'utf8' }),
+) as Route[];
 const server = await startChildServer({
   args: ['--allow-host', 'fuzz.example'],
   env: { FEWSTEP_TOKEN: TOKEN },
@@ -143,7 +159,10 @@ try {
     await loopDelay(server);
     const maximal = await promptWithConcurrentQueue(server.base, body, auth);
     const delay = await loopDelay(server);
-    rows.push([`maximal prompt ${round} (${(body.length / 2 ** 20).toFixed(2)} MB, 10,000 nodes): answered (ms, status)`, `${maximal.promptMs.toFixed(0)}, ${maximal.promptStatus}`]);
+    rows.push([
+      `maximal prompt ${round} (${(body.length / 2 ** 20).toFixed(2)} MB, 10,000 nodes): answered (ms, status)`,
+      `${maximal.promptMs.toFixed(0)}, ${maximal.promptStatus}`,
+    ]);
     rows.push([`  concurrent GET /queue answered (ms), order`, `${maximal.queueMs.toFixed(0)}, ${maximal.order.join(' before ')}`]);
     rows.push([`  server event-loop delay max / p99 (ms)`, `${delay.maxMs.toFixed(0)} / ${delay.p99Ms.toFixed(0)}`]);
   }
@@ -198,8 +217,11 @@ try {
   if (server.alive()) rows.push(['server RSS at end (MB)', rssMb(server).toFixed(0)]);
 
   console.log(`\nRequests tried, by route:\n${countTable(report.result.tried)}`);
-  console.log(`\nResponses, by status (closed: the server ended the connection without an answer, as for an unparsable request):\n${countTable(report.result.statuses)}`);
-  for (const failure of report.result.failures.slice(0, 10)) console.log(`FAILED ${failure.status} ${failure.label}: ${JSON.stringify(failure.request.slice(0, 200))}`);
+  console.log(
+    `\nResponses, by status (closed: the server ended the connection without an answer, as for an unparsable request):\n${countTable(report.result.statuses)}`,
+  );
+  for (const failure of report.result.failures.slice(0, 10))
+    console.log(`FAILED ${failure.status} ${failure.label}: ${JSON.stringify(failure.request.slice(0, 200))}`);
   console.log(`\n${table(rows)}`);
 } finally {
   await server.stop();

@@ -71,8 +71,17 @@ type Group = 'curve' | 'hand-made' | 'learned' | 'skipping';
 const log = (text: string) => process.stderr.write(`${text}\n`);
 async function measure(setting: Setting, n: number, seedBase: number, withJudge: boolean): Promise<EvaluationResult> {
   const result = await evaluate({
-    handle: setting.handle, classifier, reference, cacheDir: BENCH_CACHE, samples: n, seedBase, chunkSize: trainingBatch,
-    timesteps: setting.timesteps, cfg: setting.cfg, sampler: setting.sampler, samplerOptions: setting.samplerOptions,
+    handle: setting.handle,
+    classifier,
+    reference,
+    cacheDir: BENCH_CACHE,
+    samples: n,
+    seedBase,
+    chunkSize: trainingBatch,
+    timesteps: setting.timesteps,
+    cfg: setting.cfg,
+    sampler: setting.sampler,
+    samplerOptions: setting.samplerOptions,
     // Picks on held-out seeds never see the judge; only the reported rows are judged.
     alsoScoreWith: withJudge ? [judge] : [],
     onProgress: (done, total) => process.stderr.write(`\r  ${setting.name}: ${done}/${total}   `),
@@ -82,9 +91,21 @@ async function measure(setting: Setting, n: number, seedBase: number, withJudge:
   return result;
 }
 const handMade = (name: string, steps: number, spacing: Spacing, sampler = 'ddim', guidance = baselineCfg): Setting => ({
-  name, handle, timesteps: computeTimesteps(spacing, steps, noiseSchedule), cfg: guidance, sampler, samplerOptions: {},
+  name,
+  handle,
+  timesteps: computeTimesteps(spacing, steps, noiseSchedule),
+  cfg: guidance,
+  sampler,
+  samplerOptions: {},
 });
-const fromWorkflow = (name: string, s: SamplingSettings, withHandle = s.handle): Setting => ({ name, handle: withHandle, timesteps: s.timesteps, cfg: s.cfg, sampler: s.sampler, samplerOptions: s.samplerOptions });
+const fromWorkflow = (name: string, s: SamplingSettings, withHandle = s.handle): Setting => ({
+  name,
+  handle: withHandle,
+  timesteps: s.timesteps,
+  cfg: s.cfg,
+  sampler: s.sampler,
+  samplerOptions: s.samplerOptions,
+});
 
 /** The best hand-made setting at `steps`, by the model's classifier's FD on held-out seeds (not the bench seeds). */
 async function bestHandMade(steps: number): Promise<{ best: Setting; tried: number }> {
@@ -113,21 +134,50 @@ const rows: Array<{ label: string; group: Group; setting?: Setting; note?: strin
 }));
 const two = await bestHandMade(2);
 rows.push({ label: `best hand-made 2-step: ${two.best.name} (of ${two.tried}, on held-out seeds)`, group: 'hand-made', setting: two.best });
-if (existsSync(values['two-step-learned'])) rows.push({ label: 'RL-learned 2-step (two-step-learned.json)', group: 'learned', setting: fromWorkflow('learned 2-step', await workflowSampling(setup, values['two-step-learned'])) });
+if (existsSync(values['two-step-learned']))
+  rows.push({
+    label: 'RL-learned 2-step (two-step-learned.json)',
+    group: 'learned',
+    setting: fromWorkflow('learned 2-step', await workflowSampling(setup, values['two-step-learned'])),
+  });
 else rows.push({ label: 'RL-learned 2-step', group: 'learned', note: `not trained yet (${path.relative(root, values['two-step-learned'])} is missing)` });
 const four = await bestHandMade(4);
 rows.push({ label: '4-step DDIM, uniform (trailing), cfg 2', group: 'hand-made', setting: handMade('uniform', 4, { kind: 'trailing' }) });
 rows.push({ label: `best hand-made 4-step: ${four.best.name} (of ${four.tried}, on held-out seeds)`, group: 'hand-made', setting: four.best });
-if (existsSync(values['four-step'])) rows.push({ label: 'hand-made 4-step as shipped (four-step.json)', group: 'hand-made', setting: fromWorkflow('four-step.json', await workflowSampling(setup, values['four-step'])) });
+if (existsSync(values['four-step']))
+  rows.push({
+    label: 'hand-made 4-step as shipped (four-step.json)',
+    group: 'hand-made',
+    setting: fromWorkflow('four-step.json', await workflowSampling(setup, values['four-step'])),
+  });
 const shippedSkip = existsSync(values.skip) ? await workflowSampling(setup, values.skip) : undefined;
-if (shippedSkip) rows.push({ label: `hand-made 4-step with skipping as shipped (four-step-skip.json: ${shippedSkip.handle.skip?.description ?? 'skips nothing'})`, group: 'skipping', setting: fromWorkflow('four-step-skip.json', shippedSkip) });
+if (shippedSkip)
+  rows.push({
+    label: `hand-made 4-step with skipping as shipped (four-step-skip.json: ${shippedSkip.handle.skip?.description ?? 'skips nothing'})`,
+    group: 'skipping',
+    setting: fromWorkflow('four-step-skip.json', shippedSkip),
+  });
 if (learned) {
   rows.push({ label: 'RL-learned 4-step (four-step-learned.json)', group: 'learned', setting: fromWorkflow('learned', learned) });
   if (existsSync(values['learned-skip'])) {
     const joint = await workflowSampling(setup, values['learned-skip']);
-    rows.push({ label: `RL-learned 4-step with skipping, trained with SkipGate in the loop (four-step-learned-skip.json: ${joint.handle.skip?.description ?? 'skips nothing'})`, group: 'skipping', setting: fromWorkflow('learned with skips', joint) });
-  } else rows.push({ label: 'RL-learned 4-step with skipping, trained with SkipGate in the loop', group: 'skipping', note: `not trained (${path.relative(root, values['learned-skip'])} is missing)` });
-  if (shippedSkip?.handle.skip) rows.push({ label: "RL-learned 4-step + four-step-skip.json's SkipGate setting", group: 'skipping', setting: fromWorkflow('learned + shipped skip', learned, shippedSkip.handle) });
+    rows.push({
+      label: `RL-learned 4-step with skipping, trained with SkipGate in the loop (four-step-learned-skip.json: ${joint.handle.skip?.description ?? 'skips nothing'})`,
+      group: 'skipping',
+      setting: fromWorkflow('learned with skips', joint),
+    });
+  } else
+    rows.push({
+      label: 'RL-learned 4-step with skipping, trained with SkipGate in the loop',
+      group: 'skipping',
+      note: `not trained (${path.relative(root, values['learned-skip'])} is missing)`,
+    });
+  if (shippedSkip?.handle.skip)
+    rows.push({
+      label: "RL-learned 4-step + four-step-skip.json's SkipGate setting",
+      group: 'skipping',
+      setting: fromWorkflow('learned + shipped skip', learned, shippedSkip.handle),
+    });
 } else rows.push({ label: 'RL-learned 4-step', group: 'learned', note: `not trained yet (${path.relative(root, values.learned)} is missing)` });
 
 // The many-step rows last: they cost ~25x a 4-step row, and another bench may be filling their cache entries meanwhile.
@@ -139,7 +189,7 @@ for (const index of [...rows.keys()].filter((i) => !manyStep.includes(i)).concat
 }
 
 const baselineIndex = rows.findIndex((row) => row.group === 'curve' && row.setting?.cfg === baselineCfg);
-const baseline = results[baselineIndex >= 0 ? baselineIndex : 0]!;
+const baseline = results[Math.max(baselineIndex, 0)]!;
 const judged = (r: EvaluationResult) => r.alsoScored[0];
 const curve = rows.flatMap((row, i) => (row.group === 'curve' && results[i] ? [{ cfg: Number(row.setting!.cfg), ...judged(results[i]!) }] : []));
 const target = curve.find((point) => point.cfg === 1.5);
@@ -169,31 +219,69 @@ const table = rows.map((row, i) => {
     `${r.seconds.toFixed(1)} s${r.cached ? '*' : ''}`,
     `${(r.imagesPerSecond / baseline.imagesPerSecond).toFixed(1)}x`,
     `${(baseline.flopsPerImage / r.flopsPerImage).toFixed(1)}x`,
-    row.setting ? `${row.setting.sampler}; t ${row.setting.timesteps.length > 6 ? `${row.setting.timesteps.length} steps` : row.setting.timesteps.map((t) => t.toFixed(0)).join(',')}; cfg ${Array.isArray(row.setting.cfg) ? row.setting.cfg.map((g) => g.toFixed(2)).join(',') : row.setting.cfg}` : '',
+    row.setting
+      ? `${row.setting.sampler}; t ${row.setting.timesteps.length > 6 ? `${row.setting.timesteps.length} steps` : row.setting.timesteps.map((t) => t.toFixed(0)).join(',')}; cfg ${Array.isArray(row.setting.cfg) ? row.setting.cfg.map((g) => g.toFixed(2)).join(',') : row.setting.cfg}`
+      : '',
   ];
 });
 
-const weightsText = Object.entries(trainedWeights).filter(([, w]) => w !== 0).map(([name, w]) => `${w} x ${name === 'fd' ? `(-FD on chunks of ${trainingBatch})` : name}`).join(' + ');
+const weightsText = Object.entries(trainedWeights)
+  .filter(([, w]) => w !== 0)
+  .map(([name, w]) => `${w} x ${name === 'fd' ? `(-FD on chunks of ${trainingBatch})` : name}`)
+  .join(' + ');
 const training = setup.model.manifest.training as { steps?: number } | undefined;
 const floorOf = (floors: Record<string, number> | undefined) => floors?.[String(samples)] ?? '-';
-console.log(`model fmnist (${training?.steps ? `${training.steps} training steps` : 'training not recorded'}), n = ${samples} images from bench seeds ${SEED_RANGES.bench}.. (never used in training or tuning); classes balanced`);
-console.log(`model's classifier: test accuracy ${setup.model.manifest.classifier?.testAccuracy ?? '-'}, FD floor at n=${samples} ${floorOf(setup.model.manifest.classifier?.fdFloor)}; judge (${judge.info.file}, never used by rewards, search or selection): test accuracy ${judge.info.testAccuracy ?? '-'}, FD floor ${floorOf(judge.info.fdFloor)}`);
+console.log(
+  `model fmnist (${training?.steps ? `${training.steps} training steps` : 'training not recorded'}), n = ${samples} images from bench seeds ${SEED_RANGES.bench}.. (never used in training or tuning); classes balanced`,
+);
+console.log(
+  `model's classifier: test accuracy ${setup.model.manifest.classifier?.testAccuracy ?? '-'}, FD floor at n=${samples} ${floorOf(setup.model.manifest.classifier?.fdFloor)}; judge (${judge.info.file}, never used by rewards, search or selection): test accuracy ${judge.info.testAccuracy ?? '-'}, FD floor ${floorOf(judge.info.fdFloor)}`,
+);
 console.log(`trained reward = ${weightsText || '-'}; hand-made settings picked by the model's classifier's FD on ${tuneSamples} held-out images`);
 console.log('');
-console.log(markdownTable(['#', 'setting', 'trained reward', `FD (n=${samples})`, 'agreement', 'judge FD', 'judge agreement', 'past the 100-step curve (judge)', 'NFE', 'FLOPs/image', 'wall time', 'speed-up (images/s)', 'FLOPs ratio', 'details'], table));
+console.log(
+  markdownTable(
+    [
+      '#',
+      'setting',
+      'trained reward',
+      `FD (n=${samples})`,
+      'agreement',
+      'judge FD',
+      'judge agreement',
+      'past the 100-step curve (judge)',
+      'NFE',
+      'FLOPs/image',
+      'wall time',
+      'speed-up (images/s)',
+      'FLOPs ratio',
+      'details',
+    ],
+    table,
+  ),
+);
 console.log('');
-console.log(`${curveSteps}-step curve (judge FD / agreement): ${curve.map((point) => `cfg ${point.cfg} ${point.fd.toFixed(3)} / ${percent(point.agreement)}`).join('; ')}`);
-console.log('* cached: wall time of the run that computed it. Speed-up is the ratio of generation throughput (images/s) to the baseline\'s.');
-console.log('past the curve: judge agreement >= 98% and judge FD below the 100-step cfg-1.5 row (issue 16); "beaten by" lists 100-step rows better on both judge figures.');
+console.log(
+  `${curveSteps}-step curve (judge FD / agreement): ${curve.map((point) => `cfg ${point.cfg} ${point.fd.toFixed(3)} / ${percent(point.agreement)}`).join('; ')}`,
+);
+console.log("* cached: wall time of the run that computed it. Speed-up is the ratio of generation throughput (images/s) to the baseline's.");
+console.log(
+  'past the curve: judge agreement >= 98% and judge FD below the 100-step cfg-1.5 row (issue 16); "beaten by" lists 100-step rows better on both judge figures.',
+);
 
 const groups: Group[] = ['curve', 'hand-made', 'learned', 'skipping'];
-const points: PlotPoint[] = rows.flatMap((row, i) => (results[i] ? [{ x: judged(results[i]!).agreement * 100, y: judged(results[i]!).fd, label: String(i + 1), series: groups.indexOf(row.group) }] : []));
+const points: PlotPoint[] = rows.flatMap((row, i) =>
+  results[i] ? [{ x: judged(results[i]!).agreement * 100, y: judged(results[i]!).fd, label: String(i + 1), series: groups.indexOf(row.group) }] : [],
+);
 if (points.length > 0) {
   const curvePoints = points.filter((p) => p.series === 0).sort((a, b) => a.x - b.x);
   const xs = points.map((p) => p.x);
   const xHigh = Math.min(100, Math.ceil(Math.max(...xs) + 0.5));
   const image = drawScatter({
-    title: `JUDGE: FD VS AGREEMENT (N=${samples})`, xLabel: 'JUDGE AGREEMENT %', yLabel: 'JUDGE FD', points,
+    title: `JUDGE: FD VS AGREEMENT (N=${samples})`,
+    xLabel: 'JUDGE AGREEMENT %',
+    yLabel: 'JUDGE FD',
+    points,
     seriesNames: [`${curveSteps}-STEP CURVE`, 'HAND-MADE', 'LEARNED', 'WITH SKIPPING'],
     legendAt: 'left',
     // Five ticks on whole percents: the span is a multiple of 5.
@@ -202,7 +290,9 @@ if (points.length > 0) {
     yClip: 3 * Math.max(...curvePoints.map((p) => p.y)),
   });
   writeFileSync(values.plot, encodePng(image));
-  console.log(`\nPlot: ${path.relative(process.cwd(), values.plot)} (x: judge agreement %, y: judge FD; numbers are the table's rows; the line joins the ${curveSteps}-step curve)`);
+  console.log(
+    `\nPlot: ${path.relative(process.cwd(), values.plot)} (x: judge agreement %, y: judge FD; numbers are the table's rows; the line joins the ${curveSteps}-step curve)`,
+  );
 }
 await setup.store.dispose();
 await judge.classifier.dispose();

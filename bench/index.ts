@@ -22,8 +22,12 @@ const BENCHES: ReadonlyArray<{ name: string; measures: string; cost: string }> =
   { name: 'peer', measures: 'fewstep vs a bare onnxruntime loop vs PyTorch eager, fp32 and int8, batch 1/16/64', cost: 'minutes' },
   { name: 'precision', measures: 'FD and agreement of the int8 model against the fp32 seed-to-seed spread', cost: 'tens of minutes' },
   { name: 'queue', measures: 'per-prompt queue overhead (memory, SQLite, Redis), kill -9 recovery, throughput with workers', cost: 'minutes' },
-  { name: 'fuzz', measures: "hostile requests against a server process: 5xx, crashes, event-loop delay, RSS", cost: 'minutes' },
-  { name: 'headline', measures: 'the 100-step curve vs hand-made and RL-learned 2- and 4-step samplers, on the classifier and the independent judge', cost: 'an hour uncached' },
+  { name: 'fuzz', measures: 'hostile requests against a server process: 5xx, crashes, event-loop delay, RSS', cost: 'minutes' },
+  {
+    name: 'headline',
+    measures: 'the 100-step curve vs hand-made and RL-learned 2- and 4-step samplers, on the classifier and the independent judge',
+    cost: 'an hour uncached',
+  },
 ];
 
 function list(): string {

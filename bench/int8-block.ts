@@ -15,10 +15,17 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { DEFAULT_MODELS_ROOT } from '../engine/onnx/index.ts';
 
-const { values } = parseArgs({ options: { batches: { type: 'string', default: '16,32,64,128' }, rounds: { type: 'string', default: '9' }, profile: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: { batches: { type: 'string', default: '16,32,64,128' }, rounds: { type: 'string', default: '9' }, profile: { type: 'string', default: '32' } },
+});
 const rounds = Number(values.rounds);
 const options = (extra: ort.InferenceSession.SessionOptions = {}): ort.InferenceSession.SessionOptions => ({
-  intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3, extra: { 'session.intra_op.allow_spinning': '0' }, ...extra,
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  logSeverityLevel: 3,
+  extra: { 'session.intra_op.allow_spinning': '0' },
+  ...extra,
 });
 const files = (name: string) => ({ fp32: path.join(DEFAULT_MODELS_ROOT, 'fmnist', name), int8: path.join(DEFAULT_MODELS_ROOT, 'fmnist-int8', name) });
 
@@ -26,11 +33,20 @@ function randn(n: number): Float32Array {
   return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random()));
 }
 function feedsFor(file: string, batch: number): Record<string, ort.Tensor> {
-  if (file.endsWith('block_00.onnx')) return { h: new ort.Tensor('float32', randn(batch * 64 * 196), [batch, 64, 14, 14]), emb: new ort.Tensor('float32', randn(batch * 256), [batch, 256]) };
+  if (file.endsWith('block_00.onnx'))
+    return { h: new ort.Tensor('float32', randn(batch * 64 * 196), [batch, 64, 14, 14]), emb: new ort.Tensor('float32', randn(batch * 256), [batch, 256]) };
   return {
     x: new ort.Tensor('float32', randn(batch * 784), [batch, 1, 28, 28]),
-    t: new ort.Tensor('float32', Float32Array.from({ length: batch }, (_, i) => 999 - ((i * 37) % 950)), [batch]),
-    label: new ort.Tensor('int64', BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 11)), [batch]),
+    t: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: batch }, (_, i) => 999 - ((i * 37) % 950)),
+      [batch],
+    ),
+    label: new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 11)),
+      [batch],
+    ),
   };
 }
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
@@ -60,7 +76,9 @@ for (const name of ['block_00.onnx', 'full.onnx']) {
 
 // Where the time goes: onnxruntime's profile, kernel time summed by operator type.
 const batch = Number(values.profile);
-console.log(`\nKernel time by operator (onnxruntime profile, full.onnx, ${batch} rows, one thread, per run):\n\n| operator | fp32 ms | share | int8 ms | share |\n|---|---|---|---|---|`);
+console.log(
+  `\nKernel time by operator (onnxruntime profile, full.onnx, ${batch} rows, one thread, per run):\n\n| operator | fp32 ms | share | int8 ms | share |\n|---|---|---|---|---|`,
+);
 const byOp: Record<string, Record<string, number>> = {};
 for (const [precision, file] of Object.entries(files('full.onnx'))) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-prof-'));
@@ -70,7 +88,12 @@ for (const [precision, file] of Object.entries(files('full.onnx'))) {
   for (let i = 0; i < 5; i++) await session.run(feeds);
   session.endProfiling();
   await session.release();
-  const events = JSON.parse(readFileSync(path.join(dir, readdirSync(dir)[0]), 'utf8')) as { cat: string; name: string; dur: number; args: { op_name: string } }[];
+  const events = JSON.parse(readFileSync(path.join(dir, readdirSync(dir)[0]), 'utf8')) as {
+    cat: string;
+    name: string;
+    dur: number;
+    args: { op_name: string };
+  }[];
   rmSync(dir, { recursive: true, force: true });
   const sums: Record<string, number> = {};
   // the first run (graph warm-up) is in the profile too: 6 runs in all
@@ -79,11 +102,17 @@ for (const [precision, file] of Object.entries(files('full.onnx'))) {
 }
 const total = (p: string) => Object.values(byOp[p]).reduce((a, b) => a + b, 0);
 const conv = (p: string) => (byOp[p].Conv ?? 0) + (byOp[p].QLinearConv ?? 0);
-const ops = [...new Set([...Object.keys(byOp.fp32), ...Object.keys(byOp.int8)])].sort((a, b) => (byOp.int8[b] ?? 0) + (byOp.fp32[b] ?? 0) - (byOp.int8[a] ?? 0) - (byOp.fp32[a] ?? 0));
+const ops = [...new Set([...Object.keys(byOp.fp32), ...Object.keys(byOp.int8)])].sort(
+  (a, b) => (byOp.int8[b] ?? 0) + (byOp.fp32[b] ?? 0) - (byOp.int8[a] ?? 0) - (byOp.fp32[a] ?? 0),
+);
 const cell = (p: string, op: string) => (byOp[p][op] ? `${byOp[p][op].toFixed(2)} | ${((100 * byOp[p][op]) / total(p)).toFixed(1)}%` : '- | -');
 for (const op of ops.slice(0, 14)) console.log(`| ${op} | ${cell('fp32', op)} | ${cell('int8', op)} |`);
 console.log(`| **total** | ${total('fp32').toFixed(2)} | | ${total('int8').toFixed(2)} | |`);
 const convSpeedup = conv('fp32') / conv('int8');
 const rest = (p: string) => total(p) - conv(p);
-console.log(`\nconvolutions: fp32 ${conv('fp32').toFixed(1)} ms -> int8 ${conv('int8').toFixed(1)} ms (${convSpeedup.toFixed(2)}x); everything else: ${rest('fp32').toFixed(1)} -> ${rest('int8').toFixed(1)} ms.`);
-console.log(`Bound with everything but the convolutions free of quantization costs (fp32 non-conv time kept): ${(total('fp32') / (conv('int8') + rest('fp32'))).toFixed(2)}x; measured ${(total('fp32') / total('int8')).toFixed(2)}x.`);
+console.log(
+  `\nconvolutions: fp32 ${conv('fp32').toFixed(1)} ms -> int8 ${conv('int8').toFixed(1)} ms (${convSpeedup.toFixed(2)}x); everything else: ${rest('fp32').toFixed(1)} -> ${rest('int8').toFixed(1)} ms.`,
+);
+console.log(
+  `Bound with everything but the convolutions free of quantization costs (fp32 non-conv time kept): ${(total('fp32') / (conv('int8') + rest('fp32'))).toFixed(2)}x; measured ${(total('fp32') / total('int8')).toFixed(2)}x.`,
+);

@@ -72,12 +72,16 @@ for (let round = 0; round < rounds; round++) {
       const sample = await runOnce(batch, mode);
       const key = `${batch}\0${mode}`;
       samples.set(key, [...(samples.get(key) ?? []), sample]);
-      process.stderr.write(`round ${round + 1}/${rounds} batch ${batch} ${mode}: ${sample.wall.toFixed(2)} s process, ${sample.sampler.toFixed(2)} s sampling\n`);
+      process.stderr.write(
+        `round ${round + 1}/${rounds} batch ${batch} ${mode}: ${sample.wall.toFixed(2)} s process, ${sample.sampler.toFixed(2)} s sampling\n`,
+      );
     }
   }
 }
 
-console.log(`\nfewstep run workflows/four-step.json (4 steps, dpmpp_2m, cfg 1.5), one process per run; ${os.availableParallelism()} cores; median of ${rounds} interleaved rounds`);
+console.log(
+  `\nfewstep run workflows/four-step.json (4 steps, dpmpp_2m, cfg 1.5), one process per run; ${os.availableParallelism()} cores; median of ${rounds} interleaved rounds`,
+);
 console.log('\n| batch | way | process s | sampling s | process vs one session | sampling vs one session |');
 console.log('|---|---|---|---|---|---|');
 for (const batch of batches) {
@@ -86,6 +90,8 @@ for (const batch of batches) {
     const runs = samples.get(`${batch}\0${mode}`)!;
     const wall = median(runs.map((s) => s.wall));
     const sampler = median(runs.map((s) => s.sampler));
-    console.log(`| ${batch} | ${mode} | ${wall.toFixed(2)} | ${sampler.toFixed(2)} | ${(wall / median(base.map((s) => s.wall))).toFixed(2)}x | ${(sampler / median(base.map((s) => s.sampler))).toFixed(2)}x |`);
+    console.log(
+      `| ${batch} | ${mode} | ${wall.toFixed(2)} | ${sampler.toFixed(2)} | ${(wall / median(base.map((s) => s.wall))).toFixed(2)}x | ${(sampler / median(base.map((s) => s.sampler))).toFixed(2)}x |`,
+    );
   }
 }

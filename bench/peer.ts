@@ -115,7 +115,7 @@ async function nextReply(): Promise<Record<string, unknown>> {
 }
 const hello = await nextReply();
 async function torchRun(batch: number): Promise<number> {
-  child.stdin!.write(JSON.stringify({ batch, timesteps, cfg }) + '\n');
+  child.stdin!.write(`${JSON.stringify({ batch, timesteps, cfg })}\n`);
   return (await nextReply()).ms as number;
 }
 
@@ -129,7 +129,8 @@ const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(li
 type Runner = 'fewstep' | 'fewstep-one-session' | 'bare' | 'torch';
 const rows: { batch: number; precision: Precision; runner: Runner }[] = [];
 for (const batch of batches) {
-  for (const precision of ['fp32', 'int8'] as Precision[]) for (const runner of ['fewstep', 'fewstep-one-session', 'bare'] as Runner[]) rows.push({ batch, precision, runner });
+  for (const precision of ['fp32', 'int8'] as Precision[])
+    for (const runner of ['fewstep', 'fewstep-one-session', 'bare'] as Runner[]) rows.push({ batch, precision, runner });
   rows.push({ batch, precision: 'fp32', runner: 'torch' });
 }
 const key = (r: { batch: number; precision: Precision; runner: Runner }) => `${r.batch}/${r.precision}/${r.runner}`;
@@ -168,8 +169,15 @@ for (const r of rows) {
   const vsTorch = pairedRatio(key(r), key({ batch: r.batch, precision: 'fp32', runner: 'torch' }));
   const vsFewstep = pairedRatio(key(r), key({ batch: r.batch, precision: 'fp32', runner: 'fewstep' }));
   const vsBare = pairedRatio(key(r), key({ batch: r.batch, precision: 'fp32', runner: 'bare' }));
-  const runner = { fewstep: 'fewstep engine', 'fewstep-one-session': 'fewstep engine, one session (WORKERS=1)', bare: 'bare onnxruntime loop', torch: 'torch eager' }[r.runner];
-  out.push(`| ${r.batch} | ${runner} | ${r.precision} | ${ms.toFixed(1)} | ${perSecond.toFixed(1)} | ${vsFewstep.toFixed(2)}x | ${vsTorch.toFixed(2)}x | ${vsBare.toFixed(2)}x | ${((100 * achieved) / peak.fp32).toFixed(1)}% | ${r.precision === 'int8' ? `${((100 * achieved) / peak.int8).toFixed(1)}%` : '-'} |`);
+  const runner = {
+    fewstep: 'fewstep engine',
+    'fewstep-one-session': 'fewstep engine, one session (WORKERS=1)',
+    bare: 'bare onnxruntime loop',
+    torch: 'torch eager',
+  }[r.runner];
+  out.push(
+    `| ${r.batch} | ${runner} | ${r.precision} | ${ms.toFixed(1)} | ${perSecond.toFixed(1)} | ${vsFewstep.toFixed(2)}x | ${vsTorch.toFixed(2)}x | ${vsBare.toFixed(2)}x | ${((100 * achieved) / peak.fp32).toFixed(1)}% | ${r.precision === 'int8' ? `${((100 * achieved) / peak.int8).toFixed(1)}%` : '-'} |`,
+  );
 }
 out.push('', 'vs columns: speed relative to that runner (>1 = faster), median of per-round ratios.');
 console.log(out.join('\n'));

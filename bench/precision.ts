@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Classifier, ModelStore } from '../engine/onnx/index.ts';
+import { type Classifier, ModelStore } from '../engine/onnx/index.ts';
 import { computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
 import { evaluate, frechetReferenceFor, SEED_RANGES, type EvaluationResult } from '../engine/sampling/evaluate.ts';
 
@@ -51,17 +51,30 @@ for (const steps of values.steps.split(',').map(Number)) {
       const results: EvaluationResult[] = [];
       for (let k = 0; k < seedSets; k++) {
         const handle = { name: model.name, model, skip: null };
-        const result = await evaluate({ handle, classifier, reference, cacheDir, samples, seedBase: SEED_RANGES.bench + k * 100_000, timesteps, cfg, sampler: values.sampler });
-        process.stderr.write(`  ${judgeName} ${steps} steps ${precision} seeds ${k}: FD ${result.fd.toFixed(3)} agreement ${(result.agreement * 100).toFixed(1)}%${result.cached ? ' (cached)' : ''}\n`);
+        const result = await evaluate({
+          handle,
+          classifier,
+          reference,
+          cacheDir,
+          samples,
+          seedBase: SEED_RANGES.bench + k * 100_000,
+          timesteps,
+          cfg,
+          sampler: values.sampler,
+        });
+        process.stderr.write(
+          `  ${judgeName} ${steps} steps ${precision} seeds ${k}: FD ${result.fd.toFixed(3)} agreement ${(result.agreement * 100).toFixed(1)}%${result.cached ? ' (cached)' : ''}\n`,
+        );
         results.push(result);
       }
       const fds = results.map((r) => r.fd);
       const fresh = results.filter((r) => !r.cached);
       const speed = fresh.length ? (fresh.reduce((a, r) => a + r.imagesPerSecond, 0) / fresh.length).toFixed(1) : 'cached';
-      out.push(`| ${judgeName} | ${steps} | ${precision} | ${fds.map((v) => v.toFixed(3)).join(', ')} | ${(fds.reduce((a, b) => a + b, 0) / fds.length).toFixed(3)} | ${(Math.max(...fds) - Math.min(...fds)).toFixed(3)} | ${results.map((r) => (r.agreement * 100).toFixed(1) + '%').join(', ')} | ${speed} |`);
+      out.push(
+        `| ${judgeName} | ${steps} | ${precision} | ${fds.map((v) => v.toFixed(3)).join(', ')} | ${(fds.reduce((a, b) => a + b, 0) / fds.length).toFixed(3)} | ${(Math.max(...fds) - Math.min(...fds)).toFixed(3)} | ${results.map((r) => `${(r.agreement * 100).toFixed(1)}%`).join(', ')} | ${speed} |`,
+      );
     }
   }
 }
 console.log(out.join('\n'));
 await store.dispose();
-

@@ -57,10 +57,14 @@ async function run(sampler: string, steps: number, spacing: Spacing, guidance = 
 const header = `| sampler | steps | spacing | cfg | n | FD | FD / floor | agreement | confidence | NFE | images/s |`;
 const rule = '|---|---|---|---|---|---|---|---|---|---|---|';
 const row = (sampler: string, steps: number, spacing: string, guidance: number, r: EvaluationResult | undefined) =>
-  !r ? `| ${sampler} | ${steps} | ${spacing} | ${guidance} | not measured in this run |||||||` : `| ${sampler} | ${steps} | ${spacing} | ${guidance} | ${r.samples} | ${r.fd.toFixed(3)} | ${floor ? (r.fd / floor).toFixed(2) : '-'} | ${(r.agreement * 100).toFixed(1)}% | ${r.meanConfidence.toFixed(3)} | ${r.nfe} | ${r.imagesPerSecond.toFixed(1)} |`;
+  !r
+    ? `| ${sampler} | ${steps} | ${spacing} | ${guidance} | not measured in this run |||||||`
+    : `| ${sampler} | ${steps} | ${spacing} | ${guidance} | ${r.samples} | ${r.fd.toFixed(3)} | ${floor ? (r.fd / floor).toFixed(2) : '-'} | ${(r.agreement * 100).toFixed(1)}% | ${r.meanConfidence.toFixed(3)} | ${r.nfe} | ${r.imagesPerSecond.toFixed(1)} |`;
 
 const tables = values.tables.split(',');
-const out: string[] = [`model fmnist, classifier test accuracy ${model.manifest.classifier?.testAccuracy}, real-vs-real FD floor at n=${samples}: ${floor ?? 'not recorded'}; bench seeds from ${SEED_RANGES.bench}`];
+const out: string[] = [
+  `model fmnist, classifier test accuracy ${model.manifest.classifier?.testAccuracy}, real-vs-real FD floor at n=${samples}: ${floor ?? 'not recorded'}; bench seeds from ${SEED_RANGES.bench}`,
+];
 if (tables.includes('grid')) {
   out.push('', `Samplers x steps (trailing spacing, cfg ${cfg}):`, '', header, rule);
   const stepCounts = values.steps.split(',').map(Number);

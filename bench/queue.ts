@@ -34,7 +34,11 @@ interface Cluster {
 }
 
 let clusters = 0;
-async function cluster(mode: Mode, workerCount: number, options: { lockMs?: number; stalledMs?: number; serverEnv?: Record<string, string> } = {}): Promise<Cluster> {
+async function cluster(
+  mode: Mode,
+  workerCount: number,
+  options: { lockMs?: number; stalledMs?: number; serverEnv?: Record<string, string> } = {},
+): Promise<Cluster> {
   const root = path.join(scratch, `c${++clusters}`);
   const output = path.join(root, 'output');
   const input = path.join(root, 'input');
@@ -55,7 +59,12 @@ async function cluster(mode: Mode, workerCount: number, options: { lockMs?: numb
   );
   const watcher = await QueueWatcher.connect(wsBase);
   return {
-    base, watcher, output, server, workers, redis,
+    base,
+    watcher,
+    output,
+    server,
+    workers,
+    redis,
     async close() {
       watcher.close();
       await Promise.all([server, ...workers].map((child) => child.kill()));
@@ -84,13 +93,21 @@ async function oneAtATime(c: Cluster, count: number, prompt: () => Record<string
   return times;
 }
 
-interface RedisCounters { commands: number; cpuMs: number; bytes: number }
+interface RedisCounters {
+  commands: number;
+  cpuMs: number;
+  bytes: number;
+}
 async function redisCounters(redis: RedisServer): Promise<RedisCounters> {
   const client = new Redis(redis.url);
   const info = await client.info();
   client.disconnect();
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return { commands: field('total_commands_processed'), cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000, bytes: field('total_net_input_bytes') + field('total_net_output_bytes') };
+  return {
+    commands: field('total_commands_processed'),
+    cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000,
+    bytes: field('total_net_input_bytes') + field('total_net_output_bytes'),
+  };
 }
 const perPrompt = (before: RedisCounters, after: RedisCounters, prompts: number): RedisCounters => ({
   commands: (after.commands - before.commands) / prompts,
@@ -121,7 +138,14 @@ async function overhead(): Promise<void> {
     for (const [index, c] of running.entries()) {
       latency[index].push(...(await oneAtATime(c, 10, () => trivialPrompt('one'))));
       const before = c.redis && (await redisCounters(c.redis));
-      queued[index].push((await runAll(c, Array.from({ length: 40 }, () => trivialPrompt('many')))).ms / 40);
+      queued[index].push(
+        (
+          await runAll(
+            c,
+            Array.from({ length: 40 }, () => trivialPrompt('many')),
+          )
+        ).ms / 40,
+      );
       if (c.redis && before && round === rounds - 1) redisLoad['trivial graph'] = perPrompt(before, await redisCounters(c.redis), 40);
     }
   }
@@ -129,9 +153,18 @@ async function overhead(): Promise<void> {
   const memoryMs = median(queued[0]);
   const rows = modes.map((mode, index) => {
     const each = median(queued[index]);
-    return [mode === 'redis' ? 'Redis (BullMQ, 1 worker)' : mode, fixed(median(latency[index])), fixed(quantile(latency[index], 0.9)), fixed(each, 2), fixed(1000 / each, 0), `+${fixed(each - memoryMs, 2)}`];
+    return [
+      mode === 'redis' ? 'Redis (BullMQ, 1 worker)' : mode,
+      fixed(median(latency[index])),
+      fixed(quantile(latency[index], 0.9)),
+      fixed(each, 2),
+      fixed(1000 / each, 0),
+      `+${fixed(each - memoryMs, 2)}`,
+    ];
   });
-  console.log(`Per-prompt cost of the queue, trivial graph (LoadImage 8x8 -> SaveImage), through HTTP and ws; ${rounds} interleaved rounds of 10 prompts one at a time and 40 queued at once:\n`);
+  console.log(
+    `Per-prompt cost of the queue, trivial graph (LoadImage 8x8 -> SaveImage), through HTTP and ws; ${rounds} interleaved rounds of 10 prompts one at a time and 40 queued at once:\n`,
+  );
   table(['queue', 'one at a time: median ms', 'p90 ms', 'queued: ms/prompt (median of rounds)', 'prompts/s', 'ms/prompt over memory'], rows);
 }
 
@@ -152,20 +185,50 @@ async function kill(): Promise<void> {
   const entries = await history(c.base);
   const completed = ids.filter((id) => entries[id]?.status.status_str === 'success').length;
   const files = readdirSync(c.output).filter((name) => name.endsWith('.png'));
-  const named = new Set(Object.values(entries).flatMap((entry) => Object.values(entry.outputs).flatMap((output) => output.images?.map((image) => image.filename) ?? [])));
+  const named = new Set(
+    Object.values(entries).flatMap((entry) => Object.values(entry.outputs).flatMap((output) => output.images?.map((image) => image.filename) ?? [])),
+  );
   const expected = Array.from({ length: total }, (_, i) => `kill_${String(i + 1).padStart(5, '0')}_.png`);
   const runs = c.workers.reduce((sum, worker) => sum + worker.lines.filter((line) => line.endsWith(' started')).length, 0);
-  console.log(`${total} prompts (four-step, batch 1, 10 steps), 2 workers (lock 5 s, stalled check 1 s), one killed with SIGKILL after ${total / 2} had finished, mid-prompt:\n`);
+  console.log(
+    `${total} prompts (four-step, batch 1, 10 steps), 2 workers (lock 5 s, stalled check 1 s), one killed with SIGKILL after ${total / 2} had finished, mid-prompt:\n`,
+  );
   table(
-    ['prompts', 'completed', 'duplicates', 'lost', 'runs started', 'files', 'files named by history', 'numbered 1..200, no gaps', 'lost prompt ran elsewhere after (s)'],
-    [[total, completed, files.filter((name) => !named.has(name)).length, total - completed, runs, files.length, [...named].filter((name) => files.includes(name)).length, String(files.sort().join() === expected.join()), rerunAt ? fixed((rerunAt - killedAt) / 1000, 2) : 'not seen']],
+    [
+      'prompts',
+      'completed',
+      'duplicates',
+      'lost',
+      'runs started',
+      'files',
+      'files named by history',
+      'numbered 1..200, no gaps',
+      'lost prompt ran elsewhere after (s)',
+    ],
+    [
+      [
+        total,
+        completed,
+        files.filter((name) => !named.has(name)).length,
+        total - completed,
+        runs,
+        files.length,
+        [...named].filter((name) => files.includes(name)).length,
+        String(files.sort().join() === expected.join()),
+        rerunAt ? fixed((rerunAt - killedAt) / 1000, 2) : 'not seen',
+      ],
+    ],
   );
   await c.close();
 }
 
 async function rerun(): Promise<void> {
   const rows: Array<Array<string | number>> = [];
-  for (const [lockMs, stalledMs] of [[2000, 500], [5000, 1000], [30000, 30000]]) {
+  for (const [lockMs, stalledMs] of [
+    [2000, 500],
+    [5000, 1000],
+    [30000, 30000],
+  ]) {
     const c = await cluster('redis', 2, { lockMs, stalledMs });
     // One prompt, so the other worker is idle: what is measured is the recovery, not a queue.
     const ids = [await submit(c.base, samplePrompt(0, { batch: 1, steps: 300, prefix: 'rerun' }))];
@@ -178,7 +241,7 @@ async function rerun(): Promise<void> {
     rows.push([lockMs / 1000, stalledMs / 1000, fixed((rerunAt - killedAt) / 1000, 2), `${(lockMs + stalledMs) / 1000}`]);
     await c.close();
   }
-  console.log('Time from a worker\'s death (SIGKILL mid-prompt) to its prompt starting on the other worker (`--lock-ms`, `--stalled-ms`):\n');
+  console.log("Time from a worker's death (SIGKILL mid-prompt) to its prompt starting on the other worker (`--lock-ms`, `--stalled-ms`):\n");
   table(['lock (s)', 'stalled check every (s)', 'death -> running elsewhere (s)', 'bound: lock + check (s)'], rows);
 }
 
@@ -195,7 +258,11 @@ async function throughput(): Promise<void> {
   const running: Cluster[] = [];
   for (const [, mode, workers, serverEnv] of setups) running.push(await cluster(mode, workers, { serverEnv }));
   let seed = 1000;
-  for (const c of running) await runAll(c, Array.from({ length: 4 }, () => samplePrompt(seed++))); // the model loaded in every process
+  for (const c of running)
+    await runAll(
+      c,
+      Array.from({ length: 4 }, () => samplePrompt(seed++)),
+    ); // the model loaded in every process
   // Rounds interleave the setups, so a busy moment of this shared machine hits them alike; medians over rounds.
   // CPU time per prompt (server, workers, Redis) gives what the setups would do on two idle cores.
   const rates = setups.map(() => [] as number[]);
@@ -204,7 +271,10 @@ async function throughput(): Promise<void> {
     for (const [index, c] of running.entries()) {
       const before = c.redis && (await redisCounters(c.redis));
       const cpuBefore = [c.server.cpuSeconds(), c.workers.reduce((sum, w) => sum + w.cpuSeconds(), 0)];
-      const { ms } = await runAll(c, Array.from({ length: count }, () => samplePrompt(seed++)));
+      const { ms } = await runAll(
+        c,
+        Array.from({ length: count }, () => samplePrompt(seed++)),
+      );
       cpu[index].server += c.server.cpuSeconds() - cpuBefore[0];
       cpu[index].workers += c.workers.reduce((sum, w) => sum + w.cpuSeconds(), 0) - cpuBefore[1];
       cpu[index].prompts += count;
@@ -226,9 +296,19 @@ async function throughput(): Promise<void> {
     const modelMs = workers > 0 ? per(cpu[index].workers) : per(cpu[index].server);
     const parallel = workers > 0 ? workers : label.includes('split') ? 2 : 1;
     const bound = Math.min((parallel * 1000) / modelMs, 2000 / total);
-    return [label, fixed(median(rates[index]), 2), rates[index].map((rate) => fixed(rate, 2)).join(', '), fixed(per(cpu[index].server), 0), fixed(per(cpu[index].workers), 0), fixed(per(cpu[index].redis), 1), fixed(bound, 2)];
+    return [
+      label,
+      fixed(median(rates[index]), 2),
+      rates[index].map((rate) => fixed(rate, 2)).join(', '),
+      fixed(per(cpu[index].server), 0),
+      fixed(per(cpu[index].workers), 0),
+      fixed(per(cpu[index].redis), 1),
+      fixed(bound, 2),
+    ];
   });
-  console.log(`Throughput, four-step workflow as shipped (batch 4, 4 steps, distinct seeds), ${rounds} interleaved rounds of ${count} prompts queued at once, ${os.cpus().length} cores, load average at the start: ${fixed(load, 1)}:\n`);
+  console.log(
+    `Throughput, four-step workflow as shipped (batch 4, 4 steps, distinct seeds), ${rounds} interleaved rounds of ${count} prompts queued at once, ${os.cpus().length} cores, load average at the start: ${fixed(load, 1)}:\n`,
+  );
   table(['setup', 'prompts/s (median)', 'rounds (prompts/s)', 'CPU ms/prompt: server', 'workers', 'Redis', 'prompts/s on 2 idle cores (CPU bound)'], rows);
 }
 
@@ -236,16 +316,28 @@ async function redisCapacity(): Promise<void> {
   if (!redisLoad['four-step, batch 4']) await throughput();
   if (!redisLoad['trivial graph']) await overhead();
   const redis = await startRedis(path.join(scratch, 'redis-benchmark'));
-  const output = execFileSync('redis-benchmark', ['-p', String(redis.port), '-q', '-n', '200000', '-c', '50', '-t', 'set,get,incr,lpush,rpop,hset,zadd,xadd'], { encoding: 'utf8' });
+  const output = execFileSync('redis-benchmark', ['-p', String(redis.port), '-q', '-n', '200000', '-c', '50', '-t', 'set,get,incr,lpush,rpop,hset,zadd,xadd'], {
+    encoding: 'utf8',
+  });
   await redis.stop();
   const rates = [...output.matchAll(/^(\w+)[^:]*: ([\d.]+) requests per second/gm)].map((match) => [match[1], Number(match[2])] as const);
   console.log('redis-benchmark (50 clients, 200,000 requests each, no pipelining), this machine:\n');
-  table(['command', 'requests/s'], rates.map(([name, rate]) => [name, fixed(rate, 0)]));
+  table(
+    ['command', 'requests/s'],
+    rates.map(([name, rate]) => [name, fixed(rate, 0)]),
+  );
   const opsPerSecond = median(rates.map(([, rate]) => rate));
   console.log('Redis per prompt (INFO deltas over the measured runs):\n');
   table(
     ['graph', 'commands', 'Redis CPU (ms)', 'bytes in+out (KB)', 'ceiling by commands (prompts/s)', 'ceiling by CPU (prompts/s)'],
-    Object.entries(redisLoad).map(([graph, load]) => [graph, fixed(load.commands, 1), fixed(load.cpuMs, 3), fixed(load.bytes / 1024, 1), fixed(opsPerSecond / load.commands, 0), fixed(1000 / load.cpuMs, 0)]),
+    Object.entries(redisLoad).map(([graph, load]) => [
+      graph,
+      fixed(load.commands, 1),
+      fixed(load.cpuMs, 3),
+      fixed(load.bytes / 1024, 1),
+      fixed(opsPerSecond / load.commands, 0),
+      fixed(1000 / load.cpuMs, 0),
+    ]),
   );
   console.log(`(ceiling by commands: the median redis-benchmark rate above, ${fixed(opsPerSecond, 0)}/s, over commands per prompt)\n`);
   const load = redisLoad['four-step, batch 4'];
@@ -253,7 +345,15 @@ async function redisCapacity(): Promise<void> {
   console.log(`100 workers, each at the rate one worker ran the four-step workflow here (${fixed(oneWorkerRate, 2)} prompts/s), on one Redis:\n`);
   table(
     ['prompts/s', 'Redis commands/s', 'share of redis-benchmark rate', 'Redis CPU (core share)', 'MB/s through Redis (in+out)'],
-    [[fixed(demand, 0), fixed(demand * load.commands, 0), `${fixed((100 * demand * load.commands) / opsPerSecond, 0)}%`, `${fixed((demand * load.cpuMs) / 10, 0)}%`, fixed((demand * load.bytes) / 1024 / 1024, 1)]],
+    [
+      [
+        fixed(demand, 0),
+        fixed(demand * load.commands, 0),
+        `${fixed((100 * demand * load.commands) / opsPerSecond, 0)}%`,
+        `${fixed((demand * load.cpuMs) / 10, 0)}%`,
+        fixed((demand * load.bytes) / 1024 / 1024, 1),
+      ],
+    ],
   );
 }
 

@@ -20,7 +20,8 @@ const { channels, height, width, range } = model.image;
 const grid = tileBatch(imageBatch(labels.length, channels, height, width, fromModelRange(result.images, range)), perClass);
 const k = Number(upscale);
 const big = imageBatch(1, 1, grid.height * k, grid.width * k);
-for (let y = 0; y < big.height; y++) for (let x = 0; x < big.width; x++) big.data[y * big.width + x] = grid.data[Math.floor(y / k) * grid.width + Math.floor(x / k)];
+for (let y = 0; y < big.height; y++)
+  for (let x = 0; x < big.width; x++) big.data[y * big.width + x] = grid.data[Math.floor(y / k) * grid.width + Math.floor(x / k)];
 writeFileSync(out, encodePng(big));
 console.log(`${out}: ${steps} steps ${sampler} cfg ${cfg}, ${result.stats.seconds.toFixed(2)} s`);
 await store.dispose();

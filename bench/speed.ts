@@ -57,9 +57,14 @@ async function bareLoop(steps: number, whole: boolean, via: 'sessions' | 'model'
     doubled.set(x);
     doubled.set(x, batch * size);
     const xt = new ort.Tensor('float32', doubled, [2 * batch, 1, 28, 28]);
-    const feeds = { x: xt, t: new ort.Tensor('float32', new Float32Array(2 * batch).fill(timesteps[s]), [2 * batch]), label: new ort.Tensor('int64', labels, [2 * batch]) };
+    const feeds = {
+      x: xt,
+      t: new ort.Tensor('float32', new Float32Array(2 * batch).fill(timesteps[s]), [2 * batch]),
+      label: new ort.Tensor('int64', labels, [2 * batch]),
+    };
     let v: Float32Array;
-    if (via === 'model') v = whole ? await model.forwardFull(doubled, feeds.t.data as Float32Array, labels) : await model.forward(doubled, feeds.t.data as Float32Array, labels);
+    if (via === 'model')
+      v = whole ? await model.forwardFull(doubled, feeds.t.data as Float32Array, labels) : await model.forward(doubled, feeds.t.data as Float32Array, labels);
     else if (whole) v = (await fullSession.run(feeds))[fullSession.outputNames[0]].data as Float32Array;
     else {
       const embedded = await sessions[0].run(feeds);
@@ -101,7 +106,14 @@ for (const whole of [true, false]) {
   await bareLoop(4, whole);
   await bareLoop(4, whole, 'model');
 }
-const times = { engineFull: [] as number[], bareFull: [] as number[], modelFull: [] as number[], engineChain: [] as number[], bareChain: [] as number[], modelChain: [] as number[] };
+const times = {
+  engineFull: [] as number[],
+  bareFull: [] as number[],
+  modelFull: [] as number[],
+  engineChain: [] as number[],
+  bareChain: [] as number[],
+  modelChain: [] as number[],
+};
 const ratios = { modelFull: [] as number[], engineFull: [] as number[], modelChain: [] as number[], engineChain: [] as number[], chain: [] as number[] };
 // Each round runs the six measurements in a different order (rotated by one each round), so what
 // a measurement follows (idle workers after a main-thread run, a collection left by the one
@@ -120,22 +132,45 @@ for (let r = 0; r < rounds; r++) {
   const took: Record<string, number> = {};
   for (const [name, body] of rotated) took[name] = await timeIt(body);
   const { ef, bf, mf, ec, bc, mc } = took;
-  times.engineFull.push(ef), times.bareFull.push(bf), times.modelFull.push(mf), times.engineChain.push(ec), times.bareChain.push(bc), times.modelChain.push(mc);
-  ratios.modelFull.push(mf / bf), ratios.engineFull.push(ef / mf), ratios.modelChain.push(mc / bf), ratios.engineChain.push(ec / mc), ratios.chain.push(bc / bf);
+  times.engineFull.push(ef);
+  times.bareFull.push(bf);
+  times.modelFull.push(mf);
+  times.engineChain.push(ec);
+  times.bareChain.push(bc);
+  times.modelChain.push(mc);
+  ratios.modelFull.push(mf / bf);
+  ratios.engineFull.push(ef / mf);
+  ratios.modelChain.push(mc / bf);
+  ratios.engineChain.push(ec / mc);
+  ratios.chain.push(bc / bf);
 }
 const long: number[] = [];
 for (let r = 0; r < Math.max(1, Math.floor(rounds / 3)); r++) long.push(await timeIt(() => engineRun(100, 100 + r, true)));
 model.preferFull = true;
 
 const split = model.threads > 1 ? `batch split over ${model.threads} worker threads` : 'sessions in this thread (FEWSTEP_ORT_WORKERS=1)';
-console.log(`batch ${batch}, cfg ${cfg} (doubled batch), ddim, trailing; ${rounds} interleaved rounds (order rotated each round); ${os.cpus().length} cores; the engine's model: ${split}`);
+console.log(
+  `batch ${batch}, cfg ${cfg} (doubled batch), ddim, trailing; ${rounds} interleaved rounds (order rotated each round); ${os.cpus().length} cores; the engine's model: ${split}`,
+);
 console.log('| measure | median ms | ratio (median of paired ratios) |');
 console.log('|---|---|---|');
 console.log(`| bare loop, one full.onnx session in this thread, 4 steps | ${median(times.bareFull).toFixed(1)} | 1.00 |`);
-console.log(`| bare loop, the engine's model: full.onnx (${split}), 4 steps | ${median(times.modelFull).toFixed(1)} | ${median(ratios.modelFull).toFixed(3)} vs one session |`);
-console.log(`| engine graph run, 4 steps (full.onnx: its default when nothing is skipped) | ${median(times.engineFull).toFixed(1)} | ${median(ratios.engineFull).toFixed(3)} vs the bare loop of the same model |`);
-console.log(`| bare loop, block chain (12 sessions in this thread), 4 steps | ${median(times.bareChain).toFixed(1)} | ${median(ratios.chain).toFixed(3)} vs one full.onnx session |`);
-console.log(`| bare loop, the engine's model: block chain (always in this thread), 4 steps | ${median(times.modelChain).toFixed(1)} | ${median(ratios.modelChain).toFixed(3)} vs one full.onnx session |`);
-console.log(`| engine graph run, 4 steps, block chain | ${median(times.engineChain).toFixed(1)} | ${median(ratios.engineChain).toFixed(3)} vs the bare loop of the same model |`);
-console.log(`| engine graph run, 100 steps (full.onnx) | ${median(long).toFixed(1)} | ${(median(long) / median(times.engineFull)).toFixed(1)}x the 4-step run |`);
+console.log(
+  `| bare loop, the engine's model: full.onnx (${split}), 4 steps | ${median(times.modelFull).toFixed(1)} | ${median(ratios.modelFull).toFixed(3)} vs one session |`,
+);
+console.log(
+  `| engine graph run, 4 steps (full.onnx: its default when nothing is skipped) | ${median(times.engineFull).toFixed(1)} | ${median(ratios.engineFull).toFixed(3)} vs the bare loop of the same model |`,
+);
+console.log(
+  `| bare loop, block chain (12 sessions in this thread), 4 steps | ${median(times.bareChain).toFixed(1)} | ${median(ratios.chain).toFixed(3)} vs one full.onnx session |`,
+);
+console.log(
+  `| bare loop, the engine's model: block chain (always in this thread), 4 steps | ${median(times.modelChain).toFixed(1)} | ${median(ratios.modelChain).toFixed(3)} vs one full.onnx session |`,
+);
+console.log(
+  `| engine graph run, 4 steps, block chain | ${median(times.engineChain).toFixed(1)} | ${median(ratios.engineChain).toFixed(3)} vs the bare loop of the same model |`,
+);
+console.log(
+  `| engine graph run, 100 steps (full.onnx) | ${median(long).toFixed(1)} | ${(median(long) / median(times.engineFull)).toFixed(1)}x the 4-step run |`,
+);
 await store.dispose();

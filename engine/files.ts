@@ -8,7 +8,10 @@ import path from 'node:path';
  */
 export class PathError extends Error {
   override readonly name = 'PathError';
-  constructor(readonly given: string, folder = 'its') {
+  constructor(
+    readonly given: string,
+    folder = 'its',
+  ) {
     super(`${quoteName(given)} is not inside ${folder === 'its' ? 'its' : `the ${folder}`} folder`);
   }
 }

@@ -49,8 +49,7 @@ export function createEngine(options: EngineOptions): Engine {
   const registry = buildRegistry(options.nodes, env);
   const info = objectInfo(registry);
 
-  const toPrompt = (input: unknown): ConvertResult =>
-    looksLikeWorkflow(input) ? workflowToPrompt(registry, input) : { ok: true, prompt: input as never };
+  const toPrompt = (input: unknown): ConvertResult => (looksLikeWorkflow(input) ? workflowToPrompt(registry, input) : { ok: true, prompt: input as never });
 
   const validate = (input: unknown, folders?: Folders): ValidationResult => {
     const uiNodes = looksLikeWorkflow(input) ? (input as { nodes: unknown[] }).nodes : undefined;
@@ -67,25 +66,26 @@ export function createEngine(options: EngineOptions): Engine {
     return validatePrompt(registry, folders ? { models, folders } : env, converted.prompt);
   };
 
-  const view = (folders: Folders | undefined): Engine => Object.freeze({
-    registry,
-    models,
-    folders,
-    objectInfo: () => (folders ? objectInfo(registry, { inputImages: () => listImageFiles(folders.input) }) : structuredClone(info)),
-    toPrompt,
-    toWorkflow: (prompt: unknown) => promptToWorkflow(registry, prompt),
-    validate: (input: unknown) => validate(input, folders),
-    withFolders: (other: Folders) => view(other),
-    async run(input: unknown, runOptions: RunOptions): Promise<RunResult> {
-      const promptId = runOptions.promptId ?? crypto.randomUUID();
-      // Checked against the folders this run reads and writes, whatever the engine was bound to.
-      const validation = validate(input, runOptions.folders);
-      if (!validation.ok) return { status: 'invalid', promptId, error: validation.error, nodeErrors: validation.nodeErrors };
-      const converted = toPrompt(input);
-      const workflow = runOptions.workflow ?? (looksLikeWorkflow(input) ? input : undefined);
-      return executeGraph(registry, models, validation.graph, converted.ok ? converted.prompt : input, { ...runOptions, promptId, workflow });
-    },
-  });
+  const view = (folders: Folders | undefined): Engine =>
+    Object.freeze({
+      registry,
+      models,
+      folders,
+      objectInfo: () => (folders ? objectInfo(registry, { inputImages: () => listImageFiles(folders.input) }) : structuredClone(info)),
+      toPrompt,
+      toWorkflow: (prompt: unknown) => promptToWorkflow(registry, prompt),
+      validate: (input: unknown) => validate(input, folders),
+      withFolders: (other: Folders) => view(other),
+      async run(input: unknown, runOptions: RunOptions): Promise<RunResult> {
+        const promptId = runOptions.promptId ?? crypto.randomUUID();
+        // Checked against the folders this run reads and writes, whatever the engine was bound to.
+        const validation = validate(input, runOptions.folders);
+        if (!validation.ok) return { status: 'invalid', promptId, error: validation.error, nodeErrors: validation.nodeErrors };
+        const converted = toPrompt(input);
+        const workflow = runOptions.workflow ?? (looksLikeWorkflow(input) ? input : undefined);
+        return executeGraph(registry, models, validation.graph, converted.ok ? converted.prompt : input, { ...runOptions, promptId, workflow });
+      },
+    });
   return view(options.folders);
 }
 

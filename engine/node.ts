@@ -163,11 +163,9 @@ export interface AnyNodeSpec {
   run(ctx: NodeContext, inputs: any): Promise<NodeResult<OutputSpecs>> | NodeResult<OutputSpecs>;
 }
 
-export function defineNode<
-  const I extends InputSpecs = {},
-  const W extends WidgetSchemas = {},
-  const O extends OutputSpecs = {},
->(spec: NodeSpec<I, W, O>): AnyNodeSpec {
+export function defineNode<const I extends InputSpecs = {}, const W extends WidgetSchemas = {}, const O extends OutputSpecs = {}>(
+  spec: NodeSpec<I, W, O>,
+): AnyNodeSpec {
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(spec.type)) throw new Error(`node type name "${spec.type}" must be an identifier`);
   return Object.freeze(spec) as unknown as AnyNodeSpec;
 }

@@ -5,24 +5,9 @@ import type { ImageBatch } from './image/image-batch.ts';
  * of the same socket type. The primitive types (INT, FLOAT, STRING, BOOLEAN, COMBO) are what
  * widgets hold; a widget can also be fed by a link of its primitive type.
  */
-export const SOCKET_TYPES = [
-  'MODEL',
-  'CONDITIONING',
-  'SCHEDULE',
-  'IMAGE',
-  'SCORES',
-  'INT',
-  'FLOAT',
-  'STRING',
-  'BOOLEAN',
-  'COMBO',
-] as const;
+export const SOCKET_TYPES = ['MODEL', 'CONDITIONING', 'SCHEDULE', 'IMAGE', 'SCORES', 'INT', 'FLOAT', 'STRING', 'BOOLEAN', 'COMBO'] as const;
 
 export type SocketType = (typeof SOCKET_TYPES)[number];
-
-export function isSocketType(value: unknown): value is SocketType {
-  return typeof value === 'string' && (SOCKET_TYPES as readonly string[]).includes(value);
-}
 
 /**
  * What travels along each socket type. Diffusion values (MODEL, CONDITIONING, SCHEDULE,

@@ -11,7 +11,10 @@ export default defineNode({
   category: 'conditioning',
   description: 'The class to generate. "all classes" cycles through them across the batch (image i gets class i mod 10).',
   widgets: {
-    label: Type.Union([...FASHION_MNIST_CLASSES, ALL].map((name) => Type.Literal(name)), { default: 'Sneaker' }),
+    label: Type.Union(
+      [...FASHION_MNIST_CLASSES, ALL].map((name) => Type.Literal(name)),
+      { default: 'Sneaker' },
+    ),
   },
   outputs: { CONDITIONING: 'CONDITIONING' },
   run(_ctx, { label }) {

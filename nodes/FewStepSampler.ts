@@ -9,14 +9,24 @@ export default defineNode({
   type: 'FewStepSampler',
   displayName: 'Few-Step Sampler',
   category: 'sampling',
-  description: 'Generates images in a few steps (any count works) with DPM-Solver++(2M), DDIM and friends, classifier-free guidance and live previews of the predicted clean image.',
+  description:
+    'Generates images in a few steps (any count works) with DPM-Solver++(2M), DDIM and friends, classifier-free guidance and live previews of the predicted clean image.',
   version: 1,
   inputs: { model: { type: 'MODEL' }, conditioning: { type: 'CONDITIONING' }, schedule: { type: 'SCHEDULE' } },
   widgets: {
     seed: Type.Integer({ default: 0, minimum: 0, maximum: 2 ** 32 - 1, controlAfterGenerate: true, description: 'Image i of the batch uses noise seed + i.' }),
     batch_size: Type.Integer({ default: 4, minimum: 1, maximum: 256 }),
-    cfg: Type.Number({ default: 2, minimum: 0, maximum: 20, step: 0.1, description: 'Classifier-free guidance scale; 1 turns guidance off (half the compute).' }),
-    sampler: Type.Union(SAMPLER_NAMES.map((name) => Type.Literal(name)), { default: 'dpmpp_2m' }),
+    cfg: Type.Number({
+      default: 2,
+      minimum: 0,
+      maximum: 20,
+      step: 0.1,
+      description: 'Classifier-free guidance scale; 1 turns guidance off (half the compute).',
+    }),
+    sampler: Type.Union(
+      SAMPLER_NAMES.map((name) => Type.Literal(name)),
+      { default: 'dpmpp_2m' },
+    ),
     eta: Type.Number({ default: 0, minimum: 0, maximum: 1, step: 0.05, description: 'Stochasticity for ddim and euler_ancestral (0 = deterministic).' }),
   },
   outputs: { IMAGE: 'IMAGE' },
@@ -40,11 +50,23 @@ export default defineNode({
     const { per_step, ...summary } = result.stats;
     return {
       outputs: { IMAGE: toImages(result.images) },
-      stats: { ...summary, per_step, steps: schedule.timesteps.length, sampler, spacing: schedule.spacing, model: model.name, skip: model.skip?.description ?? null },
+      stats: {
+        ...summary,
+        per_step,
+        steps: schedule.timesteps.length,
+        sampler,
+        spacing: schedule.spacing,
+        model: model.name,
+        skip: model.skip?.description ?? null,
+      },
       ui: {
         text: [
           `${schedule.timesteps.length} steps, ${summary.model_evaluations_per_image} model evaluations/image, ${(summary.flops_saved_fraction * 100).toFixed(1)}% FLOPs saved, ${summary.seconds.toFixed(2)} s`,
-          ...(model.skip ? [`blocks: ${summary.blocks_run} run, ${summary.blocks_reused} reused, ${summary.blocks_dropped} dropped, ${summary.blocks_shared} shared; ${summary.uncond_passes_skipped} unconditional passes skipped (saved: ${(summary.flops_saved_cond_fraction * 100).toFixed(1)}% conditional + ${(summary.flops_saved_uncond_fraction * 100).toFixed(1)}% guidance half)`] : []),
+          ...(model.skip
+            ? [
+                `blocks: ${summary.blocks_run} run, ${summary.blocks_reused} reused, ${summary.blocks_dropped} dropped, ${summary.blocks_shared} shared; ${summary.uncond_passes_skipped} unconditional passes skipped (saved: ${(summary.flops_saved_cond_fraction * 100).toFixed(1)}% conditional + ${(summary.flops_saved_uncond_fraction * 100).toFixed(1)}% guidance half)`,
+              ]
+            : []),
         ],
       },
     };

@@ -9,7 +9,12 @@ export default defineNode({
   description: 'Loads a PNG or JPEG from the input folder (upload one in the editor, or copy it into input/).',
   widgets: {
     // image_upload: /object_info shows it as ComfyUI does, a combo of the input folder's images with an upload button.
-    image: Type.String({ default: 'example.png', minLength: 1, image_upload: true, description: 'A file in the input folder (also sub/name.png, or name.png [output] / [temp] as ComfyUI annotates them).' }),
+    image: Type.String({
+      default: 'example.png',
+      minLength: 1,
+      image_upload: true,
+      description: 'A file in the input folder (also sub/name.png, or name.png [output] / [temp] as ComfyUI annotates them).',
+    }),
   },
   outputs: { IMAGE: 'IMAGE' },
   // The file can change between runs under the same name, so its output is never reused.

@@ -14,10 +14,13 @@ export default defineNode({
     const names = models.list();
     const choices = names.length > 0 ? names : [DEFAULT_MODEL];
     return {
-      model_name: Type.Union(choices.map((name) => Type.Literal(name)), {
-        default: choices.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : choices[0],
-        description: 'A folder under models/ with a model.json.',
-      }),
+      model_name: Type.Union(
+        choices.map((name) => Type.Literal(name)),
+        {
+          default: choices.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : choices[0],
+          description: 'A folder under models/ with a model.json.',
+        },
+      ),
     };
   },
   outputs: { MODEL: 'MODEL' },

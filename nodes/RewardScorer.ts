@@ -1,7 +1,15 @@
 import Type from 'typebox';
 import { defineNode } from '../engine/node.ts';
 import { Classifier } from '../engine/onnx/index.ts';
-import { inspectOnnxScorer, OnnxScorer, OnnxScorerError, scoreImages, scorerFileInside, type FrechetReference, type RewardWeights } from '../engine/rewards/index.ts';
+import {
+  inspectOnnxScorer,
+  OnnxScorer,
+  OnnxScorerError,
+  scoreImages,
+  scorerFileInside,
+  type FrechetReference,
+  type RewardWeights,
+} from '../engine/rewards/index.ts';
 import { frechetReferenceFor } from '../engine/sampling/evaluate.ts';
 import type { ModelHandle } from '../engine/sampling/model-handle.ts';
 
@@ -52,7 +60,8 @@ function rewardWeights(widgets: { confidence_weight: number; fd_weight: number; 
 export function perImageLine(perImage: readonly number[], weights: RewardWeights, fd: number | undefined): string {
   const batchPart = weights.fd !== 0 && fd !== undefined ? -weights.fd * fd : 0;
   const perImageWeighted = weights.confidence !== 0 || weights.jpeg !== 0 || weights.onnx !== 0;
-  if (!perImageWeighted && batchPart !== 0) return `batch reward ${batchPart.toFixed(3)}, the same for all ${perImage.length} images (FD scores the batch, not each image)`;
+  if (!perImageWeighted && batchPart !== 0)
+    return `batch reward ${batchPart.toFixed(3)}, the same for all ${perImage.length} images (FD scores the batch, not each image)`;
   const values = perImage.map((v) => v.toFixed(3)).join(', ');
   return batchPart !== 0 ? `per image: ${values} (each includes the batch FD term ${batchPart.toFixed(3)})` : `per image: ${values}`;
 }
@@ -62,7 +71,7 @@ export default defineNode({
   displayName: 'Reward Scorer',
   category: 'rewards',
   description:
-    'Scores images with rewards that have no gradient: the model classifier\'s confidence in the requested class, minus the batch\'s domain FD against the test split, JPEG compressibility (q95), any ONNX scorer; their weighted sum per image and its mean. `fewstep train` learns a StepScheduler against it.',
+    "Scores images with rewards that have no gradient: the model classifier's confidence in the requested class, minus the batch's domain FD against the test split, JPEG compressibility (q95), any ONNX scorer; their weighted sum per image and its mean. `fewstep train` learns a StepScheduler against it.",
   version: 1,
   outputNode: true,
   inputs: {
@@ -71,11 +80,21 @@ export default defineNode({
     model: { type: 'MODEL', optional: true, tooltip: 'Whose classifier and test statistics score confidence and FD.' },
   },
   widgets: {
-    confidence_weight: Type.Number({ default: 1, minimum: -100, maximum: 100, step: 0.1, description: 'Weight of the requested class\'s probability (0..1).' }),
-    fd_weight: Type.Number({ default: 0, minimum: 0, maximum: 100, step: 0.01, description: 'Weight of minus the batch FD against the test statistics (a batch reward: needs >= 2 images).' }),
+    confidence_weight: Type.Number({ default: 1, minimum: -100, maximum: 100, step: 0.1, description: "Weight of the requested class's probability (0..1)." }),
+    fd_weight: Type.Number({
+      default: 0,
+      minimum: 0,
+      maximum: 100,
+      step: 0.01,
+      description: 'Weight of minus the batch FD against the test statistics (a batch reward: needs >= 2 images).',
+    }),
     jpeg_weight: Type.Number({ default: 0, minimum: -100, maximum: 100, step: 0.1, description: 'Weight of compressibility: minus the JPEG q95 size in kB.' }),
-    onnx_weight: Type.Number({ default: 0, minimum: -100, maximum: 100, step: 0.1, description: 'Weight of the ONNX scorer\'s output.' }),
-    onnx_path: Type.String({ default: '', description: 'An ONNX scorer, as a path inside the models folder (e.g. scorers/aesthetic.onnx): one float32 input [N, 1 or 3, S, S] in [0, 1], one score per image.' }),
+    onnx_weight: Type.Number({ default: 0, minimum: -100, maximum: 100, step: 0.1, description: "Weight of the ONNX scorer's output." }),
+    onnx_path: Type.String({
+      default: '',
+      description:
+        'An ONNX scorer, as a path inside the models folder (e.g. scorers/aesthetic.onnx): one float32 input [N, 1 or 3, S, S] in [0, 1], one score per image.',
+    }),
     onnx_input_size: Type.Integer({ default: 28, minimum: 1, maximum: 4096, description: 'S: images are resized to S x S for the ONNX scorer.' }),
   },
   outputs: { SCORES: 'SCORES' },
@@ -104,7 +123,8 @@ export default defineNode({
     const loaded = model ? await classifierFor(model) : undefined;
     const labels = conditioning ? Array.from({ length: images.count }, (_, i) => conditioning.classes[i % conditioning.classes.length]) : undefined;
     if (weights.confidence !== 0 && !labels) throw new Error('confidence_weight is set but no conditioning is connected: the requested classes are unknown');
-    if ((weights.confidence !== 0 || weights.fd !== 0) && !loaded) throw new Error('confidence and FD rewards need a model connected (its classifier scores them)');
+    if ((weights.confidence !== 0 || weights.fd !== 0) && !loaded)
+      throw new Error('confidence and FD rewards need a model connected (its classifier scores them)');
     if (weights.fd !== 0 && !loaded?.reference) throw new Error(`model ${model?.name} has no classifier statistics, so FD cannot be scored`);
     const scorer = weights.onnx !== 0 ? await scorerFor(ctx.models.root, onnx_path, onnx_input_size) : undefined;
     const scores = await scoreImages({
@@ -120,7 +140,12 @@ export default defineNode({
     const terms = Object.entries(scores.terms).map(([name, value]) => `${name} ${value.toFixed(name === 'fd' ? 2 : 3)}`);
     return {
       outputs: { SCORES: scores },
-      ui: { text: [`reward ${scores.mean.toFixed(4)} (mean of ${images.count})${terms.length ? `; ${terms.join(', ')}` : ''}`, perImageLine(scores.perImage, weights, scores.terms.fd)] },
+      ui: {
+        text: [
+          `reward ${scores.mean.toFixed(4)} (mean of ${images.count})${terms.length ? `; ${terms.join(', ')}` : ''}`,
+          perImageLine(scores.perImage, weights, scores.terms.fd),
+        ],
+      },
       stats: { reward: scores.mean, per_image: scores.perImage, weights, ...scores.terms },
     };
   },

@@ -17,18 +17,40 @@ export const DEFAULT_UNCOND_PASS = 'RSRX';
 const widgets = {
   mode: Type.Union([Type.Literal('off'), Type.Literal('mask'), Type.Literal('change'), Type.Literal('learned')], {
     default: 'mask',
-    description: 'off: run every block. mask: a fixed step x block table. change: skip a block while its input changes little (TeaCache style). learned: gates learned by RL.',
+    description:
+      'off: run every block. mask: a fixed step x block table. change: skip a block while its input changes little (TeaCache style). learned: gates learned by RL.',
   }),
-  mask: Type.String({ default: DEFAULT_MASK, description: 'mask mode: one row per step ("/" between rows), one character per block: R run, C reuse the cached residual, D drop, S (unconditional half) share the conditional half\'s residual. Rows stretch over other step counts.' }),
-  threshold: Type.Number({ default: 0.1, minimum: 0, maximum: 10, step: 0.01, description: 'change mode: skip while the relative L1 change of the block input since it last ran is below this.' }),
+  mask: Type.String({
+    default: DEFAULT_MASK,
+    description:
+      'mask mode: one row per step ("/" between rows), one character per block: R run, C reuse the cached residual, D drop, S (unconditional half) share the conditional half\'s residual. Rows stretch over other step counts.',
+  }),
+  threshold: Type.Number({
+    default: 0.1,
+    minimum: 0,
+    maximum: 10,
+    step: 0.01,
+    description: 'change mode: skip while the relative L1 change of the block input since it last ran is below this.',
+  }),
   start: Type.Number({ default: 0.25, minimum: 0, maximum: 1, step: 0.05, description: 'change mode: skipping starts at this fraction of the steps.' }),
   end: Type.Number({ default: 1, minimum: 0, maximum: 1, step: 0.05, description: 'change mode: skipping stops at this fraction of the steps.' }),
   max_consecutive: Type.Integer({ default: 1, minimum: 1, maximum: 1000, description: 'change mode: a block runs again after this many skips in a row.' }),
   blocks: Type.String({ default: '', description: 'change mode: blocks that may be skipped, e.g. "2-7" or "1,3,5" (from 0); empty: all.' }),
   action: Type.Union([Type.Literal('reuse'), Type.Literal('drop')], { default: 'reuse', description: 'change and learned modes: what a skipped block does.' }),
-  learned: Type.String({ default: '', description: 'learned mode: the gate parameters as JSON ({"logits": [[...], ...], "uncondLogits"?: ...}), as the RL trainer saves them.' }),
-  uncond_mask: Type.String({ default: DEFAULT_UNCOND_MASK, description: 'Guidance lever: a mask (as above) for the unconditional half of classifier-free guidance; empty: as the conditional half. In learned mode, learned unconditional gates win over it.' }),
-  uncond_pass: Type.String({ default: DEFAULT_UNCOND_PASS, description: 'Guidance lever, one character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as then; empty: always run.' }),
+  learned: Type.String({
+    default: '',
+    description: 'learned mode: the gate parameters as JSON ({"logits": [[...], ...], "uncondLogits"?: ...}), as the RL trainer saves them.',
+  }),
+  uncond_mask: Type.String({
+    default: DEFAULT_UNCOND_MASK,
+    description:
+      'Guidance lever: a mask (as above) for the unconditional half of classifier-free guidance; empty: as the conditional half. In learned mode, learned unconditional gates win over it.',
+  }),
+  uncond_pass: Type.String({
+    default: DEFAULT_UNCOND_PASS,
+    description:
+      'Guidance lever, one character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as then; empty: always run.',
+  }),
 };
 
 type Widgets = { [K in keyof typeof widgets]: Type.Static<(typeof widgets)[K]> };
@@ -74,7 +96,11 @@ export function configFromWidgets(w: Widgets, blocks: number): { config: SkipCon
   if (uncondRows.length > 0) guidance.uncondRows = uncondRows;
   const uncondPass = uncondPassOf(w.uncond_pass);
   if (uncondPass !== '') guidance.uncondPass = uncondPass;
-  if (uncondPass !== '' && !/^[RSCXrscx]+$/.test(uncondPass)) problems.push({ input: 'uncond_pass', message: `"${w.uncond_pass}": one character per step, R (run), S (skip), C (reuse the last guidance direction) or X (reuse it in clean-image units)` });
+  if (uncondPass !== '' && !/^[RSCXrscx]+$/.test(uncondPass))
+    problems.push({
+      input: 'uncond_pass',
+      message: `"${w.uncond_pass}": one character per step, R (run), S (skip), C (reuse the last guidance direction) or X (reuse it in clean-image units)`,
+    });
   let policy: SkipConfig['policy'] = { kind: 'none' };
   if (w.mode === 'mask') {
     const rows = splitRows(w.mask);
@@ -83,13 +109,24 @@ export function configFromWidgets(w: Widgets, blocks: number): { config: SkipCon
   } else if (w.mode === 'change') {
     const list = parseBlockList(w.blocks, blocks);
     if (typeof list === 'string') problems.push({ input: 'blocks', message: list });
-    policy = { kind: 'change', threshold: w.threshold, start: w.start, end: w.end, maxConsecutive: w.max_consecutive, blocks: typeof list === 'string' ? [] : list, action: w.action };
+    policy = {
+      kind: 'change',
+      threshold: w.threshold,
+      start: w.start,
+      end: w.end,
+      maxConsecutive: w.max_consecutive,
+      blocks: typeof list === 'string' ? [] : list,
+      action: w.action,
+    };
   } else if (w.mode === 'learned') {
     let parsed: unknown;
     try {
       parsed = JSON.parse(w.learned);
     } catch {
-      problems.push({ input: 'learned', message: w.learned.trim() === '' ? 'learned mode needs gate parameters (JSON from the RL trainer)' : 'is not valid JSON' });
+      problems.push({
+        input: 'learned',
+        message: w.learned.trim() === '' ? 'learned mode needs gate parameters (JSON from the RL trainer)' : 'is not valid JSON',
+      });
     }
     if (parsed !== undefined) {
       const params = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
@@ -99,7 +136,13 @@ export function configFromWidgets(w: Widgets, blocks: number): { config: SkipCon
   if (problems.length > 0) return { problems };
   const config: SkipConfig = { policy, ...(Object.keys(guidance).length > 0 ? { guidance } : {}) };
   const issues = skipConfigIssues(config, blocks);
-  if (issues.length > 0) return { problems: issues.map((issue) => ({ input: WIDGET_OF_FIELD[issue.field] ?? (issue.field.startsWith('policy/logits') ? 'learned' : 'mode'), message: issue.message })) };
+  if (issues.length > 0)
+    return {
+      problems: issues.map((issue) => ({
+        input: WIDGET_OF_FIELD[issue.field] ?? (issue.field.startsWith('policy/logits') ? 'learned' : 'mode'),
+        message: issue.message,
+      })),
+    };
   return { config };
 }
 
@@ -118,7 +161,7 @@ export default defineNode({
   displayName: 'Skip Gate',
   category: 'model',
   description:
-    'Gates a model\'s blocks during sampling: run, reuse the residual a block produced at an earlier step, or drop it, per step and block; and a guidance lever (a cheaper or skipped unconditional pass). FewStepSampler reports the FLOPs saved. Residual caches live in one sampling run only.',
+    "Gates a model's blocks during sampling: run, reuse the residual a block produced at an earlier step, or drop it, per step and block; and a guidance lever (a cheaper or skipped unconditional pass). FewStepSampler reports the FLOPs saved. Residual caches live in one sampling run only.",
   version: 1,
   inputs: { model: { type: 'MODEL' } },
   widgets,
@@ -133,7 +176,10 @@ export default defineNode({
     for (const [name, blocks] of counts) {
       const result = configFromWidgets(values, blocks);
       if (!('problems' in result)) return [];
-      first ??= result.problems.map((p) => ({ input: p.input, message: counts.size > 1 ? `${p.message} (model ${name}; fits no installed model)` : `${p.message} (model ${name})` }));
+      first ??= result.problems.map((p) => ({
+        input: p.input,
+        message: counts.size > 1 ? `${p.message} (model ${name}; fits no installed model)` : `${p.message} (model ${name})`,
+      }));
     }
     return first ?? [];
   },
@@ -154,7 +200,8 @@ export default defineNode({
   run(_ctx, { model, ...values }) {
     const blocks = model.model.blockCount;
     const result = configFromWidgets(values, blocks);
-    if ('problems' in result) throw new Error(`SkipGate does not fit model ${model.name}: ${result.problems.map((p) => `${p.input}: ${p.message}`).join('; ')}`);
+    if ('problems' in result)
+      throw new Error(`SkipGate does not fit model ${model.name}: ${result.problems.map((p) => `${p.input}: ${p.message}`).join('; ')}`);
     const skip = createSkipSettings(result.config, blocks);
     // A new handle; the input handle (maybe cached and shared) is left as it is.
     const handle: ModelHandle = { name: model.name, model: model.model, skip };

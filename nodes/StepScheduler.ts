@@ -24,7 +24,10 @@ export default defineNode({
   inputs: { model: { type: 'MODEL' } },
   widgets: {
     steps: Type.Integer({ default: 4, minimum: 1, maximum: 1000 }),
-    spacing: Type.Union([...SPACING_NAMES, 'learned' as const].map((name) => Type.Literal(name)), { default: 'trailing' }),
+    spacing: Type.Union(
+      [...SPACING_NAMES, 'learned' as const].map((name) => Type.Literal(name)),
+      { default: 'trailing' },
+    ),
     rho: Type.Number({ default: 7, minimum: 0.1, maximum: 100, step: 0.1, description: 'Karras spacing only.' }),
     timesteps: Type.String({ default: '', description: 'Explicit spacing only: timesteps, noisiest first, comma separated.' }),
     learned: Type.String({
@@ -58,7 +61,10 @@ export default defineNode({
     if (spacing === 'learned') {
       if (learned.trim() === '') {
         const start = computeTimesteps({ kind: LEARNED_START_SPACING }, steps, schedule);
-        return { outputs: { SCHEDULE: { timesteps: start, spacing } }, ui: { text: [`not trained yet: ${LEARNED_START_SPACING} ${start.map((t) => t.toFixed(0)).join(', ')}`] } };
+        return {
+          outputs: { SCHEDULE: { timesteps: start, spacing } },
+          ui: { text: [`not trained yet: ${LEARNED_START_SPACING} ${start.map((t) => t.toFixed(0)).join(', ')}`] },
+        };
       }
       const parsed = parseLearnedSchedule(learned, steps);
       if (!parsed.ok) throw new Error(`learned schedule ${parsed.message}`);
@@ -75,7 +81,11 @@ export default defineNode({
       return { outputs: { SCHEDULE: value }, ui: { text: [parts.join('; ')] } };
     }
     const config: Spacing =
-      spacing === 'explicit' ? { kind: 'explicit', timesteps: parseTimestepList(timesteps) ?? [] } : spacing === 'karras' ? { kind: 'karras', rho } : ({ kind: spacing } as Spacing);
+      spacing === 'explicit'
+        ? { kind: 'explicit', timesteps: parseTimestepList(timesteps) ?? [] }
+        : spacing === 'karras'
+          ? { kind: 'karras', rho }
+          : ({ kind: spacing } as Spacing);
     return { outputs: { SCHEDULE: { timesteps: computeTimesteps(config, steps, schedule), spacing } } };
   },
 });

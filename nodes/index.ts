@@ -11,4 +11,15 @@ import LoadImage from './LoadImage.ts';
 import RewardScorer from './RewardScorer.ts';
 
 /** Every node type fewstep ships, in the order the editor's menu lists them. */
-export const allNodes: readonly AnyNodeSpec[] = [LoadModel, SkipGate, ClassLabel, StepScheduler, FewStepSampler, SaveImage, SaveImageWebsocket, PreviewImage, LoadImage, RewardScorer];
+export const allNodes: readonly AnyNodeSpec[] = [
+  LoadModel,
+  SkipGate,
+  ClassLabel,
+  StepScheduler,
+  FewStepSampler,
+  SaveImage,
+  SaveImageWebsocket,
+  PreviewImage,
+  LoadImage,
+  RewardScorer,
+];

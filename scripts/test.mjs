@@ -21,10 +21,14 @@ const files = findTests(path.join(root, 'test'))
   .sort();
 // Build the editor once, before any test file runs: test files run concurrently, and a build
 // started inside one of them could replace web/dist while another has a page open on it.
-const build = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "await (await import('./server/web-build.ts')).ensureEditorBuilt()"], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const build = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--input-type=module', '-e', "await (await import('./server/web-build.ts')).ensureEditorBuilt()"],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 if (build.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);

@@ -47,15 +47,17 @@ program
   .option('-i, --input <dir>', 'folder LoadImage reads from', 'input')
   .option('-s, --set <NODE.INPUT=VALUE>', 'set a widget; NODE is an id, or a type or title only one node has (repeatable)', collect, [])
   .option('--json', 'print one JSON object with outputs and stats', false)
-  .action(action(async (file: string, options) => {
-    const { engine, store } = createFewstepSetup(oneShotStore());
-    try {
-      return await runCommand(engine, file, options);
-    } finally {
-      // Ends the model's worker threads: the process exits when the run is done.
-      await store.dispose();
-    }
-  }));
+  .action(
+    action(async (file: string, options) => {
+      const { engine, store } = createFewstepSetup(oneShotStore());
+      try {
+        return await runCommand(engine, file, options);
+      } finally {
+        // Ends the model's worker threads: the process exits when the run is done.
+        await store.dispose();
+      }
+    }),
+  );
 
 program
   .command('validate')
@@ -81,7 +83,9 @@ program
 
 program
   .command('train')
-  .description('Learn the schedule of a workflow\'s StepScheduler (spacing "learned") against its RewardScorer; writes <name>-learned.json, the reward curve PNG and the trainer state into --out (never over the input).')
+  .description(
+    'Learn the schedule of a workflow\'s StepScheduler (spacing "learned") against its RewardScorer; writes <name>-learned.json, the reward curve PNG and the trainer state into --out (never over the input).',
+  )
   .argument('<file>', 'workflow .json or .png')
   .option('-o, --out <dir>', 'folder for the learned workflow, plot and state', 'output')
   .option('--iterations <n>', 'policy-gradient iterations', Number)
@@ -92,58 +96,93 @@ program
   .option('--patience <n>', 'stop after n held-out evaluations without improvement (0: never)', Number)
   .option('--learning-rate <x>', 'Adam step size', Number)
   .option('--std <x>', 'exploration noise of the policy', Number)
-  .option('--no-learn-guidance', 'keep the sampler\'s cfg instead of learning it per step')
+  .option('--no-learn-guidance', "keep the sampler's cfg instead of learning it per step")
   .option('--learn-eta', 'also learn eta per step (ddim, euler_ancestral)')
   .option('--max-minutes <x>', 'stop after this many minutes', Number)
   .option('--compute-penalty <x>', 'with a SkipGate in learned mode: reward minus x times the fraction of FLOPs used', Number)
   .option('--resume <state.json>', 'continue from a saved trainer state')
   .option('--json', 'print the result as JSON', false)
-  .action(action(async (file: string, options) => {
-    const { trainCommand } = await import('./cli/train.ts');
-    const setup = createFewstepSetup();
-    try {
-      return await trainCommand(file, options, setup);
-    } finally {
-      await setup.store.dispose();
-    }
-  }));
+  .action(
+    action(async (file: string, options) => {
+      const { trainCommand } = await import('./cli/train.ts');
+      const setup = createFewstepSetup();
+      try {
+        return await trainCommand(file, options, setup);
+      } finally {
+        await setup.store.dispose();
+      }
+    }),
+  );
 
 program
   .command('serve')
-  .description('Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback). Prompts and history are kept in SQLite in --data, or in Redis with --redis.')
+  .description(
+    'Serve the editor and the ComfyUI-compatible API (FEWSTEP_TOKEN sets an access token; required beyond loopback). Prompts and history are kept in SQLite in --data, or in Redis with --redis.',
+  )
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <port>', 'port to listen on', '8188')
-  .option('--allow-host <name>', 'also answer to this host name (repeatable; a leading dot allows subdomains); only loopback names are served otherwise', collect, [])
+  .option(
+    '--allow-host <name>',
+    'also answer to this host name (repeatable; a leading dot allows subdomains); only loopback names are served otherwise',
+    collect,
+    [],
+  )
   .option('-o, --output <dir>', 'folder for saved images', 'output')
   .option('-i, --input <dir>', 'folder LoadImage reads from and uploads go to', 'input')
   .option('--data <dir>', 'folder of the queue and history database (default: data/ beside the output folder)')
   .option('--in-memory', 'keep the queue and history in memory only (lost when the server stops)', false)
   .option('--redis <url>', 'queue prompts on BullMQ in this Redis (redis://HOST:PORT); `fewstep worker`s run them')
-  .option('--front-end-root <dir>', "serve another frontend build instead of fewstep's editor (e.g. ComfyUI's frontend: the static/ folder of the comfyui-frontend-package wheel, or its dist/)")
-  .action(async (options: { host: string; port: string; frontEndRoot?: string; allowHost: string[]; output: string; input: string; data?: string; inMemory: boolean; redis?: string }) => {
-    const { startServer, ServeError } = await import('./serve.ts');
-    const output = path.resolve(options.output);
-    const folders = { output, input: path.resolve(options.input), temp: path.join(path.dirname(output), 'temp') };
-    try {
-      await startServer({ host: options.host, port: Number(options.port), allowedHosts: options.allowHost, folders, dataDir: options.data, inMemory: options.inMemory, redis: options.redis, frontEndRoot: options.frontEndRoot });
-    } catch (error) {
-      if (!(error instanceof ServeError)) throw error;
-      console.error(`fewstep: ${error.message}`);
-      process.exitCode = 2;
-    }
-  });
+  .option(
+    '--front-end-root <dir>',
+    "serve another frontend build instead of fewstep's editor (e.g. ComfyUI's frontend: the static/ folder of the comfyui-frontend-package wheel, or its dist/)",
+  )
+  .action(
+    async (options: {
+      host: string;
+      port: string;
+      frontEndRoot?: string;
+      allowHost: string[];
+      output: string;
+      input: string;
+      data?: string;
+      inMemory: boolean;
+      redis?: string;
+    }) => {
+      const { startServer, ServeError } = await import('./serve.ts');
+      const output = path.resolve(options.output);
+      const folders = { output, input: path.resolve(options.input), temp: path.join(path.dirname(output), 'temp') };
+      try {
+        await startServer({
+          host: options.host,
+          port: Number(options.port),
+          allowedHosts: options.allowHost,
+          folders,
+          dataDir: options.data,
+          inMemory: options.inMemory,
+          redis: options.redis,
+          frontEndRoot: options.frontEndRoot,
+        });
+      } catch (error) {
+        if (!(error instanceof ServeError)) throw error;
+        console.error(`fewstep: ${error.message}`);
+        process.exitCode = 2;
+      }
+    },
+  );
 
 program
   .command('worker')
-  .description('Run prompts from a Redis queue that `fewstep serve --redis` fills; start any number, on any machine. Progress, previews and files travel back through Redis.')
+  .description(
+    'Run prompts from a Redis queue that `fewstep serve --redis` fills; start any number, on any machine. Progress, previews and files travel back through Redis.',
+  )
   .requiredOption('--redis <url>', 'the Redis the API server uses (redis://HOST:PORT)')
-  .option('-o, --output <dir>', 'folder for saved images (with --shared-output: the API server\'s own, at the same path)', 'output')
+  .option('-o, --output <dir>', "folder for saved images (with --shared-output: the API server's own, at the same path)", 'output')
   .option('-i, --input <dir>', 'folder LoadImage reads from', 'input')
-  .option('--shared-output', 'the output and temp folders are the API server\'s (shared storage): files are not sent through Redis', false)
+  .option('--shared-output', "the output and temp folders are the API server's (shared storage): files are not sent through Redis", false)
   .option('--concurrency <n>', 'prompts this worker runs at once', '1')
-  .option('--lock-ms <ms>', 'lock on a running prompt; a dead worker\'s prompt moves to another worker after it', '30000')
+  .option('--lock-ms <ms>', "lock on a running prompt; a dead worker's prompt moves to another worker after it", '30000')
   .option('--stalled-ms <ms>', 'how often to look for prompts whose worker died', '30000')
-  .option('--models <dir>', 'folder of models (default: the repository\'s models/)')
+  .option('--models <dir>', "folder of models (default: the repository's models/)")
   .option('--name <name>', 'name shown in logs and on the jobs (default: host-pid)')
   .action(action(async (options) => (await import('./cli/worker.ts')).workerCommand(options)));
 

@@ -74,7 +74,13 @@ export function comfyReporter(hub: WsHub, status: () => Wire.StatusMessage['stat
         case 'node_progress':
           progress.set(prompt_id, event.nodeId, 'running', event.value, event.max);
           sendProgressState(item);
-          hub.sendOrBroadcast(to, 'progress', { value: event.value, max: event.max, prompt_id, node: event.nodeId, ...(event.detail ? { detail: event.detail } : {}) } satisfies Wire.ProgressMessage);
+          hub.sendOrBroadcast(to, 'progress', {
+            value: event.value,
+            max: event.max,
+            prompt_id,
+            node: event.nodeId,
+            ...(event.detail ? { detail: event.detail } : {}),
+          } satisfies Wire.ProgressMessage);
           if (event.preview) {
             const node = event.nodeId;
             hub.sendPreview(to, encodePng(event.preview, 0), { node_id: node, prompt_id, display_node_id: node, parent_node_id: null, real_node_id: node });

@@ -164,7 +164,9 @@ export function listJobs(running: QueueTuple[], pending: QueueTuple[], history: 
   if (query.workflowId) jobs = jobs.filter((job) => job.workflow_id === query.workflowId);
   const key = (job: JobListItem) =>
     query.sortBy === 'execution_duration'
-      ? job.execution_start_time && job.execution_end_time ? job.execution_end_time - job.execution_start_time : 0
+      ? job.execution_start_time && job.execution_end_time
+        ? job.execution_end_time - job.execution_start_time
+        : 0
       : job.create_time;
   jobs.sort((a, b) => (query.sortOrder === 'asc' ? key(a) - key(b) : key(b) - key(a)));
   const total = jobs.length;

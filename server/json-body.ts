@@ -27,7 +27,8 @@ export function jsonBody(maxBytes: number): RequestHandler[] {
     if (charset !== 'utf-8') return next(new HttpError(415, 'charset.unsupported', `JSON bodies are read as UTF-8, not ${charset.slice(0, 40)}`));
     const step = bytes.length > LARGE_BODY_BYTES ? (work: () => void) => setImmediate(work) : (work: () => void) => work();
     step(() => {
-      if (jsonNestsDeeperThan(bytes, MAX_JSON_DEPTH)) return next(new HttpError(400, 'json_too_deep', `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`));
+      if (jsonNestsDeeperThan(bytes, MAX_JSON_DEPTH))
+        return next(new HttpError(400, 'json_too_deep', `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`));
       step(() => {
         try {
           req.body = parseJson(bytes);

@@ -4,8 +4,7 @@ import { MemoryStore } from './queue/memory.ts';
 import { SqliteStore } from './queue/sqlite.ts';
 import type { PromptQueue, QueueReporter } from './queue/types.ts';
 
-export { RUN_START_DELAY_MS } from './queue/local.ts';
-export type { HistoryEntry, PromptQueue, QueueItem, QueueReporter, QueueSnapshot, QueueTuple } from './queue/types.ts';
+export type { HistoryEntry, PromptQueue, QueueItem, QueueReporter, QueueTuple } from './queue/types.ts';
 
 /** What a queue needs from the server that holds it. */
 export interface QueueContext {

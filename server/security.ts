@@ -45,7 +45,8 @@ export function authorized(req: IncomingMessage, token: string | undefined): boo
 export function tokenGuard(token: string | undefined): RequestHandler {
   return (req, res, next) => {
     if (token === undefined) return next();
-    if (!authorized(req, token)) return next(new HttpError(401, 'unauthorized', 'this server needs its access token: open it with ?token=... or send Authorization: Bearer <token>'));
+    if (!authorized(req, token))
+      return next(new HttpError(401, 'unauthorized', 'this server needs its access token: open it with ?token=... or send Authorization: Bearer <token>'));
     if (typeof req.query.token === 'string') {
       res.cookie(TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/' });
     }

@@ -37,13 +37,17 @@ export class ServeError extends Error {
 export async function startServer(options: ServeOptions): Promise<FewstepServer> {
   const token = options.token ?? (process.env.FEWSTEP_TOKEN || undefined);
   if (!isLoopback(options.host) && !token) {
-    throw new ServeError(`binding to ${options.host} makes fewstep reachable from other machines; set FEWSTEP_TOKEN to an access token first (or use --host 127.0.0.1)`);
+    throw new ServeError(
+      `binding to ${options.host} makes fewstep reachable from other machines; set FEWSTEP_TOKEN to an access token first (or use --host 127.0.0.1)`,
+    );
   }
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new ServeError(`--port ${options.port} is not a port number`);
   const root = process.cwd();
   const frontEnd = options.frontEndRoot === undefined ? undefined : path.resolve(options.frontEndRoot);
   if (frontEnd !== undefined && !(existsSync(frontEnd) && statSync(frontEnd).isDirectory() && existsSync(path.join(frontEnd, 'index.html')))) {
-    throw new ServeError(`--front-end-root ${options.frontEndRoot}: not a folder with an index.html (give the built frontend, e.g. the static/ folder of ComfyUI's frontend package)`);
+    throw new ServeError(
+      `--front-end-root ${options.frontEndRoot}: not a folder with an index.html (give the built frontend, e.g. the static/ folder of ComfyUI's frontend package)`,
+    );
   }
   const folders = options.folders ?? { output: path.join(root, 'output'), input: path.join(root, 'input'), temp: path.join(root, 'temp') };
   for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true });
@@ -55,10 +59,21 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
   const queue = await queueFactory(options, folders);
   const { engine, store } = createFewstepSetup();
   const allowedHosts = options.allowedHosts ?? [];
-  if (allowedHosts.some((name) => ['', '.'].includes(allowedHostName(name)))) throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
+  if (allowedHosts.some((name) => ['', '.'].includes(allowedHostName(name))))
+    throw new ServeError('--allow-host needs a host name, such as --allow-host my-box.local');
   let server: FewstepServer;
   try {
-    server = createServer({ engine, store, folders, webDir: editor ? (frontEnd ?? EDITOR_DIST) : undefined, token, allowedHosts, workflowsDir: path.join(root, 'workflows'), queue: queue.factory, userDir: path.join(root, 'user') });
+    server = createServer({
+      engine,
+      store,
+      folders,
+      webDir: editor ? (frontEnd ?? EDITOR_DIST) : undefined,
+      token,
+      allowedHosts,
+      workflowsDir: path.join(root, 'workflows'),
+      queue: queue.factory,
+      userDir: path.join(root, 'user'),
+    });
   } catch (error) {
     if (error instanceof DataFolderError) throw new ServeError(error.message);
     throw error;

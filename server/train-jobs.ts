@@ -198,7 +198,12 @@ export class TrainingJobs {
   private write(job: TrainJob, name: string | undefined, workflow: unknown, plot: Buffer): { workflow: FileRef; plot: FileRef } {
     const dir = path.join(this.folders.output, TRAIN_SUBFOLDER);
     mkdirSync(dir, { recursive: true });
-    const stem = `${(name ?? 'workflow').replace(/[^\w.-]+/g, '_').replace(/\.json$/i, '').slice(0, 60) || 'workflow'}-learned-${job.train_id.slice(0, 8)}`;
+    const stem = `${
+      (name ?? 'workflow')
+        .replace(/[^\w.-]+/g, '_')
+        .replace(/\.json$/i, '')
+        .slice(0, 60) || 'workflow'
+    }-learned-${job.train_id.slice(0, 8)}`;
     // Temporary names, then renames: a crash never leaves half a file under a real name.
     writeFileReplacing(path.join(dir, `${stem}.json`), `${JSON.stringify(workflow, null, 2)}\n`);
     writeFileReplacing(path.join(dir, `${stem}-reward.png`), plot);

@@ -28,9 +28,11 @@ export function folderOf(folders: Folders, type: unknown, fallback: FolderType =
 
 /** A path inside one of the folders, checked on the real path; anything leaving it is a 403. */
 export function inside(root: string, subfolder: string, filename: string): string {
-  if (Buffer.byteLength(subfolder) > MAX_SUBFOLDER_BYTES) throw new HttpError(400, 'invalid_subfolder', `the subfolder is ${Buffer.byteLength(subfolder)} bytes; at most ${MAX_SUBFOLDER_BYTES}`);
+  if (Buffer.byteLength(subfolder) > MAX_SUBFOLDER_BYTES)
+    throw new HttpError(400, 'invalid_subfolder', `the subfolder is ${Buffer.byteLength(subfolder)} bytes; at most ${MAX_SUBFOLDER_BYTES}`);
   for (const part of subfolder.split(/[/\\]/)) {
-    if (Buffer.byteLength(part) > MAX_NAME_BYTES) throw new HttpError(400, 'invalid_subfolder', `a subfolder name is ${Buffer.byteLength(part)} bytes; at most ${MAX_NAME_BYTES}`);
+    if (Buffer.byteLength(part) > MAX_NAME_BYTES)
+      throw new HttpError(400, 'invalid_subfolder', `a subfolder name is ${Buffer.byteLength(part)} bytes; at most ${MAX_NAME_BYTES}`);
   }
   try {
     return resolveInside(root, path.join(subfolder, filename));
@@ -43,7 +45,8 @@ export function inside(root: string, subfolder: string, filename: string): strin
 /** A file name without folders, of at most 255 bytes (UTF-8). */
 export function plainName(value: unknown, what: string): string {
   const name = typeof value === 'string' ? value : '';
-  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name)) throw new HttpError(400, 'invalid_filename', `${what} must be a plain file name, without folders`);
+  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name))
+    throw new HttpError(400, 'invalid_filename', `${what} must be a plain file name, without folders`);
   const bytes = Buffer.byteLength(name);
   if (bytes > MAX_NAME_BYTES) throw new HttpError(400, 'invalid_filename', `${what} is ${bytes} bytes long; file names take at most ${MAX_NAME_BYTES}`);
   return name;
@@ -138,13 +141,15 @@ export function storeUpload({ root, subfolder, name, overwrite, staged }: StoreR
     mkdirSync(path.dirname(target), { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR' || code === 'EEXIST') throw new HttpError(400, 'invalid_subfolder', `subfolder ${JSON.stringify(subfolder)} runs through a file, not a folder`);
+    if (code === 'ENOTDIR' || code === 'EEXIST')
+      throw new HttpError(400, 'invalid_subfolder', `subfolder ${JSON.stringify(subfolder)} runs through a file, not a folder`);
     throw error;
   }
   // Checked again now that the folders exist: a symlinked subfolder must not lead out.
   target = inside(root, subfolder, name);
   if (overwrite) {
-    if (existsSync(target) && !statSync(target).isFile()) throw new HttpError(409, 'not_a_file', `${JSON.stringify(name)} is a folder; it cannot be overwritten by a file`);
+    if (existsSync(target) && !statSync(target).isFile())
+      throw new HttpError(409, 'not_a_file', `${JSON.stringify(name)} is a folder; it cannot be overwritten by a file`);
     replaceWith(staged, target);
     return { name, duplicate: false };
   }

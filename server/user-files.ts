@@ -70,7 +70,12 @@ export class UserFiles {
 
   info(file: string, relativeTo = this.home): UserFileInfo {
     const stats = statSync(file);
-    return { path: path.relative(relativeTo, file).split(path.sep).join('/'), size: stats.size, modified: Math.trunc(stats.mtimeMs), created: Math.trunc(stats.birthtimeMs || stats.ctimeMs) };
+    return {
+      path: path.relative(relativeTo, file).split(path.sep).join('/'),
+      size: stats.size,
+      modified: Math.trunc(stats.mtimeMs),
+      created: Math.trunc(stats.birthtimeMs || stats.ctimeMs),
+    };
   }
 
   list(dir: string, options: ListOptions): Array<string | string[] | UserFileInfo> {
@@ -181,7 +186,8 @@ function fsStep<T>(relative: string, step: () => T): T {
     return step();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') throw new HttpError(409, 'path_conflict', `${relative}: a part of the path is a file, not a folder`);
+    if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR')
+      throw new HttpError(409, 'path_conflict', `${relative}: a part of the path is a file, not a folder`);
     if (code === 'ENAMETOOLONG') throw new HttpError(400, 'invalid_path', `${relative}: the name is too long`);
     throw error;
   }

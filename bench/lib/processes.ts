@@ -27,7 +27,10 @@ export class Child {
   readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
-  constructor(readonly proc: ChildProcess, readonly label: string) {
+  constructor(
+    readonly proc: ChildProcess,
+    readonly label: string,
+  ) {
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) if (line.trim()) this.lines.push(line);
       for (const wake of this.waiters.splice(0)) wake();
@@ -35,10 +38,12 @@ export class Child {
     };
     proc.stdout?.on('data', onData);
     proc.stderr?.on('data', onData);
-    this.exited = new Promise((resolve) => proc.once('exit', (code) => {
-      for (const wake of this.waiters.splice(0)) wake();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      proc.once('exit', (code) => {
+        for (const wake of this.waiters.splice(0)) wake();
+        resolve(code);
+      }),
+    );
   }
 
   get alive(): boolean {
@@ -54,7 +59,10 @@ export class Child {
         if (match) return match;
       }
       const left = deadline - Date.now();
-      if (left <= 0 || !this.alive) throw new Error(`${this.label}: no line matching ${pattern} ${this.alive ? `within ${ms} ms` : 'before it exited'}; it printed:\n${this.lines.slice(-20).join('\n')}`);
+      if (left <= 0 || !this.alive)
+        throw new Error(
+          `${this.label}: no line matching ${pattern} ${this.alive ? `within ${ms} ms` : 'before it exited'}; it printed:\n${this.lines.slice(-20).join('\n')}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 250));
         this.waiters.push(() => {
@@ -95,7 +103,12 @@ export async function startRedis(dir = mkdtempSync(path.join(os.tmpdir(), 'fewst
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const launch = async () => {
-    const child = new Child(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] }), 'redis');
+    const child = new Child(
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+      'redis',
+    );
     await child.waitForLine(/Ready to accept connections/, 15000);
     return child;
   };
@@ -124,7 +137,10 @@ export function spawnFewstep(args: string[], options: { env?: Record<string, str
 }
 
 /** Starts `fewstep serve` on a free port and returns it with its base URL once it listens. */
-export async function spawnServer(args: string[], options: { env?: Record<string, string>; label?: string } = {}): Promise<{ child: Child; base: string; wsBase: string }> {
+export async function spawnServer(
+  args: string[],
+  options: { env?: Record<string, string>; label?: string } = {},
+): Promise<{ child: Child; base: string; wsBase: string }> {
   const child = spawnFewstep(['serve', '--port', '0', ...args], { ...options, label: options.label ?? 'serve' });
   const [, base] = await child.waitForLine(/editor and API at (http:\/\/[^\s/]+)/, 60000);
   return { child, base, wsBase: base.replace('http://', 'ws://') };

@@ -66,13 +66,19 @@ export class QueueWatcher {
 }
 
 export async function submit(base: string, prompt: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${base}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt, client_id: 'bench' }) });
+  const response = await fetch(`${base}/prompt`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt, client_id: 'bench' }),
+  });
   const body = (await response.json()) as { prompt_id?: string; error?: unknown };
   if (!response.ok || !body.prompt_id) throw new Error(`POST /prompt answered ${response.status}: ${JSON.stringify(body)}`);
   return body.prompt_id;
 }
 
-export async function history(base: string): Promise<Record<string, { status: { status_str: string }; outputs: Record<string, { images?: Array<{ filename: string }> }> }>> {
+export async function history(
+  base: string,
+): Promise<Record<string, { status: { status_str: string }; outputs: Record<string, { images?: Array<{ filename: string }> }> }>> {
   return (await (await fetch(`${base}/history`)).json()) as never;
 }
 

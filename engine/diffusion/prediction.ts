@@ -6,9 +6,12 @@ import Type from 'typebox';
 import { DiffusionError } from './errors.ts';
 
 export const PREDICTION_TYPES = ['v', 'eps', 'x0'] as const;
-export const PredictionTypeSchema = Type.Union(PREDICTION_TYPES.map((name) => Type.Literal(name)), {
-  description: 'What the model outputs: v (velocity), eps (noise) or x0 (clean sample).',
-});
+export const PredictionTypeSchema = Type.Union(
+  PREDICTION_TYPES.map((name) => Type.Literal(name)),
+  {
+    description: 'What the model outputs: v (velocity), eps (noise) or x0 (clean sample).',
+  },
+);
 export type PredictionType = (typeof PREDICTION_TYPES)[number];
 
 export interface DenoisedPair {
@@ -56,4 +59,3 @@ export function addNoise(x0: Float32Array, noise: Float32Array, alpha: number, s
   for (let i = 0; i < x0.length; i++) out[i] = alpha * x0[i] + sigma * noise[i];
   return out;
 }
-

@@ -49,7 +49,11 @@ export function resolveSamplerOptions(name: string, options: unknown = {}): Reco
   const resolved = Value.Default(sampler.optionsSchema, structuredClone(options ?? {}));
   if (!Value.Check(sampler.optionsSchema, resolved)) {
     const first = [...Value.Errors(sampler.optionsSchema, resolved)][0];
-    throw new DiffusionError('invalid_options', `invalid ${name} options: ${first?.instancePath ?? ''} ${first?.message ?? ''}`.trim(), `options${first?.instancePath.replaceAll('/', '.') ?? ''}`);
+    throw new DiffusionError(
+      'invalid_options',
+      `invalid ${name} options: ${first?.instancePath ?? ''} ${first?.message ?? ''}`.trim(),
+      `options${first?.instancePath.replaceAll('/', '.') ?? ''}`,
+    );
   }
   return resolved as Record<string, unknown>;
 }

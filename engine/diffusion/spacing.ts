@@ -10,12 +10,18 @@ import { karrasSigmaAt, logSnr, maxTimestep, timestepForLogSnr, type NoiseSchedu
 export const SPACING_NAMES = ['trailing', 'leading', 'linspace', 'karras', 'logsnr', 'explicit'] as const;
 export type SpacingName = (typeof SPACING_NAMES)[number];
 
-export const TrailingSpacingSchema = Type.Object({ kind: Type.Literal('trailing') }, { description: 'diffusers "trailing": starts at trainSteps - 1; best for few steps.' });
+export const TrailingSpacingSchema = Type.Object(
+  { kind: Type.Literal('trailing') },
+  { description: 'diffusers "trailing": starts at trainSteps - 1; best for few steps.' },
+);
 export const LeadingSpacingSchema = Type.Object(
   { kind: Type.Literal('leading'), stepsOffset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })) },
   { description: 'diffusers "leading": multiples of trainSteps // steps, plus stepsOffset.' },
 );
-export const LinspaceSpacingSchema = Type.Object({ kind: Type.Literal('linspace') }, { description: 'diffusers "linspace": evenly from trainSteps - 1 down to 0, rounded.' });
+export const LinspaceSpacingSchema = Type.Object(
+  { kind: Type.Literal('linspace') },
+  { description: 'diffusers "linspace": evenly from trainSteps - 1 down to 0, rounded.' },
+);
 export const KarrasSpacingSchema = Type.Object(
   {
     kind: Type.Literal('karras'),
@@ -71,7 +77,11 @@ export function validateTimesteps(timesteps: readonly number[], schedule: NoiseS
       throw new DiffusionError('spacing_out_of_range', `${field}[${i}] = ${t} is outside [0, ${schedule.trainSteps})`, `${field}[${i}]`);
     }
     if (i > 0 && !(t < timesteps[i - 1])) {
-      throw new DiffusionError('spacing_not_descending', `${field} must be strictly descending: ${field}[${i}] = ${t} follows ${timesteps[i - 1]}`, `${field}[${i}]`);
+      throw new DiffusionError(
+        'spacing_not_descending',
+        `${field} must be strictly descending: ${field}[${i}] = ${t} follows ${timesteps[i - 1]}`,
+        `${field}[${i}]`,
+      );
     }
   }
 }
@@ -132,12 +142,24 @@ export function explicitTimesteps(config: Static<typeof ExplicitSpacingSchema>, 
 export function computeTimesteps(config: Spacing, steps: number, schedule: NoiseSchedule): number[] {
   let timesteps: number[];
   switch (config.kind) {
-    case 'trailing': timesteps = trailingTimesteps(config, steps, schedule); break;
-    case 'leading': timesteps = leadingTimesteps(config, steps, schedule); break;
-    case 'linspace': timesteps = linspaceTimesteps(config, steps, schedule); break;
-    case 'karras': timesteps = karrasTimesteps(config, steps, schedule); break;
-    case 'logsnr': timesteps = logSnrTimesteps(config, steps, schedule); break;
-    case 'explicit': timesteps = explicitTimesteps(config, steps, schedule); break;
+    case 'trailing':
+      timesteps = trailingTimesteps(config, steps, schedule);
+      break;
+    case 'leading':
+      timesteps = leadingTimesteps(config, steps, schedule);
+      break;
+    case 'linspace':
+      timesteps = linspaceTimesteps(config, steps, schedule);
+      break;
+    case 'karras':
+      timesteps = karrasTimesteps(config, steps, schedule);
+      break;
+    case 'logsnr':
+      timesteps = logSnrTimesteps(config, steps, schedule);
+      break;
+    case 'explicit':
+      timesteps = explicitTimesteps(config, steps, schedule);
+      break;
   }
   validateTimesteps(timesteps, schedule);
   return timesteps;

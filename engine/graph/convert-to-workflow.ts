@@ -16,13 +16,22 @@ const MARGIN = 40;
  */
 export function promptToWorkflow(registry: Registry, prompt: unknown): WorkflowV04 {
   const entries = isPlainObject(prompt)
-    ? Object.entries(prompt).filter((e): e is [string, { class_type: string; inputs?: Record<string, unknown>; _meta?: { title?: string } }] =>
-        isPlainObject(e[1]) && typeof e[1].class_type === 'string')
+    ? Object.entries(prompt).filter(
+        (e): e is [string, { class_type: string; inputs?: Record<string, unknown>; _meta?: { title?: string } }] =>
+          isPlainObject(e[1]) && typeof e[1].class_type === 'string',
+      )
     : [];
   const byId = new Map(entries);
   const idMap = new Map(entries.map(([id], index) => [id, /^\d+$/.test(id) ? Number(id) : 100000 + index]));
   const inputsOf = (id: string) => (isPlainObject(byId.get(id)!.inputs) ? byId.get(id)!.inputs! : {});
-  const deps = new Map(entries.map(([id]) => [id, Object.values(inputsOf(id)).filter(isPromptLink).map((l) => String(l[0]))]));
+  const deps = new Map(
+    entries.map(([id]) => [
+      id,
+      Object.values(inputsOf(id))
+        .filter(isPromptLink)
+        .map((l) => String(l[0])),
+    ]),
+  );
 
   // Depth = longest path from a source, so every link runs left to right.
   const { order, cyclic } = topologicalOrder(byId.keys(), deps);

@@ -14,10 +14,7 @@ export type NodeErrorType =
   | 'custom_validation_failed'
   | 'dependency_cycle';
 
-export type PromptErrorType =
-  | 'invalid_prompt'
-  | 'prompt_no_outputs'
-  | 'prompt_outputs_failed_validation';
+export type PromptErrorType = 'invalid_prompt' | 'prompt_no_outputs' | 'prompt_outputs_failed_validation';
 
 export interface NodeErrorEntry {
   type: NodeErrorType;

@@ -74,8 +74,10 @@ export function dependentOutputs(outputs: readonly string[], deps: Dependencies,
 
 /** Numeric ids in numeric order, others after them in string order. */
 export function compareIds(a: string, b: string): number {
-  const na = Number(a), nb = Number(b);
-  const aNum = a !== '' && Number.isFinite(na), bNum = b !== '' && Number.isFinite(nb);
+  const na = Number(a),
+    nb = Number(b);
+  const aNum = a !== '' && Number.isFinite(na),
+    bNum = b !== '' && Number.isFinite(nb);
   if (aNum && bNum) return na - nb;
   if (aNum !== bNum) return aNum ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;

@@ -4,8 +4,6 @@ import Type from 'typebox';
  * The API ("prompt") format, as ComfyUI's /prompt takes it:
  * `{ "<id>": { class_type, inputs: { name: value | [fromId, outputIndex] }, _meta?: { title } } }`.
  */
-export const PromptLinkSchema = Type.Tuple([Type.String(), Type.Integer({ minimum: 0 })]);
-
 export const PromptNodeSchema = Type.Object({
   class_type: Type.String(),
   inputs: Type.Record(Type.String(), Type.Unknown()),
@@ -14,18 +12,12 @@ export const PromptNodeSchema = Type.Object({
 
 export const PromptSchema = Type.Record(Type.String(), PromptNodeSchema);
 
-export type PromptLink = Type.Static<typeof PromptLinkSchema>;
 export type PromptNode = Type.Static<typeof PromptNodeSchema>;
 export type Prompt = Type.Static<typeof PromptSchema>;
 
 /** A link in the prompt format; ComfyUI clients send the node id as a string or a number. */
 export function isPromptLink(value: unknown): value is [string | number, number] {
-  return (
-    Array.isArray(value) &&
-    value.length === 2 &&
-    (typeof value[0] === 'string' || typeof value[0] === 'number') &&
-    Number.isInteger(value[1])
-  );
+  return Array.isArray(value) && value.length === 2 && (typeof value[0] === 'string' || typeof value[0] === 'number') && Number.isInteger(value[1]);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

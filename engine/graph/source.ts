@@ -25,7 +25,8 @@ export function readWorkflowSource(bytes: Buffer, name: string): WorkflowSource 
     const prompt = text.prompt ? parseJson(text.prompt) : undefined;
     const tooDeep = [workflow, prompt].find((parsed) => parsed?.ok === false && parsed.tooDeep);
     if (tooDeep && !tooDeep.ok) return { ok: false, message: `${name}: a text chunk's ${tooDeep.message}` };
-    if (workflow?.ok && looksLikeWorkflow(workflow.value)) return { ok: true, kind: 'workflow', workflow: workflow.value, prompt: prompt?.ok ? prompt.value : undefined };
+    if (workflow?.ok && looksLikeWorkflow(workflow.value))
+      return { ok: true, kind: 'workflow', workflow: workflow.value, prompt: prompt?.ok ? prompt.value : undefined };
     if (prompt?.ok) return { ok: true, kind: 'prompt', prompt: prompt.value };
     return { ok: false, message: `${name}: this PNG carries no workflow (no "workflow" or "prompt" text chunk)` };
   }

@@ -34,7 +34,8 @@ export function checkNode(id: string, node: KnownNode, context: NodeCheckContext
   for (const socket of def.inputs) {
     const value = inputs[socket.name];
     if (value === undefined || value === null) {
-      if (!socket.optional) problems.push(entry('required_input_missing', 'Required input is missing', `${socket.name} (${socket.type}) is not connected`, socket.name));
+      if (!socket.optional)
+        problems.push(entry('required_input_missing', 'Required input is missing', `${socket.name} (${socket.type}) is not connected`, socket.name));
       continue;
     }
     const link = resolveLink(context, socket.name, value, problems);
@@ -83,26 +84,46 @@ export function linkedIds(node: KnownNode): string[] {
 
 function resolveLink(context: NodeCheckContext, name: string, value: unknown, problems: NodeErrorEntry[]): { link: GraphLink; type: string } | null {
   if (!isPromptLink(value)) {
-    problems.push(entry('bad_linked_input', 'Bad linked input, must be a length-2 list of [node_id, slot_index]', `${name}: expected a link [node_id, output_index], got ${describe(value)}`, name));
+    problems.push(
+      entry(
+        'bad_linked_input',
+        'Bad linked input, must be a length-2 list of [node_id, slot_index]',
+        `${name}: expected a link [node_id, output_index], got ${describe(value)}`,
+        name,
+      ),
+    );
     return null;
   }
   const from = String(value[0]);
   const source = context.known.get(from);
   if (!source) {
     // An unknown-type source is already reported on its own node.
-    if (!context.ids.has(from)) problems.push(entry('bad_linked_input', 'Bad linked input', `${name}: links to node ${from}, which is not in the prompt`, name));
+    if (!context.ids.has(from))
+      problems.push(entry('bad_linked_input', 'Bad linked input', `${name}: links to node ${from}, which is not in the prompt`, name));
     return null;
   }
   const output = source.def.outputs[value[1]];
   if (!output) {
-    problems.push(entry('bad_linked_input', 'Bad linked input', `${name}: node ${from} (${source.def.type}) has no output ${value[1]}; it has ${source.def.outputs.length}`, name));
+    problems.push(
+      entry(
+        'bad_linked_input',
+        'Bad linked input',
+        `${name}: node ${from} (${source.def.type}) has no output ${value[1]}; it has ${source.def.outputs.length}`,
+        name,
+      ),
+    );
     return null;
   }
   return { link: { node: from, output: output.name, index: value[1] }, type: output.type };
 }
 
 function mismatch(name: string, expected: string, link: { link: GraphLink; type: string }): NodeErrorEntry {
-  return entry('return_type_mismatch', 'Return type mismatch between linked nodes', `${name}: expects ${expected}, but node ${link.link.node} output ${link.link.index} gives ${link.type}`, name);
+  return entry(
+    'return_type_mismatch',
+    'Return type mismatch between linked nodes',
+    `${name}: expects ${expected}, but node ${link.link.node} output ${link.link.index} gives ${link.type}`,
+    name,
+  );
 }
 
 export function entry(type: NodeErrorEntry['type'], message: string, details: string, inputName?: string): NodeErrorEntry {

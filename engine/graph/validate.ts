@@ -6,9 +6,7 @@ import { isPlainObject, type Graph, type GraphNode } from './prompt.ts';
 import { nodeCountError } from './limits.ts';
 import { checkNode, describe, entry, linkedIds, type KnownNode } from './validate-node.ts';
 
-export type ValidationResult =
-  | { ok: true; graph: Graph }
-  | { ok: false; error: PromptError; nodeErrors: NodeErrors };
+export type ValidationResult = { ok: true; graph: Graph } | { ok: false; error: PromptError; nodeErrors: NodeErrors };
 
 /** An error lists at most this many outputs it blocks (all of them would grow with the square of the graph). */
 const MAX_DEPENDENT_OUTPUTS = 32;
@@ -31,7 +29,10 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
 
   const problems = problemLog();
   const { known, unknownTypes } = readNodes(registry, input, problems.report);
-  const outputs = [...known].filter(([, node]) => node.def.outputNode).map(([id]) => id).sort(compareIds);
+  const outputs = [...known]
+    .filter(([, node]) => node.def.outputNode)
+    .map(([id]) => id)
+    .sort(compareIds);
   if (outputs.length === 0 && unknownTypes.size === 0) {
     return invalid('prompt_no_outputs', 'Prompt has no outputs', 'add an output node such as SaveImage or PreviewImage', problems.nodeErrors);
   }
@@ -50,7 +51,12 @@ export function validatePrompt(registry: Registry, env: NodeEnvironment, input: 
   }
   const { order, cyclic } = topologicalOrder(needed, deps);
   const inCycle = nameIds(cyclic);
-  for (const id of cyclic) problems.report(id, known.get(id)!.def.type, entry('dependency_cycle', 'Dependency cycle', `node ${id} depends on itself through its inputs (nodes ${inCycle})`));
+  for (const id of cyclic)
+    problems.report(
+      id,
+      known.get(id)!.def.type,
+      entry('dependency_cycle', 'Dependency cycle', `node ${id} depends on itself through its inputs (nodes ${inCycle})`),
+    );
 
   if (problems.count === 0) return { ok: true, graph: { nodes: graphNodes, outputs, order } };
   const blocked = dependentOutputs(outputs, deps, MAX_DEPENDENT_OUTPUTS);
@@ -107,7 +113,12 @@ function verdict(unknownTypes: ReadonlyMap<string, string[]>, problems: ReturnTy
   if (unknownTypes.size > 0) {
     const names = [...unknownTypes].slice(0, MAX_IDS_NAMED).map(([type, ids]) => `${type} (node ${nameIds(ids)})`);
     if (unknownTypes.size > MAX_IDS_NAMED) names.push(`and ${unknownTypes.size - MAX_IDS_NAMED} more types`);
-    return invalid('invalid_prompt', 'Unknown node types', `this workflow uses node types fewstep does not have: ${names.join(', ')}. Run \`fewstep nodes\` to list the ones it has.`, problems.nodeErrors);
+    return invalid(
+      'invalid_prompt',
+      'Unknown node types',
+      `this workflow uses node types fewstep does not have: ${names.join(', ')}. Run \`fewstep nodes\` to list the ones it has.`,
+      problems.nodeErrors,
+    );
   }
   const nodes = Object.keys(problems.nodeErrors).length;
   const details = `${problems.count} problem${problems.count === 1 ? '' : 's'} in ${nodes} node${nodes === 1 ? '' : 's'}`;

@@ -23,7 +23,12 @@ export function decodeImageRgba(bytes: Buffer, where = 'image'): RgbaImage & { f
   if (header.format === 'jpeg') {
     try {
       const limit = maxImagePixels();
-      const decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: limit / 1e6, maxMemoryUsageInMB: Math.ceil((limit * 16) / 2 ** 20) + 64 });
+      const decoded = jpeg.decode(bytes, {
+        useTArray: true,
+        formatAsRGBA: true,
+        maxResolutionInMP: limit / 1e6,
+        maxMemoryUsageInMB: Math.ceil((limit * 16) / 2 ** 20) + 64,
+      });
       return { format: 'jpeg', width: decoded.width, height: decoded.height, data: decoded.data, text: {} };
     } catch (error) {
       throw new ImageError('unreadable_image', `${where}: not a readable JPEG (${(error as Error).message})`);

@@ -38,7 +38,8 @@ export function tileBatch(batch: ImageBatch, columns = Math.ceil(Math.sqrt(batch
   const { channels, height, width } = batch;
   const out = imageBatch(1, channels, rows * height, columns * width);
   for (let n = 0; n < batch.count; n++) {
-    const row = Math.floor(n / columns), col = n % columns;
+    const row = Math.floor(n / columns),
+      col = n % columns;
     for (let c = 0; c < channels; c++) {
       for (let y = 0; y < height; y++) {
         const src = ((n * channels + c) * height + y) * width;

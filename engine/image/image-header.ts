@@ -32,7 +32,10 @@ export type ImageErrorCode = 'unsupported_image' | 'unreadable_image' | 'image_t
 
 export class ImageError extends Error {
   override readonly name = 'ImageError';
-  constructor(readonly code: ImageErrorCode, message: string) {
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -56,7 +59,8 @@ export function readImageHeader(read: ByteReader, where: string): ImageHeader {
   const format = sniffImageFormat(head);
   if (!format) throw new ImageError('unsupported_image', `${where} is not a PNG, JPEG or WebP image`);
   const size = format === 'png' ? pngSize(head) : format === 'jpeg' ? jpegSize(read) : webpSize(head);
-  if (!size || size.width <= 0 || size.height <= 0) throw new ImageError('unreadable_image', `${where}: its ${format.toUpperCase()} header is damaged (no image size)`);
+  if (!size || size.width <= 0 || size.height <= 0)
+    throw new ImageError('unreadable_image', `${where}: its ${format.toUpperCase()} header is damaged (no image size)`);
   return { format, ...size };
 }
 

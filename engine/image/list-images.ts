@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 
 /** File endings of the images fewstep stores (uploads are sniffed; these are what a listing shows). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
@@ -8,7 +8,7 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
  * plain files only, no hidden ones (temporary files of uploads in progress start with a dot).
  */
 export function listImageFiles(folder: string): string[] {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(folder, { withFileTypes: true });
   } catch {

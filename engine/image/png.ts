@@ -103,5 +103,5 @@ export function readTextChunks(bytes: Buffer, where = 'image'): Record<string, s
 }
 
 function toAscii(value: string): string {
-  return value.replace(/[^\x00-\x7f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return value.replace(/[\u0080-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

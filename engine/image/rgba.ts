@@ -33,5 +33,6 @@ export function encodeRgbaPng(image: RgbaImage, withAlpha: boolean): Buffer {
 
 /** Baseline JPEG bytes of an RGBA image (alpha dropped), quality 1-100. */
 export function encodeRgbaJpeg(image: RgbaImage, quality: number): Buffer {
-  return jpeg.encode({ width: image.width, height: image.height, data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength) }, quality).data;
+  return jpeg.encode({ width: image.width, height: image.height, data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength) }, quality)
+    .data;
 }

@@ -1,6 +1,6 @@
-import os from 'node:os'
-import type { InferenceSession } from 'onnxruntime-node'
-import { executionProvidersFor, type ActiveProvider } from './providers.ts'
+import os from 'node:os';
+import type { InferenceSession } from 'onnxruntime-node';
+import { executionProvidersFor, type ActiveProvider } from './providers.ts';
 
 /**
  * How a session's intra-op thread pool behaves between and within runs. onnxruntime-node has
@@ -13,15 +13,15 @@ import { executionProvidersFor, type ActiveProvider } from './providers.ts'
  *   spin-stop  spin inside a run, but session.force_spinning_stop=1 parks the workers as
  *              soon as Run() returns, so only the running session's pool is ever hot.
  */
-export type ThreadSpinning = 'spin' | 'no-spin' | 'spin-stop'
+export type ThreadSpinning = 'spin' | 'no-spin' | 'spin-stop';
 
 export interface SessionTuning {
   /** Intra-op threads per session; 0 lets onnxruntime pick (one per physical core). */
-  intraOpThreads: number
-  spinning: ThreadSpinning
-  graphOptimization: 'basic' | 'extended' | 'all'
+  intraOpThreads: number;
+  spinning: ThreadSpinning;
+  graphOptimization: 'basic' | 'extended' | 'all';
   /** Memory arena and pattern planning: reuse buffers across runs of the same shapes. */
-  memoryReuse: boolean
+  memoryReuse: boolean;
 }
 
 /** Named tunings the benchmark compares (bench/onnx-chain.ts). */
@@ -30,8 +30,8 @@ export const SESSION_TUNINGS = {
   'no-spin': { intraOpThreads: 0, spinning: 'no-spin', graphOptimization: 'all', memoryReuse: true },
   'spin-stop': { intraOpThreads: 0, spinning: 'spin-stop', graphOptimization: 'all', memoryReuse: true },
   'one-thread': { intraOpThreads: 1, spinning: 'no-spin', graphOptimization: 'all', memoryReuse: true },
-} satisfies Record<string, SessionTuning>
-export type SessionTuningName = keyof typeof SESSION_TUNINGS
+} satisfies Record<string, SessionTuning>;
+export type SessionTuningName = keyof typeof SESSION_TUNINGS;
 
 /**
  * Default: 'no-spin'. Why, from bench/onnx-chain.ts (models/fmnist, 10 blocks; 2 cores shared
@@ -59,28 +59,28 @@ export type SessionTuningName = keyof typeof SESSION_TUNINGS
  * outputs written into caller-owned CPU buffers without a copy.
  * 'one-thread' is the pick where the cores are busy with other work (FEWSTEP_ORT_TUNING).
  */
-export const DEFAULT_TUNING_NAME: SessionTuningName = 'no-spin'
-export const DEFAULT_SESSION_TUNING: SessionTuning = SESSION_TUNINGS[DEFAULT_TUNING_NAME]
+export const DEFAULT_TUNING_NAME: SessionTuningName = 'no-spin';
+export const DEFAULT_SESSION_TUNING: SessionTuning = SESSION_TUNINGS[DEFAULT_TUNING_NAME];
 
 /** The tuning named by FEWSTEP_ORT_TUNING, else the default. */
 export function sessionTuningFromEnv(env: NodeJS.ProcessEnv = process.env): SessionTuning {
-  const name = env.FEWSTEP_ORT_TUNING?.trim()
-  if (name && name in SESSION_TUNINGS) return SESSION_TUNINGS[name as SessionTuningName]
-  return DEFAULT_SESSION_TUNING
+  const name = env.FEWSTEP_ORT_TUNING?.trim();
+  if (name && name in SESSION_TUNINGS) return SESSION_TUNINGS[name as SessionTuningName];
+  return DEFAULT_SESSION_TUNING;
 }
 
 /** Threads onnxruntime would pick by itself, shown in bench output. */
 export function defaultIntraOpThreads(): number {
-  return Math.max(1, os.availableParallelism())
+  return Math.max(1, os.availableParallelism());
 }
 
 export function sessionOptionsFor(provider: ActiveProvider, tuning: SessionTuning = sessionTuningFromEnv()): InferenceSession.SessionOptions {
   // Config keys from onnxruntime_session_options_config_keys.h; the node binding takes them
   // as flat string entries in `extra`.
-  const extra: Record<string, string> = {}
-  if (tuning.spinning === 'no-spin') extra['session.intra_op.allow_spinning'] = '0'
-  if (tuning.spinning === 'spin-stop') extra['session.force_spinning_stop'] = '1'
-  extra['session.inter_op.allow_spinning'] = '0'
+  const extra: Record<string, string> = {};
+  if (tuning.spinning === 'no-spin') extra['session.intra_op.allow_spinning'] = '0';
+  if (tuning.spinning === 'spin-stop') extra['session.force_spinning_stop'] = '1';
+  extra['session.inter_op.allow_spinning'] = '0';
   return {
     executionProviders: executionProvidersFor(provider),
     ...(tuning.intraOpThreads > 0 ? { intraOpNumThreads: tuning.intraOpThreads } : {}),
@@ -91,5 +91,5 @@ export function sessionOptionsFor(provider: ActiveProvider, tuning: SessionTunin
     enableMemPattern: tuning.memoryReuse,
     logSeverityLevel: 3,
     extra,
-  }
+  };
 }

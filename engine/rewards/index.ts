@@ -5,4 +5,13 @@ export { classConfidence, classAgreement, softmaxRows, mean } from './classifier
 export { jpegSizes, jpegCompressibility, JPEG_QUALITY } from './jpeg.ts';
 export { inspectOnnxScorer, scorerFileInside, resizeImages, OnnxScorer, OnnxScorerError, type ImagesLike, type ScorerShape } from './onnx-scorer.ts';
 export { onnxGraphInfo, readOnnxGraphInfo, OnnxInfoError, type OnnxGraphInfo, type OnnxValueInfo } from './onnx-info.ts';
-export { RewardWeightsSchema, combineRewards, scoreImages, type RewardWeights, type RewardComponents, type Scores, type ScoreOptions, type FeatureClassifier } from './reward.ts';
+export {
+  RewardWeightsSchema,
+  combineRewards,
+  scoreImages,
+  type RewardWeights,
+  type RewardComponents,
+  type Scores,
+  type ScoreOptions,
+  type FeatureClassifier,
+} from './reward.ts';

@@ -11,7 +11,10 @@ export const JPEG_QUALITY = 95;
  * Bytes of each image's JPEG encode. images: planar [count, channels (1 or 3), height, width]
  * in [0, 1] (the graph's IMAGE layout).
  */
-export function jpegSizes(images: { count: number; channels: number; height: number; width: number; data: ArrayLike<number> }, quality = JPEG_QUALITY): Float64Array {
+export function jpegSizes(
+  images: { count: number; channels: number; height: number; width: number; data: ArrayLike<number> },
+  quality = JPEG_QUALITY,
+): Float64Array {
   const { count, channels, height, width, data } = images;
   if (channels !== 1 && channels !== 3) throw new RangeError(`JPEG needs 1 or 3 channels, got ${channels}`);
   const plane = height * width;

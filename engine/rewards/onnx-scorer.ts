@@ -58,7 +58,8 @@ export function inspectOnnxScorer(file: string, inputSize: number, shown = file)
   if (info.outputs.length < 1) return { ok: false, message: `${shown} has no outputs` };
   const [input] = info.inputs;
   if (input.elemType !== 1) return { ok: false, message: `${shown}: input "${input.name}" is not float32` };
-  if (input.dims.length !== 4) return { ok: false, message: `${shown}: input "${input.name}" has shape [${input.dims.join(', ')}]; expected [N, C, ${inputSize}, ${inputSize}]` };
+  if (input.dims.length !== 4)
+    return { ok: false, message: `${shown}: input "${input.name}" has shape [${input.dims.join(', ')}]; expected [N, C, ${inputSize}, ${inputSize}]` };
   const [, channels, height, width] = input.dims;
   const fits = (dim: number | string | null) => typeof dim !== 'number' || dim === inputSize;
   if (!fits(height) || !fits(width)) {
@@ -70,7 +71,10 @@ export function inspectOnnxScorer(file: string, inputSize: number, shown = file)
   const [output] = info.outputs;
   const perImage = output.dims.slice(1).reduce<number>((size, dim) => size * (typeof dim === 'number' ? dim : 1), 1);
   if (output.dims.length > 2 || perImage !== 1) {
-    return { ok: false, message: `${shown}: output "${output.name}" has shape [${output.dims.join(', ')}]; a scorer gives one score per image ([N] or [N, 1])` };
+    return {
+      ok: false,
+      message: `${shown}: output "${output.name}" has shape [${output.dims.join(', ')}]; a scorer gives one score per image ([N] or [N, 1])`,
+    };
   }
   return { ok: true, shape: { inputName: input.name, outputName: output.name, channels: channels === 3 ? 3 : 1 } };
 }
@@ -91,10 +95,14 @@ export function resizeImages(images: ImagesLike, size: number, channels: 1 | 3):
       };
       for (let y = 0; y < size; y++) {
         const sy = Math.min(height - 1, Math.max(0, ((y + 0.5) * height) / size - 0.5));
-        const y0 = Math.floor(sy), y1 = Math.min(height - 1, y0 + 1), wy = sy - y0;
+        const y0 = Math.floor(sy),
+          y1 = Math.min(height - 1, y0 + 1),
+          wy = sy - y0;
         for (let x = 0; x < size; x++) {
           const sx = Math.min(width - 1, Math.max(0, ((x + 0.5) * width) / size - 0.5));
-          const x0 = Math.floor(sx), x1 = Math.min(width - 1, x0 + 1), wx = sx - x0;
+          const x0 = Math.floor(sx),
+            x1 = Math.min(width - 1, x0 + 1),
+            wx = sx - x0;
           const top = sample(y0, x0) * (1 - wx) + sample(y0, x1) * wx;
           const bottom = sample(y1, x0) * (1 - wx) + sample(y1, x1) * wx;
           out[((n * channels + c) * size + y) * size + x] = top * (1 - wy) + bottom * wy;
@@ -127,7 +135,11 @@ export class OnnxScorer {
     try {
       session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
     } catch (error) {
-      throw new OnnxScorerError(`${shown}: onnxruntime cannot load it (${String((error as Error).message).split('\n')[0].replace(file, shown)})`);
+      throw new OnnxScorerError(
+        `${shown}: onnxruntime cannot load it (${String((error as Error).message)
+          .split('\n')[0]
+          .replace(file, shown)})`,
+      );
     }
     return new OnnxScorer(file, shown, inputSize, inspected.shape, session);
   }

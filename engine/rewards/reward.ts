@@ -13,7 +13,7 @@ export const RewardWeightsSchema = Type.Object({
   confidence: Type.Number({ default: 0, description: 'Probability of the requested class (0..1), per image.' }),
   fd: Type.Number({ default: 0, minimum: 0, description: 'Minus the batch FD against the test statistics (the same for every image of a batch).' }),
   jpeg: Type.Number({ default: 0, description: 'Compressibility: minus the JPEG (q95) size in kB, per image.' }),
-  onnx: Type.Number({ default: 0, description: 'The ONNX scorer\'s output, per image.' }),
+  onnx: Type.Number({ default: 0, description: "The ONNX scorer's output, per image." }),
 });
 export type RewardWeights = Static<typeof RewardWeightsSchema>;
 

@@ -33,11 +33,15 @@ export function parseLearnedSchedule(text: string, steps: number): { ok: true; v
   if (error) return { ok: false, message: `${error.instancePath || '(root)'}: ${error.message}` };
   const value = json as LearnedSchedule;
   if (value.timesteps.length !== steps) return { ok: false, message: `holds ${value.timesteps.length} timesteps but steps is ${steps}` };
-  for (const [name, list] of [['guidance', value.guidance], ['eta', value.eta]] as const) {
+  for (const [name, list] of [
+    ['guidance', value.guidance],
+    ['eta', value.eta],
+  ] as const) {
     if (list && list.length !== steps) return { ok: false, message: `holds ${list.length} ${name} values but steps is ${steps}` };
   }
   for (let i = 1; i < value.timesteps.length; i++) {
-    if (!(value.timesteps[i] < value.timesteps[i - 1])) return { ok: false, message: `timesteps must be strictly descending (${value.timesteps[i]} follows ${value.timesteps[i - 1]})` };
+    if (!(value.timesteps[i] < value.timesteps[i - 1]))
+      return { ok: false, message: `timesteps must be strictly descending (${value.timesteps[i]} follows ${value.timesteps[i - 1]})` };
   }
   return { ok: true, value };
 }

@@ -65,7 +65,11 @@ export function decodeSchedule(action: ArrayLike<number>, space: ScheduleSpace, 
  * The action that decodes to (nearly) the given schedule: a hand-made schedule is where
  * learning starts. The first timestep is always the noisiest; others map exactly.
  */
-export function encodeSchedule(target: { timesteps: readonly number[]; guidance: number | readonly number[]; eta?: number | readonly number[] }, space: ScheduleSpace, schedule: NoiseSchedule): Float64Array {
+export function encodeSchedule(
+  target: { timesteps: readonly number[]; guidance: number | readonly number[]; eta?: number | readonly number[] },
+  space: ScheduleSpace,
+  schedule: NoiseSchedule,
+): Float64Array {
   const K = space.steps;
   if (target.timesteps.length !== K) throw new RangeError(`${target.timesteps.length} timesteps for a ${K}-step schedule`);
   const { first, last, span } = ends(schedule);

@@ -58,7 +58,9 @@ export function gateCount(gates: GateSpace): number {
 /** Gate bits (1 = run) as mask tables, cond first. */
 export function gateTables(bits: ArrayLike<number>, gates: GateSpace): { cond: BlockAction[][]; uncond?: BlockAction[][] } {
   const table = (offset: number) =>
-    Array.from({ length: gates.steps }, (_, step) => Array.from({ length: gates.blocks }, (_, block): BlockAction => (bits[offset + step * gates.blocks + block] >= 0.5 ? 'run' : gates.skipAction)));
+    Array.from({ length: gates.steps }, (_, step) =>
+      Array.from({ length: gates.blocks }, (_, block): BlockAction => (bits[offset + step * gates.blocks + block] >= 0.5 ? 'run' : gates.skipAction)),
+    );
   return { cond: table(0), ...(gates.withUncond ? { uncond: table(gates.steps * gates.blocks) } : {}) };
 }
 
@@ -78,13 +80,16 @@ export function heldOutLoss(result: { fd: number; meanConfidence: number }, weig
   return weights.confidence === 0 ? result.fd : weights.fd * result.fd - weights.confidence * result.meanConfidence;
 }
 
-export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decode(action: ArrayLike<number>): DecodedSchedule; handleFor(action: ArrayLike<number>): ModelHandle } {
+export function scheduleTask(
+  options: ScheduleTaskOptions,
+): PolicyTask & { decode(action: ArrayLike<number>): DecodedSchedule; handleFor(action: ArrayLike<number>): ModelHandle } {
   const { handle, classifier, reference, gates } = options;
   const classes = handle.model.classes.length;
   const { channels, height, width, range } = handle.model.image;
   const labels = Array.from({ length: options.batch }, (_, i) => i % classes);
   const scheduleSize = actionSize(options.space);
-  const decode = (action: ArrayLike<number>) => decodeSchedule(Array.prototype.slice.call(action, 0, scheduleSize) as number[], options.space, options.noiseSchedule);
+  const decode = (action: ArrayLike<number>) =>
+    decodeSchedule(Array.prototype.slice.call(action, 0, scheduleSize) as number[], options.space, options.noiseSchedule);
   const handleFor = (action: ArrayLike<number>): ModelHandle => {
     if (!gates) return handle;
     const bits = Array.prototype.slice.call(action, scheduleSize) as number[];
@@ -97,7 +102,13 @@ export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decod
       const rewards: number[] = [];
       for (const action of actions) {
         const settings = samplingSettings(decode(action), options);
-        const result = await generate({ handle: handleFor(action), labels, seed: SEED_RANGES.train + iteration * options.batch, signal: options.signal, ...settings });
+        const result = await generate({
+          handle: handleFor(action),
+          labels,
+          seed: SEED_RANGES.train + iteration * options.batch,
+          signal: options.signal,
+          ...settings,
+        });
         const images = { count: options.batch, channels, height, width, data: fromModelRange(result.images, range) };
         const scores = await scoreImages({ images, weights: options.weights, labels, classes, range, classifier, reference, onnxScore: options.onnxScore });
         const computeUsed = result.stats.flops_full > 0 ? result.stats.flops / result.stats.flops_full : 1;
@@ -106,7 +117,16 @@ export function scheduleTask(options: ScheduleTaskOptions): PolicyTask & { decod
       return rewards;
     },
     async heldOut(action) {
-      const result = await evaluate({ handle: handleFor(action), classifier, reference, samples: options.heldOutSamples, seedBase: SEED_RANGES.heldOut, batchSize: options.batch, signal: options.signal, ...samplingSettings(decode(action), options) });
+      const result = await evaluate({
+        handle: handleFor(action),
+        classifier,
+        reference,
+        samples: options.heldOutSamples,
+        seedBase: SEED_RANGES.heldOut,
+        batchSize: options.batch,
+        signal: options.signal,
+        ...samplingSettings(decode(action), options),
+      });
       return heldOutLoss(result, options.weights);
     },
   };

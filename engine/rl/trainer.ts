@@ -85,14 +85,23 @@ export interface TrainProgress {
  * A fresh state. `gateLogits` adds independent Bernoulli gates (e.g. SkipGate's run/skip per
  * step and block) to the action: they follow the Gaussian part in each action vector as 0/1.
  */
-export function initialState(initialMean: ArrayLike<number>, initialStd: number | ArrayLike<number>, seed: number, gateLogits?: ArrayLike<number>): TrainerState {
+export function initialState(
+  initialMean: ArrayLike<number>,
+  initialStd: number | ArrayLike<number>,
+  seed: number,
+  gateLogits?: ArrayLike<number>,
+): TrainerState {
   const size = initialMean.length;
   const std = (i: number) => (typeof initialStd === 'number' ? initialStd : initialStd[i]);
   const gates = gateLogits ? Array.from(gateLogits) : [];
   return {
     format: 'fewstep-pg/1',
     iteration: 0,
-    policy: { mean: Array.from(initialMean), logStd: Array.from({ length: size }, (_, i) => Math.log(std(i))), ...(gates.length > 0 ? { gateLogits: gates } : {}) },
+    policy: {
+      mean: Array.from(initialMean),
+      logStd: Array.from({ length: size }, (_, i) => Math.log(std(i))),
+      ...(gates.length > 0 ? { gateLogits: gates } : {}),
+    },
     adam: adamInit(2 * size + gates.length),
     random: seed >>> 0,
     history: [],
@@ -114,7 +123,11 @@ export function groupAdvantages(rewards: readonly number[]): number[] {
  * The policy-gradient estimate from a group of actions and their advantages: for the Gaussian
  * part d/d(mean, logStd), for the gates d/d logit of log Bernoulli = bit - sigmoid(logit).
  */
-export function policyGradient(policy: JointPolicyParams, actions: readonly ArrayLike<number>[], advantages: readonly number[]): { mean: Float64Array; logStd: Float64Array; gateLogits: Float64Array } {
+export function policyGradient(
+  policy: JointPolicyParams,
+  actions: readonly ArrayLike<number>[],
+  advantages: readonly number[],
+): { mean: Float64Array; logStd: Float64Array; gateLogits: Float64Array } {
   const size = policy.mean.length;
   const gates = policy.gateLogits ?? [];
   const mean = new Float64Array(size);
@@ -190,7 +203,10 @@ export async function train(
       const noise = Float64Array.from({ length: size }, () => random.normal());
       const uniforms = gates.map(() => random.next());
       for (const sign of [1, -1]) {
-        const continuous = actionFor(state.policy, noise.map((v) => sign * v));
+        const continuous = actionFor(
+          state.policy,
+          noise.map((v) => sign * v),
+        );
         const bits = gateBits(gates, sign === 1 ? uniforms : uniforms.map((u) => 1 - u));
         actions.push(Float64Array.from([...continuous, ...bits]));
       }

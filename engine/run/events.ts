@@ -13,7 +13,16 @@ export type RunEvent =
    * that shows something, came from the cache, so its ui is shown again. `outputNode` tells ComfyUI's `executed` (output nodes) from a node
    * that only shows figures on its card.
    */
-  | { type: 'node_finished'; promptId: string; nodeId: string; classType: string; outputNode: boolean; cached?: boolean; ui?: UiOutput; stats?: Record<string, unknown> }
+  | {
+      type: 'node_finished';
+      promptId: string;
+      nodeId: string;
+      classType: string;
+      outputNode: boolean;
+      cached?: boolean;
+      ui?: UiOutput;
+      stats?: Record<string, unknown>;
+    }
   | { type: 'node_failed'; promptId: string; nodeId: string; classType: string; message: string; errorType: string }
   | { type: 'run_interrupted'; promptId: string; nodeId: string | null }
   | { type: 'run_finished'; promptId: string; status: 'success' | 'failed' | 'interrupted' };

@@ -96,7 +96,17 @@ export async function executeGraph(
       record(finished, id, def.outputNode, cachedResult);
       // As ComfyUI: a cached output node shows its result again, in its turn (and so does any
       // cached node with something on its card, which editors show without a new run).
-      if (def.outputNode || cachedResult.ui) emit({ type: 'node_finished', promptId, nodeId: id, classType: def.type, outputNode: def.outputNode, cached: true, ui: cachedResult.ui, stats: cachedResult.stats });
+      if (def.outputNode || cachedResult.ui)
+        emit({
+          type: 'node_finished',
+          promptId,
+          nodeId: id,
+          classType: def.type,
+          outputNode: def.outputNode,
+          cached: true,
+          ui: cachedResult.ui,
+          stats: cachedResult.stats,
+        });
       continue;
     }
     if (signal.aborted) return interrupted(id);

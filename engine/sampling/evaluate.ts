@@ -162,14 +162,25 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
       const cached = entry.also![scorerKey(other.classifier)];
       return figuresOf(other.reference, decodeFeatures(cached.features), chunkSize, cached);
     });
-    return { ...entry.result, chunkFd: chunkedFd(options.reference, decodeFeatures(entry.features), chunkSize), chunkSize, alsoScored, cached: true, cacheKey: key };
+    return {
+      ...entry.result,
+      chunkFd: chunkedFd(options.reference, decodeFeatures(entry.features), chunkSize),
+      chunkSize,
+      alsoScored,
+      cached: true,
+      cacheKey: key,
+    };
   }
   const { result, features, otherScores } = await computeEvaluation(options, chunkSize);
   const alsoScored = others.map((other, i) => figuresOf(other.reference, otherScores[i].features, chunkSize, otherScores[i]));
   if (cacheFile && options.cacheDir) {
     const also = { ...entry?.also };
     others.forEach((other, i) => {
-      also[scorerKey(other.classifier)] = { features: encodeFeatures(otherScores[i].features), agreement: otherScores[i].agreement, meanConfidence: otherScores[i].meanConfidence };
+      also[scorerKey(other.classifier)] = {
+        features: encodeFeatures(otherScores[i].features),
+        agreement: otherScores[i].agreement,
+        meanConfidence: otherScores[i].meanConfidence,
+      };
     });
     mkdirSync(options.cacheDir, { recursive: true });
     const temporary = `${cacheFile}.${process.pid}.tmp`;
@@ -189,7 +200,12 @@ function decodeFeatures(base64: string): Float32Array {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-function figuresOf(reference: FrechetReference, features: Float32Array, chunkSize: number, scores: { agreement: number; meanConfidence: number }): ScoredFigures {
+function figuresOf(
+  reference: FrechetReference,
+  features: Float32Array,
+  chunkSize: number,
+  scores: { agreement: number; meanConfidence: number },
+): ScoredFigures {
   return {
     fd: reference.distance(featureMoments(features, reference.moments.dim)),
     chunkFd: chunkedFd(reference, features, chunkSize),
@@ -203,7 +219,8 @@ function chunkedFd(reference: FrechetReference, features: Float32Array, chunkSiz
   const dim = reference.moments.dim;
   const rows = features.length / dim;
   const fds: number[] = [];
-  for (let first = 0; first + chunkSize <= rows; first += chunkSize) fds.push(reference.distanceOfFeatures(features.subarray(first * dim, (first + chunkSize) * dim)));
+  for (let first = 0; first + chunkSize <= rows; first += chunkSize)
+    fds.push(reference.distanceOfFeatures(features.subarray(first * dim, (first + chunkSize) * dim)));
   return mean(fds);
 }
 
@@ -213,7 +230,10 @@ interface OtherScores {
   meanConfidence: number;
 }
 
-async function computeEvaluation(options: EvaluateOptions, chunkSize: number): Promise<{ result: Omit<EvaluationResult, 'alsoScored'>; features: Float32Array; otherScores: OtherScores[] }> {
+async function computeEvaluation(
+  options: EvaluateOptions,
+  chunkSize: number,
+): Promise<{ result: Omit<EvaluationResult, 'alsoScored'>; features: Float32Array; otherScores: OtherScores[] }> {
   const { samples, seedBase, handle, classifier } = options;
   if (!Number.isInteger(samples) || samples < 2) throw new RangeError(`samples must be an integer >= 2, got ${samples}`);
   const batchSize = options.batchSize ?? 100;
@@ -223,7 +243,13 @@ async function computeEvaluation(options: EvaluateOptions, chunkSize: number): P
   const labels: number[] = [];
   const confidences: number[] = [];
   const agreements: number[] = [];
-  const others = (options.alsoScoreWith ?? []).map((scorer) => ({ scorer, dim: scorer.reference.moments.dim, features: new Float32Array(samples * scorer.reference.moments.dim), confidences: [] as number[], agreements: [] as number[] }));
+  const others = (options.alsoScoreWith ?? []).map((scorer) => ({
+    scorer,
+    dim: scorer.reference.moments.dim,
+    features: new Float32Array(samples * scorer.reference.moments.dim),
+    confidences: [] as number[],
+    agreements: [] as number[],
+  }));
   let flopsUsed = 0;
   let flopsFull = 0;
   let nfe = 0;
@@ -258,7 +284,8 @@ async function computeEvaluation(options: EvaluateOptions, chunkSize: number): P
     agreements.push(...classAgreement(scored.logits, classes, batchLabels));
     for (const other of others) {
       const otherScored = await other.scorer.classifier.classify(images);
-      if (otherScored.featureDim !== other.dim) throw new RangeError(`${other.scorer.classifier.info.file} features have ${otherScored.featureDim} dimensions, its statistics ${other.dim}`);
+      if (otherScored.featureDim !== other.dim)
+        throw new RangeError(`${other.scorer.classifier.info.file} features have ${otherScored.featureDim} dimensions, its statistics ${other.dim}`);
       other.features.set(otherScored.features, first * other.dim);
       other.confidences.push(...classConfidence(otherScored.logits, classes, batchLabels));
       other.agreements.push(...classAgreement(otherScored.logits, classes, batchLabels));

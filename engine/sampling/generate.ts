@@ -88,18 +88,24 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     const scale = guidanceScaleAt(options.cfg as number | number[], step);
     const guided = scale !== 1 && nullClass !== undefined;
     const x = guided ? doubleBatch(state.x) : state.x;
-    const out = await runner.evaluate(
-      x,
-      new Float32Array(guided ? 2 * batch : batch).fill(t),
-      guided ? guidanceLabels(labels, nullClass) : labels,
-      { step, steps, uncondFrom: batch, x0PerOutput: x0PerOutput(model.prediction, alphaAt(schedule, t), sigmaAt(schedule, t)) },
-    );
+    const out = await runner.evaluate(x, new Float32Array(guided ? 2 * batch : batch).fill(t), guided ? guidanceLabels(labels, nullClass) : labels, {
+      step,
+      steps,
+      uncondFrom: batch,
+      x0PerOutput: x0PerOutput(model.prediction, alphaAt(schedule, t), sigmaAt(schedule, t)),
+    });
     evaluations += guided ? 2 : 1;
     const result = sampler.step(state, guided ? applyClassifierFreeGuidance(out, scale) : out, noise);
     state = result.state;
     if (options.onStep) {
       const so = runner.account.summary();
-      options.onStep(step + 1, steps, result.predictedX0, { step: so.per_step[so.per_step.length - 1], flops: so.flops, flops_full: so.flops_full, flops_saved_fraction: so.flops_saved_fraction, seconds: (performance.now() - started) / 1000 });
+      options.onStep(step + 1, steps, result.predictedX0, {
+        step: so.per_step[so.per_step.length - 1],
+        flops: so.flops,
+        flops_full: so.flops_full,
+        flops_saved_fraction: so.flops_saved_fraction,
+        seconds: (performance.now() - started) / 1000,
+      });
     }
   }
   const seconds = (performance.now() - started) / 1000;

@@ -44,7 +44,8 @@ export function changePolicy(config: ChangePolicyConfig): SkipPolicy {
         decide(query, element, hasResidual): BlockAction {
           const fraction = query.step / query.steps;
           const before = lastInput[query.block][element];
-          const possible = eligible.has(query.block) && fraction >= config.start && fraction < config.end && before !== undefined && (config.action === 'drop' || hasResidual);
+          const possible =
+            eligible.has(query.block) && fraction >= config.start && fraction < config.end && before !== undefined && (config.action === 'drop' || hasResidual);
           if (possible && consecutive[query.block][element] < config.maxConsecutive) {
             const size = query.input.data.length / query.input.dims[0];
             const now = query.input.data.subarray(element * size, (element + 1) * size);

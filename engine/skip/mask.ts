@@ -11,13 +11,13 @@
 import Type from 'typebox';
 import { rowForStep, type BlockAction, type SkipPolicy, type SkipRun } from './policy.ts';
 
-export const MaskRow = Type.String({ pattern: '^[RCDSrcds]+$', description: 'One character per block: R run, C reuse cached residual, D drop, S share the conditional half\'s residual (unconditional half).' });
+export const MaskRow = Type.String({
+  pattern: '^[RCDSrcds]+$',
+  description: "One character per block: R run, C reuse cached residual, D drop, S share the conditional half's residual (unconditional half).",
+});
 export const MaskRows = Type.Array(MaskRow, { minItems: 1 });
 
-export const MaskPolicyConfig = Type.Object(
-  { kind: Type.Literal('mask'), rows: MaskRows },
-  { description: 'A fixed step x block table of actions.' },
-);
+export const MaskPolicyConfig = Type.Object({ kind: Type.Literal('mask'), rows: MaskRows }, { description: 'A fixed step x block table of actions.' });
 export type MaskPolicyConfig = Type.Static<typeof MaskPolicyConfig>;
 
 const ACTION_OF: Record<string, BlockAction> = { R: 'run', C: 'reuse', D: 'drop', S: 'share' };
@@ -38,8 +38,10 @@ export function maskIssues(rows: readonly string[], blocks: number): string[] {
   if (rows.length === 0) issues.push('has no rows (one per step, e.g. "RRRRRRRRRR/RRDDRRRRRR")');
   rows.forEach((row, step) => {
     const bad = [...row].find((char) => !(char.toUpperCase() in ACTION_OF));
-    if (bad !== undefined) issues.push(`row ${step + 1} ("${row}") has "${bad}": use R (run), C (reuse cached residual), D (drop) or S (share the conditional half\'s residual)`);
-    else if (row.length !== blocks) issues.push(`row ${step + 1} ("${row}") has ${row.length} entries, but the model has ${blocks} blocks (one character per block)`);
+    if (bad !== undefined)
+      issues.push(`row ${step + 1} ("${row}") has "${bad}": use R (run), C (reuse cached residual), D (drop) or S (share the conditional half's residual)`);
+    else if (row.length !== blocks)
+      issues.push(`row ${step + 1} ("${row}") has ${row.length} entries, but the model has ${blocks} blocks (one character per block)`);
   });
   return issues;
 }

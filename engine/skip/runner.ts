@@ -3,7 +3,7 @@ import type { FloatTensor } from '../onnx/tensors.ts';
 import { ComputeAccount } from './accounting.ts';
 import type { BlockAction, BlockQuery, SkipRun, SkipSettings, UncondPass } from './policy.ts';
 
-export type { BlockAction, BlockQuery, SkipPolicy, SkipRun, SkipSettings, UncondPass } from './policy.ts';
+export type { BlockAction, SkipRun, SkipSettings, UncondPass } from './policy.ts';
 
 export interface EvaluateInfo {
   step: number;
@@ -50,7 +50,8 @@ export class ModelRunner {
     let pass: UncondPass = guided ? (skipRun.uncondPass?.(info.step, info.steps) ?? 'run') : 'run';
     // Nothing to reuse before the unconditional half first ran: run it.
     if ((pass === 'reuse' || pass === 'reuse-x0') && !this.guidanceDelta) pass = 'run';
-    if (pass === 'reuse-x0' && (info.x0PerOutput === undefined || this.guidanceDeltaX0PerOutput === undefined)) throw new Error('reusing the guidance direction in clean-image units needs x0PerOutput for every step');
+    if (pass === 'reuse-x0' && (info.x0PerOutput === undefined || this.guidanceDeltaX0PerOutput === undefined))
+      throw new Error('reusing the guidance direction in clean-image units needs x0PerOutput for every step');
     const elements = pass === 'run' ? batch : info.uncondFrom;
     const size = x.length / batch;
 
@@ -85,7 +86,14 @@ export class ModelRunner {
     const out = await this.model.forwardAll(x, t, labels);
     const elements = t.length;
     const all: BlockAction[] = new Array(elements).fill('run');
-    this.account.record({ step: info.step, actions: Array.from({ length: this.model.blockCount }, () => all), elements, uncondFrom: info.uncondFrom, uncondSkipped: batch - elements, seconds: seconds(started) });
+    this.account.record({
+      step: info.step,
+      actions: Array.from({ length: this.model.blockCount }, () => all),
+      elements,
+      uncondFrom: info.uncondFrom,
+      uncondSkipped: batch - elements,
+      seconds: seconds(started),
+    });
     return out;
   }
 
@@ -111,7 +119,14 @@ export class ModelRunner {
   }
 
   /** Runs block `block` for the elements that need it (as one sub-batch), reuses or drops for the rest. */
-  private async runBlock(block: number, h: FloatTensor, emb: FloatTensor, actions: readonly BlockAction[], skipRun: SkipRun, uncondFrom: number): Promise<FloatTensor> {
+  private async runBlock(
+    block: number,
+    h: FloatTensor,
+    emb: FloatTensor,
+    actions: readonly BlockAction[],
+    skipRun: SkipRun,
+    uncondFrom: number,
+  ): Promise<FloatTensor> {
     const batch = h.dims[0];
     const size = h.data.length / batch;
     const embSize = emb.data.length / batch;
@@ -141,7 +156,10 @@ export class ModelRunner {
         subH.set(h.data.subarray(e * size, (e + 1) * size), i * size);
         subEmb.set(emb.data.subarray(e * embSize, (e + 1) * embSize), i * embSize);
       });
-      const result = await this.model.block(block, { h: { data: subH, dims: [running.length, ...h.dims.slice(1)] }, emb: { data: subEmb, dims: [running.length, ...emb.dims.slice(1)] } });
+      const result = await this.model.block(block, {
+        h: { data: subH, dims: [running.length, ...h.dims.slice(1)] },
+        emb: { data: subEmb, dims: [running.length, ...emb.dims.slice(1)] },
+      });
       running.forEach((e, i) => {
         const output = result.data.subarray(i * size, (i + 1) * size);
         out.set(output, e * size);

@@ -14,7 +14,13 @@ export const NoSkipConfig = Type.Object({ kind: Type.Literal('none') }, { descri
 
 export const GuidanceConfig = Type.Object({
   uncondRows: Type.Optional(MaskRows),
-  uncondPass: Type.Optional(Type.String({ pattern: '^[RSCXrscx]+$', description: 'One character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as it did.' })),
+  uncondPass: Type.Optional(
+    Type.String({
+      pattern: '^[RSCXrscx]+$',
+      description:
+        'One character per step: R run the unconditional pass, S skip it (guidance off that step), C skip it and reuse the last guidance direction, X the same rescaled to move the clean image as much as it did.',
+    }),
+  ),
 });
 export type GuidanceConfig = Type.Static<typeof GuidanceConfig>;
 
@@ -38,7 +44,9 @@ export function skipConfigIssues(config: unknown, blocks: number): SkipConfigIss
   // they say something the shape check did not (a bad character fails both).
   const issues = shapeIssues(config as Partial<SkipConfig>, blocks);
   if (issues.length > 0 || Value.Check(SkipConfig, config)) return issues;
-  return [...Value.Errors(SkipConfig, config)].slice(0, 5).map((error) => ({ field: error.instancePath.replace(/^\//, '') || '(root)', message: error.message }));
+  return [...Value.Errors(SkipConfig, config)]
+    .slice(0, 5)
+    .map((error) => ({ field: error.instancePath.replace(/^\//, '') || '(root)', message: error.message }));
 }
 
 function shapeIssues(config: Partial<SkipConfig>, blocks: number): SkipConfigIssue[] {
@@ -50,9 +58,12 @@ function shapeIssues(config: Partial<SkipConfig>, blocks: number): SkipConfigIss
   if (policy.kind === 'mask' && strings(policy.rows)) for (const message of maskIssues(policy.rows, blocks)) issues.push({ field: 'policy/rows', message });
   if (policy.kind === 'change') {
     if (Array.isArray(policy.blocks)) {
-      for (const block of policy.blocks) if (typeof block === 'number' && block >= blocks) issues.push({ field: 'policy/blocks', message: `names block ${block}, but the model has ${blocks} blocks (${range})` });
+      for (const block of policy.blocks)
+        if (typeof block === 'number' && block >= blocks)
+          issues.push({ field: 'policy/blocks', message: `names block ${block}, but the model has ${blocks} blocks (${range})` });
     }
-    if (typeof policy.start === 'number' && typeof policy.end === 'number' && policy.start >= policy.end) issues.push({ field: 'policy/start', message: `start ${policy.start} must be below end ${policy.end}` });
+    if (typeof policy.start === 'number' && typeof policy.end === 'number' && policy.start >= policy.end)
+      issues.push({ field: 'policy/start', message: `start ${policy.start} must be below end ${policy.end}` });
   }
   if (policy.kind === 'learned') {
     for (const field of ['logits', 'uncondLogits'] as const) {
@@ -63,7 +74,8 @@ function shapeIssues(config: Partial<SkipConfig>, blocks: number): SkipConfigIss
         continue;
       }
       table.forEach((row: unknown[], step: number) => {
-        if (row.length !== blocks) issues.push({ field: `policy/${field}`, message: `row ${step + 1} has ${row.length} logits, but the model has ${blocks} blocks` });
+        if (row.length !== blocks)
+          issues.push({ field: `policy/${field}`, message: `row ${step + 1} has ${row.length} logits, but the model has ${blocks} blocks` });
       });
     }
   }
@@ -122,7 +134,10 @@ export function describeSkipConfig(config: SkipConfig): string {
   const { policy, guidance } = config;
   const parts: string[] = [];
   if (policy.kind === 'mask') parts.push(`mask ${policy.rows.join('/')}`);
-  if (policy.kind === 'change') parts.push(`change < ${policy.threshold} on blocks ${policy.blocks.join(',')} in [${policy.start}, ${policy.end}), ${policy.action}, max ${policy.maxConsecutive} in a row`);
+  if (policy.kind === 'change')
+    parts.push(
+      `change < ${policy.threshold} on blocks ${policy.blocks.join(',')} in [${policy.start}, ${policy.end}), ${policy.action}, max ${policy.maxConsecutive} in a row`,
+    );
   if (policy.kind === 'learned') {
     // The greedy masks are what runs: describe them, so settings that run differently read differently.
     const mask = greedyGateMask(policy);

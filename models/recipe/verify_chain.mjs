@@ -9,7 +9,10 @@ const [modelDir, dir, batchArg, blocksArg] = process.argv.slice(2);
 const B = Number(batchArg);
 const nBlocks = Number(blocksArg);
 // copy out of Node's pooled Buffer so the typed array sees exactly the file's bytes
-const bytes = (name) => { const b = readFileSync(join(dir, name)); return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); };
+const bytes = (name) => {
+  const b = readFileSync(join(dir, name));
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+};
 const f32 = (name) => new Float32Array(bytes(name));
 const i64 = (name) => new BigInt64Array(bytes(name));
 const x = new ort.Tensor('float32', f32('x.bin'), [B, 1, 28, 28]);
@@ -33,4 +36,4 @@ const clf = await open('classifier.onnx');
 const c = await clf.run({ image });
 save('logits', c.logits);
 save('features', c.features);
-console.log('onnxruntime-node ran embed, ' + nBlocks + ' blocks, head, full and classifier');
+console.log(`onnxruntime-node ran embed, ${nBlocks} blocks, head, full and classifier`);

@@ -9,10 +9,22 @@ import { loadWorkflowFile, UsageError } from './load.ts';
 export function validateCommand(engine: Engine, file: string, options: { json: boolean; input?: string; out?: string }): number {
   const source = loadWorkflowFile(file);
   // The folders `fewstep run` would use: images a LoadImage names must be there.
-  const folders = { input: path.resolve(options.input ?? 'input'), output: path.resolve(options.out ?? 'output'), temp: path.join(os.tmpdir(), 'fewstep', 'temp') };
+  const folders = {
+    input: path.resolve(options.input ?? 'input'),
+    output: path.resolve(options.out ?? 'output'),
+    temp: path.join(os.tmpdir(), 'fewstep', 'temp'),
+  };
   const validation = engine.withFolders(folders).validate(source.kind === 'workflow' ? source.workflow : source.prompt);
   if (options.json) {
-    console.log(JSON.stringify(validation.ok ? { ok: true, outputs: validation.graph.outputs, order: validation.graph.order } : { ok: false, error: validation.error, node_errors: validation.nodeErrors }, null, 2));
+    console.log(
+      JSON.stringify(
+        validation.ok
+          ? { ok: true, outputs: validation.graph.outputs, order: validation.graph.order }
+          : { ok: false, error: validation.error, node_errors: validation.nodeErrors },
+        null,
+        2,
+      ),
+    );
   } else if (validation.ok) {
     console.log(`${file}: valid (${validation.graph.order.length} nodes to run, outputs: ${validation.graph.outputs.join(', ')})`);
   } else {

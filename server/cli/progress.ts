@@ -31,7 +31,10 @@ export function createProgressReporter(classTypes: Record<string, string>) {
           break;
         case 'node_started':
           if (!started) bar.start(1, 0, { node: label(event.nodeId), unit: '' });
-          else bar.setTotal(1), bar.update(0, { node: label(event.nodeId), unit: '' });
+          else {
+            bar.setTotal(1);
+            bar.update(0, { node: label(event.nodeId), unit: '' });
+          }
           started = true;
           break;
         case 'node_progress':

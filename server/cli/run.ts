@@ -21,7 +21,8 @@ export async function runCommand(engine: Engine, file: string, options: RunComma
   if (!converted.ok) throw new UsageError(`${file}: ${converted.errors.join('; ')}`);
   const assignments = options.set.map(parseAssignment);
   const prompt = applyAssignments(engine, converted.prompt, assignments);
-  const workflow = source.kind === 'workflow' ? (assignments.length > 0 ? syncWidgetValues(engine.registry, source.workflow, prompt) : source.workflow) : undefined;
+  const workflow =
+    source.kind === 'workflow' ? (assignments.length > 0 ? syncWidgetValues(engine.registry, source.workflow, prompt) : source.workflow) : undefined;
 
   const folders = {
     output: path.resolve(options.out),
@@ -46,10 +47,19 @@ export async function runCommand(engine: Engine, file: string, options: RunComma
   process.off('SIGINT', onSigint);
   if (result.status === 'invalid') return 2;
 
-  const withPath = (image: ImageRef) => ({ ...image, path: path.join(image.type === 'output' ? folders.output : folders.temp, image.subfolder, image.filename) });
+  const withPath = (image: ImageRef) => ({
+    ...image,
+    path: path.join(image.type === 'output' ? folders.output : folders.temp, image.subfolder, image.filename),
+  });
   const outputs = Object.fromEntries(Object.entries(result.outputs).map(([id, ui]) => [id, ui.images ? { ...ui, images: ui.images.map(withPath) } : ui]));
   if (options.json) {
-    console.log(JSON.stringify({ status: result.status, prompt_id: result.promptId, outputs, stats: result.stats, ...(result.status === 'failed' ? { error: result.error } : {}) }, null, 2));
+    console.log(
+      JSON.stringify(
+        { status: result.status, prompt_id: result.promptId, outputs, stats: result.stats, ...(result.status === 'failed' ? { error: result.error } : {}) },
+        null,
+        2,
+      ),
+    );
   } else {
     for (const [id, ui] of Object.entries(result.outputs)) {
       for (const image of ui.images ?? []) console.log(`node ${id} (${classTypes[id]}): ${path.relative(process.cwd(), withPath(image).path)}`);

@@ -36,7 +36,16 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   const folders = { output, input: path.resolve(options.input), temp: path.resolve(options.temp ?? path.join(path.dirname(output), 'temp')) };
   for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true });
   const { engine } = createFewstepSetup(options.models ? new ModelStore(path.resolve(options.models)) : undefined);
-  const worker = await startWorker({ engine, redisUrl: options.redis, folders, sharedOutput: options.sharedOutput, concurrency, lockMs, stalledMs, name: options.name });
+  const worker = await startWorker({
+    engine,
+    redisUrl: options.redis,
+    folders,
+    sharedOutput: options.sharedOutput,
+    concurrency,
+    lockMs,
+    stalledMs,
+    name: options.name,
+  });
   await new Promise<void>((resolve) => {
     const stop = () => {
       console.log(`fewstep worker ${worker.name}: stopping after the prompt in hand (again to quit now)`);

@@ -210,7 +210,9 @@ export class BullQueue implements PromptQueue {
     const item = job.data;
     if (!(await this.history.has(item.promptId))) {
       const lost = /stalled/i.test(reason ?? '');
-      const message = lost ? 'the worker running this prompt was lost (killed or crashed) twice; it is not run again' : `the worker failed: ${reason ?? 'no reason given'}`;
+      const message = lost
+        ? 'the worker running this prompt was lost (killed or crashed) twice; it is not run again'
+        : `the worker failed: ${reason ?? 'no reason given'}`;
       const errorType = lost ? 'WorkerLost' : 'WorkerError';
       if (await this.history.write(item.promptId, lostEntry(item, message, errorType))) {
         const crashed: WireMessage = { kind: 'crashed', item: wireItem(item, true), message, errorType };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Folders } from '../../engine/index.ts';
@@ -59,7 +59,7 @@ export async function landStranded(redis: Redis, keys: RedisKeys, folders: Folde
 export function highestOutputNumbers(outputRoot: string): Map<string, number> {
   const highest = new Map<string, number>();
   const walk = (folder: string, subfolder: string) => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(folder, { withFileTypes: true });
     } catch {

@@ -95,9 +95,7 @@ export class LocalQueue implements PromptQueue {
     if (this.stopping) return;
     // The run starts a moment later, so the reply to POST /prompt is written before any message
     // about the prompt, and a client has read it and registered its listeners before the first one.
-    this.pumping ??= new Promise((resolve) => setTimeout(resolve, RUN_START_DELAY_MS))
-      .then(() => this.pump())
-      .finally(() => (this.pumping = undefined));
+    this.pumping ??= new Promise((resolve) => setTimeout(resolve, RUN_START_DELAY_MS)).then(() => this.pump()).finally(() => (this.pumping = undefined));
   }
 
   private async pump(): Promise<void> {

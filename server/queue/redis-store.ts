@@ -126,7 +126,11 @@ export class RedisHistory {
       return;
     }
     if (ids.length === 0) return;
-    await this.redis.multi().hdel(this.keys.history, ...ids).zrem(this.keys.historyOrder, ...ids).exec();
+    await this.redis
+      .multi()
+      .hdel(this.keys.history, ...ids)
+      .zrem(this.keys.historyOrder, ...ids)
+      .exec();
   }
 }
 
@@ -136,7 +140,16 @@ export function redisFileNumbering(redis: Redis, keys: RedisKeys): FileNumbering
   return {
     async reserve(request) {
       const field = `${request.nodeId}\0${request.key}`;
-      const [first, reused] = (await reserve(keys.fileCounters, keys.fileNumbers(request.promptId), field, request.key, request.count, request.floor, request.replace ? '1' : '0', NUMBERS_TTL_S)) as [number, number];
+      const [first, reused] = (await reserve(
+        keys.fileCounters,
+        keys.fileNumbers(request.promptId),
+        field,
+        request.key,
+        request.count,
+        request.floor,
+        request.replace ? '1' : '0',
+        NUMBERS_TTL_S,
+      )) as [number, number];
       return { first, reused: reused === 1 };
     },
   };
@@ -147,4 +160,3 @@ export async function raiseFileCounters(redis: Redis, keys: RedisKeys, highest: 
   const raise = luaCommand(redis, 'fewstepRaiseCounter', 1, RAISE_COUNTER);
   await Promise.all([...highest].map(([key, number]) => raise(keys.fileCounters, key, number)));
 }
-

@@ -61,7 +61,9 @@ export function historyEntry(item: QueueItem, outputs: Record<string, UiOutput>,
 
 /** The entry of a prompt that never finished because whatever ran it died (server or worker killed). */
 export function lostEntry(item: QueueItem, message: string, errorType: string): HistoryEntry {
-  return historyEntry(item, {}, false, [['execution_error', { prompt_id: item.promptId, exception_message: message, exception_type: errorType, timestamp: Date.now() }]]);
+  return historyEntry(item, {}, false, [
+    ['execution_error', { prompt_id: item.promptId, exception_message: message, exception_type: errorType, timestamp: Date.now() }],
+  ]);
 }
 
 /** The status messages ComfyUI keeps in history. */
@@ -75,7 +77,17 @@ function recordMessage(messages: Messages, event: RunEvent): void {
       messages.push(['execution_cached', { prompt_id: event.promptId, nodes: event.nodeIds, timestamp }]);
       break;
     case 'node_failed':
-      messages.push(['execution_error', { prompt_id: event.promptId, node_id: event.nodeId, node_type: event.classType, exception_message: event.message, exception_type: event.errorType, timestamp }]);
+      messages.push([
+        'execution_error',
+        {
+          prompt_id: event.promptId,
+          node_id: event.nodeId,
+          node_type: event.classType,
+          exception_message: event.message,
+          exception_type: event.errorType,
+          timestamp,
+        },
+      ]);
       break;
     case 'run_interrupted':
       messages.push(['execution_interrupted', { prompt_id: event.promptId, node_id: event.nodeId, timestamp }]);

@@ -71,7 +71,8 @@ export class SqliteStore implements QueueStore {
       this.db.exec('BEGIN IMMEDIATE; COMMIT');
     } catch (error) {
       this.db.close();
-      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new DataFolderError(`the data folder ${path.basename(dataDir)}/ is in use by another fewstep process; give this one its own --data`);
+      if ((error as { code?: string }).code === 'SQLITE_BUSY')
+        throw new DataFolderError(`the data folder ${path.basename(dataDir)}/ is in use by another fewstep process; give this one its own --data`);
       throw error;
     }
     const s = (sql: string) => this.db.prepare(sql);
@@ -107,7 +108,11 @@ export class SqliteStore implements QueueStore {
   }
 
   private recover(): void {
-    const rows = this.db.prepare('SELECT prompt_id, item, starts FROM prompts WHERE running = 1').all() as Array<{ prompt_id: string; item: string; starts: number }>;
+    const rows = this.db.prepare('SELECT prompt_id, item, starts FROM prompts WHERE running = 1').all() as Array<{
+      prompt_id: string;
+      item: string;
+      starts: number;
+    }>;
     for (const row of rows) {
       if (row.starts < MAX_STARTS) {
         this.db.prepare('UPDATE prompts SET running = 0 WHERE prompt_id = ?').run(row.prompt_id);

@@ -20,11 +20,18 @@ export function jobRoutes(queue: PromptQueue): Router {
 
   router.get('/jobs', async (req, res) => {
     const statusParam = query(req.query.status);
-    const statuses = statusParam ? statusParam.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) : [...JOB_STATUSES];
+    const statuses = statusParam
+      ? statusParam
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean)
+      : [...JOB_STATUSES];
     const invalid = statuses.filter((s) => !(JOB_STATUSES as readonly string[]).includes(s));
-    if (invalid.length > 0) throw new HttpError(400, 'invalid_query', `Invalid status value(s): ${invalid.join(', ')}. Valid values: ${JOB_STATUSES.join(', ')}`);
+    if (invalid.length > 0)
+      throw new HttpError(400, 'invalid_query', `Invalid status value(s): ${invalid.join(', ')}. Valid values: ${JOB_STATUSES.join(', ')}`);
     const sortBy = (query(req.query.sort_by) ?? 'created_at').toLowerCase();
-    if (sortBy !== 'created_at' && sortBy !== 'execution_duration') throw new HttpError(400, 'invalid_query', "sort_by must be 'created_at' or 'execution_duration'");
+    if (sortBy !== 'created_at' && sortBy !== 'execution_duration')
+      throw new HttpError(400, 'invalid_query', "sort_by must be 'created_at' or 'execution_duration'");
     const sortOrder = (query(req.query.sort_order) ?? 'desc').toLowerCase();
     if (sortOrder !== 'asc' && sortOrder !== 'desc') throw new HttpError(400, 'invalid_query', "sort_order must be 'asc' or 'desc'");
     const limitParam = query(req.query.limit);

@@ -26,7 +26,11 @@ const InterruptBody = Type.Object({ prompt_id: Type.Optional(Type.String()) });
  * A prompt or UI workflow from a request, validated and converted to an API prompt; when invalid,
  * answers 400 with ComfyUI's `{error, node_errors}` (each problem on its node) and returns undefined.
  */
-export function checkPrompt(engine: Engine, prompt: Record<string, unknown>, res: Response): { prompt: Record<string, unknown>; outputs: string[] } | undefined {
+export function checkPrompt(
+  engine: Engine,
+  prompt: Record<string, unknown>,
+  res: Response,
+): { prompt: Record<string, unknown>; outputs: string[] } | undefined {
   const validation = engine.validate(prompt);
   if (!validation.ok) {
     res.status(400).json({ error: validation.error, node_errors: validation.nodeErrors });

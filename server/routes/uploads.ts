@@ -80,43 +80,55 @@ export function uploadRoutes(folders: Folders, maxUploadBytes: number): Router {
     }
   };
 
-  router.post('/upload/image', parse, withStaged((req, res, staged) => {
-    const type = field(req, 'type') || 'input';
-    const root = folderOf(folders, type);
-    const subfolder = field(req, 'subfolder') ?? '';
-    const name = uploadName(staged);
-    checkStagedImage(staged.path, name);
-    const overwrite = field(req, 'overwrite') === 'true' || field(req, 'overwrite') === '1';
-    const stored = storeUpload({ root, subfolder, name, overwrite, staged: staged.path });
-    res.json({ name: stored.name, subfolder: subfolder.split(path.sep).join('/'), type });
-  }));
+  router.post(
+    '/upload/image',
+    parse,
+    withStaged((req, res, staged) => {
+      const type = field(req, 'type') || 'input';
+      const root = folderOf(folders, type);
+      const subfolder = field(req, 'subfolder') ?? '';
+      const name = uploadName(staged);
+      checkStagedImage(staged.path, name);
+      const overwrite = field(req, 'overwrite') === 'true' || field(req, 'overwrite') === '1';
+      const stored = storeUpload({ root, subfolder, name, overwrite, staged: staged.path });
+      res.json({ name: stored.name, subfolder: subfolder.split(path.sep).join('/'), type });
+    }),
+  );
 
   // The mask editor's save: the mask's alpha applied to the original image (original_ref), saved as PNG.
-  router.post('/upload/mask', parse, withStaged((req, res, staged) => {
-    const type = field(req, 'type') || 'input';
-    const root = folderOf(folders, type);
-    const subfolder = field(req, 'subfolder') ?? '';
-    const name = uploadName(staged);
-    checkStagedImage(staged.path, name);
-    const original = originalImage(folders, field(req, 'original_ref'));
-    const mask = decoded(readFileSync(staged.path), quoteName(name));
-    if (mask.width !== original.image.width || mask.height !== original.image.height) {
-      throw new HttpError(400, 'mask_size_mismatch', `the mask is ${mask.width} x ${mask.height} pixels, the original ${original.shown} is ${original.image.width} x ${original.image.height}`);
-    }
-    const rgba = original.image.data;
-    for (let p = 3; p < rgba.length; p += 4) rgba[p] = mask.data[p];
-    const bytes = insertTextChunks(encodeRgbaPng(original.image, true), original.image.text);
-    // Stored like any upload: same name and bytes deduplicated, taken names numbered.
-    const composed = path.join(path.dirname(staged.path), `.fewstep-upload-${randomUUID()}.part`);
-    try {
-      writeFileSync(composed, bytes, { flag: 'wx' });
-      const overwrite = field(req, 'overwrite') === 'true' || field(req, 'overwrite') === '1';
-      const stored = storeUpload({ root, subfolder, name, overwrite, staged: composed });
-      res.json({ name: stored.name, subfolder: subfolder.split(path.sep).join('/'), type });
-    } finally {
-      rmSync(composed, { force: true });
-    }
-  }));
+  router.post(
+    '/upload/mask',
+    parse,
+    withStaged((req, res, staged) => {
+      const type = field(req, 'type') || 'input';
+      const root = folderOf(folders, type);
+      const subfolder = field(req, 'subfolder') ?? '';
+      const name = uploadName(staged);
+      checkStagedImage(staged.path, name);
+      const original = originalImage(folders, field(req, 'original_ref'));
+      const mask = decoded(readFileSync(staged.path), quoteName(name));
+      if (mask.width !== original.image.width || mask.height !== original.image.height) {
+        throw new HttpError(
+          400,
+          'mask_size_mismatch',
+          `the mask is ${mask.width} x ${mask.height} pixels, the original ${original.shown} is ${original.image.width} x ${original.image.height}`,
+        );
+      }
+      const rgba = original.image.data;
+      for (let p = 3; p < rgba.length; p += 4) rgba[p] = mask.data[p];
+      const bytes = insertTextChunks(encodeRgbaPng(original.image, true), original.image.text);
+      // Stored like any upload: same name and bytes deduplicated, taken names numbered.
+      const composed = path.join(path.dirname(staged.path), `.fewstep-upload-${randomUUID()}.part`);
+      try {
+        writeFileSync(composed, bytes, { flag: 'wx' });
+        const overwrite = field(req, 'overwrite') === 'true' || field(req, 'overwrite') === '1';
+        const stored = storeUpload({ root, subfolder, name, overwrite, staged: composed });
+        res.json({ name: stored.name, subfolder: subfolder.split(path.sep).join('/'), type });
+      } finally {
+        rmSync(composed, { force: true });
+      }
+    }),
+  );
 
   return router;
 }

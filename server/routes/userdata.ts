@@ -1,6 +1,6 @@
 import express, { Router, type Request } from 'express';
 import { HttpError } from '../http-error.ts';
-import { UserFiles } from '../user-files.ts';
+import type { UserFiles } from '../user-files.ts';
 
 /** GET /users on a single-user server, as ComfyUI answers it. */
 export interface UsersJson {
@@ -37,7 +37,7 @@ export function userRoutes(files: UserFiles, maxBytes: number): Router {
     res.json({ storage: 'server', migrated: files.migrated } satisfies UsersJson);
   });
 
-  router.post('/users', (_req, res) => {
+  router.post('/users', (_req, _res) => {
     throw new HttpError(400, 'single_user', 'fewstep has one user ("default"); there are no user profiles to create');
   });
 
@@ -52,7 +52,8 @@ export function userRoutes(files: UserFiles, maxBytes: number): Router {
 
   router.post('/settings', raw, (req, res) => {
     const update = jsonBody(req, 'POST /settings');
-    if (!update || typeof update !== 'object' || Array.isArray(update)) throw new HttpError(400, 'invalid_body', 'POST /settings: send an object of setting id -> value');
+    if (!update || typeof update !== 'object' || Array.isArray(update))
+      throw new HttpError(400, 'invalid_body', 'POST /settings: send an object of setting id -> value');
     files.saveSettings({ ...files.settings(), ...(update as Record<string, unknown>) });
     res.json({});
   });

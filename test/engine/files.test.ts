@@ -37,12 +37,15 @@ test('every path that leaves the folder gets one and the same error, whether or 
   ];
   const messages = new Set<string>();
   for (const name of outside) {
-    assert.throws(() => resolveInside(inside, name, 'input'), (error: unknown) => {
-      assert.ok(error instanceof PathError, name);
-      // The message names the path as given; with it taken out, every one reads the same.
-      messages.add(error.message.replace(JSON.stringify(name), '<name>'));
-      return true;
-    });
+    assert.throws(
+      () => resolveInside(inside, name, 'input'),
+      (error: unknown) => {
+        assert.ok(error instanceof PathError, name);
+        // The message names the path as given; with it taken out, every one reads the same.
+        messages.add(error.message.replace(JSON.stringify(name), '<name>'));
+        return true;
+      },
+    );
   }
   assert.deepEqual([...messages], ['<name> is not inside the input folder']);
 });
@@ -70,7 +73,10 @@ test('writeNewFile: whole files under real names only, and a taken name is never
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-write-'));
   const file = path.join(dir, 'image.png');
   writeNewFile(file, 'first');
-  assert.throws(() => writeNewFile(file, 'second'), (error: NodeJS.ErrnoException) => error.code === 'EEXIST');
+  assert.throws(
+    () => writeNewFile(file, 'second'),
+    (error: NodeJS.ErrnoException) => error.code === 'EEXIST',
+  );
   assert.equal(readFileSync(file, 'utf8'), 'first');
   writeFileReplacing(file, 'third');
   assert.equal(readFileSync(file, 'utf8'), 'third');

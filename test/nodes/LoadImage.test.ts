@@ -66,7 +66,17 @@ test('a missing image is an error naming the file relative to the input folder, 
 test('every image name leaving its folder gets the same validation error, existing or not', () => {
   const { root, folders } = workspace();
   const bound = engine.withFolders(folders);
-  const names = ['../secret.png', '../no-such.png', path.join(root, 'secret.png'), '/etc/passwd', '/no/such', 'link-out.png', 'dangling.png', 'sub/../../secret.png', '../secret.png [output]'];
+  const names = [
+    '../secret.png',
+    '../no-such.png',
+    path.join(root, 'secret.png'),
+    '/etc/passwd',
+    '/no/such',
+    'link-out.png',
+    'dangling.png',
+    'sub/../../secret.png',
+    '../secret.png [output]',
+  ];
   const messages = new Set<string>();
   for (const name of names) {
     const result = bound.validate(prompt(name));
@@ -98,7 +108,7 @@ test('a decompression bomb in the input folder is refused at validation, naming 
   assert.match(JSON.stringify(webp), /anim\.webp\\" is a WebP image; LoadImage reads PNG and JPEG/);
 });
 
-test('/object_info shows LoadImage\'s image as a combo of the input folder\'s images with image_upload', () => {
+test("/object_info shows LoadImage's image as a combo of the input folder's images with image_upload", () => {
   const { folders } = workspace();
   const [choices, options] = engine.withFolders(folders).objectInfo().LoadImage.input.required.image as [string[], Record<string, unknown>];
   // Plain image files directly in input/, as ComfyUI lists them; symlinks and folders are not offered.

@@ -30,8 +30,14 @@ function sampled(scorer: Record<string, unknown>, withModel = true, batch = 4) {
     '1': { class_type: 'LoadModel', inputs: { model_name: 'fmnist' } },
     '2': { class_type: 'ClassLabel', inputs: { label: 'all classes' } },
     '3': { class_type: 'StepScheduler', inputs: { model: ['1', 0], steps: 2, spacing: 'trailing' } },
-    '4': { class_type: 'FewStepSampler', inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 1, batch_size: batch, cfg: 2, sampler: 'ddim', eta: 0 } },
-    '5': { class_type: 'RewardScorer', inputs: { images: ['4', 0], conditioning: ['2', 0], ...(withModel ? { model: ['1', 0] } : {}), ...scorerWidgets, ...scorer } },
+    '4': {
+      class_type: 'FewStepSampler',
+      inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 1, batch_size: batch, cfg: 2, sampler: 'ddim', eta: 0 },
+    },
+    '5': {
+      class_type: 'RewardScorer',
+      inputs: { images: ['4', 0], conditioning: ['2', 0], ...(withModel ? { model: ['1', 0] } : {}), ...scorerWidgets, ...scorer },
+    },
   };
 }
 
@@ -72,16 +78,19 @@ test('a missing ONNX scorer or one whose input does not fit is a validation erro
   assert.equal(missing.ok, false);
   if (!missing.ok) assert.match(JSON.stringify(missing.nodeErrors['5']), /onnx_path.*does not exist/);
   const file = path.join(dir, 'scorer64.onnx');
-  writeFileSync(file, encodeModel({
-    name: 'scorer',
-    inputs: [{ name: 'pixels', type: 'float32', dims: ['N', 3, 64, 64] }],
-    outputs: [{ name: 'score', type: 'float32', dims: ['N', 1] }],
-    initializers: [],
-    nodes: [
-      { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['pooled'] },
-      { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
-    ],
-  }));
+  writeFileSync(
+    file,
+    encodeModel({
+      name: 'scorer',
+      inputs: [{ name: 'pixels', type: 'float32', dims: ['N', 3, 64, 64] }],
+      outputs: [{ name: 'score', type: 'float32', dims: ['N', 1] }],
+      initializers: [],
+      nodes: [
+        { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['pooled'] },
+        { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
+      ],
+    }),
+  );
   const unfit = engine.validate(sampled({ onnx_weight: 1, onnx_path: inModels(file), onnx_input_size: 28 }));
   assert.equal(unfit.ok, false);
   if (!unfit.ok) assert.match(JSON.stringify(unfit.nodeErrors['5']), /64x64, but input_size is 28/);
@@ -91,17 +100,22 @@ test('a missing ONNX scorer or one whose input does not fit is a validation erro
 test('an ONNX scorer that fits scores the images (resized, grey repeated to RGB)', async () => {
   const dir = scorerDir;
   const file = path.join(dir, 'mean.onnx');
-  writeFileSync(file, encodeModel({
-    name: 'mean',
-    inputs: [{ name: 'pixels', type: 'float32', dims: ['N', 3, 32, 32] }],
-    outputs: [{ name: 'score', type: 'float32', dims: ['N'] }],
-    initializers: [],
-    nodes: [
-      { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['pooled'] },
-      { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
-    ],
-  }));
-  const result = await engine.run(sampled({ confidence_weight: 0, onnx_weight: 1, onnx_path: inModels(file), onnx_input_size: 32 }, true, 2), { folders: workspace() });
+  writeFileSync(
+    file,
+    encodeModel({
+      name: 'mean',
+      inputs: [{ name: 'pixels', type: 'float32', dims: ['N', 3, 32, 32] }],
+      outputs: [{ name: 'score', type: 'float32', dims: ['N'] }],
+      initializers: [],
+      nodes: [
+        { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['pooled'] },
+        { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
+      ],
+    }),
+  );
+  const result = await engine.run(sampled({ confidence_weight: 0, onnx_weight: 1, onnx_path: inModels(file), onnx_input_size: 32 }, true, 2), {
+    folders: workspace(),
+  });
   assert.equal(result.status, 'success', JSON.stringify(result));
   if (result.status !== 'success') return;
   const stats = result.stats['5'] as Record<string, any>;
@@ -109,16 +123,19 @@ test('an ONNX scorer that fits scores the images (resized, grey repeated to RGB)
 });
 
 function meanScorer(file: string): void {
-  writeFileSync(file, encodeModel({
-    name: 'mean',
-    inputs: [{ name: 'pixels', type: 'float32', dims: ['N', 1, 28, 28] }],
-    outputs: [{ name: 'score', type: 'float32', dims: ['N'] }],
-    initializers: [],
-    nodes: [
-      { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['pooled'] },
-      { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
-    ],
-  }));
+  writeFileSync(
+    file,
+    encodeModel({
+      name: 'mean',
+      inputs: [{ name: 'pixels', type: 'float32', dims: ['N', 1, 28, 28] }],
+      outputs: [{ name: 'score', type: 'float32', dims: ['N'] }],
+      initializers: [],
+      nodes: [
+        { op: 'GlobalAveragePool', inputs: ['pixels'], outputs: ['pooled'] },
+        { op: 'ReduceMean', inputs: ['pooled'], outputs: ['score'], attributes: { axes: [1, 2, 3], keepdims: 0 } },
+      ],
+    }),
+  );
 }
 
 test('onnx_path stays inside the models folder: every path outside gets one error, whether or not a file is there', () => {

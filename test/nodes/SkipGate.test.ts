@@ -25,7 +25,10 @@ function prompt(gate: Record<string, unknown>, sampler: Record<string, unknown> 
     '2': { class_type: 'ClassLabel', inputs: { label: 'Sneaker' } },
     '3': { class_type: 'StepScheduler', inputs: { model: ['1', 0], steps: 3, spacing: 'trailing' } },
     '6': { class_type: 'SkipGate', inputs: { model: ['1', 0], ...gate } },
-    '4': { class_type: 'FewStepSampler', inputs: { model: ['6', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 5, batch_size: 2, cfg: 2, sampler: 'dpmpp_2m', ...sampler } },
+    '4': {
+      class_type: 'FewStepSampler',
+      inputs: { model: ['6', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 5, batch_size: 2, cfg: 2, sampler: 'dpmpp_2m', ...sampler },
+    },
     '5': { class_type: 'PreviewImage', inputs: { images: ['4', 0] } },
   };
 }
@@ -53,18 +56,39 @@ test('a mask of the wrong shape is a validation error on the SkipGate node, befo
   assert.match(errors[0][1], /row 2 \("RRRRRRRRRRR"\) has 11 entries, but the model has 10 blocks/);
   assert.match(errors[1][1], /row 3 .* has 9 entries/);
   assert.match(errorsOf(prompt({ mode: 'mask', mask: 'RRRRRXRRRR' }))[0][1], /has "X": use R \(run\), C \(reuse cached residual\), D \(drop\) or S/);
-  assert.deepEqual(errorsOf(prompt({ mode: 'mask', mask: ALL, uncond_mask: 'DDDD' })).map((e) => e[0]), ['uncond_mask']);
+  assert.deepEqual(
+    errorsOf(prompt({ mode: 'mask', mask: ALL, uncond_mask: 'DDDD' })).map((e) => e[0]),
+    ['uncond_mask'],
+  );
 });
 
 test('a setting naming a block the model lacks is a validation error on its input', () => {
   const errors = errorsOf(prompt({ mode: 'change', blocks: '3-10' }));
-  assert.deepEqual(errors.map((e) => e[0]), ['blocks']);
+  assert.deepEqual(
+    errors.map((e) => e[0]),
+    ['blocks'],
+  );
   assert.match(errors[0][1], /names block 10, but the model has 10 blocks \(0\.\.9\)/);
-  assert.deepEqual(errorsOf(prompt({ mode: 'change', blocks: '2-x' })).map((e) => e[0]), ['blocks']);
-  assert.deepEqual(errorsOf(prompt({ mode: 'change', start: 0.8, end: 0.5 })).map((e) => e[0]), ['start']);
-  assert.deepEqual(errorsOf(prompt({ mode: 'learned', learned: '{"logits": [[1, 2]]}' })).map((e) => e[0]), ['learned']);
-  assert.deepEqual(errorsOf(prompt({ mode: 'learned', learned: 'not json' })).map((e) => e[0]), ['learned']);
-  assert.deepEqual(errorsOf(prompt({ mode: 'off', uncond_pass: 'RRQ' })).map((e) => e[0]), ['uncond_pass']);
+  assert.deepEqual(
+    errorsOf(prompt({ mode: 'change', blocks: '2-x' })).map((e) => e[0]),
+    ['blocks'],
+  );
+  assert.deepEqual(
+    errorsOf(prompt({ mode: 'change', start: 0.8, end: 0.5 })).map((e) => e[0]),
+    ['start'],
+  );
+  assert.deepEqual(
+    errorsOf(prompt({ mode: 'learned', learned: '{"logits": [[1, 2]]}' })).map((e) => e[0]),
+    ['learned'],
+  );
+  assert.deepEqual(
+    errorsOf(prompt({ mode: 'learned', learned: 'not json' })).map((e) => e[0]),
+    ['learned'],
+  );
+  assert.deepEqual(
+    errorsOf(prompt({ mode: 'off', uncond_pass: 'RRQ' })).map((e) => e[0]),
+    ['uncond_pass'],
+  );
   assert.ok(engine.validate(prompt({ mode: 'change', blocks: '2-7' })).ok);
   const logits = JSON.stringify({ logits: [[1, 1, 1, -1, 1, 1, 1, 1, 1, 1]], uncondLogits: [[1, -1, -1, 1, 1, 1, 1, 1, 1, 1]] });
   assert.ok(engine.validate(prompt({ mode: 'learned', learned: logits, action: 'drop' })).ok);
@@ -81,11 +105,25 @@ test('the sampler runs a gated model unchanged and reports what was run, reused 
   // Progress events carry each step's compute as it ends, and the running total.
   const progress = events.filter((e): e is Extract<RunEvent, { type: 'node_progress' }> => e.type === 'node_progress' && e.nodeId === '4');
   const compute = progress.map((e) => (e.detail as { compute: { step: { drop: number; uncond_skipped: number }; flops_saved_fraction: number } }).compute);
-  assert.deepEqual(compute.map((c) => [c.step.drop, c.step.uncond_skipped]), [[0, 0], [8, 0], [0, 2]]);
+  assert.deepEqual(
+    compute.map((c) => [c.step.drop, c.step.uncond_skipped]),
+    [
+      [0, 0],
+      [8, 0],
+      [0, 2],
+    ],
+  );
   assert.equal(compute[0].flops_saved_fraction, 0);
   assert.equal(compute[2].flops_saved_fraction, stats.flops_saved_fraction);
   // 2 images, cfg: 4 elements at steps 0-1, 2 at step 2 (uncond pass skipped).
-  assert.deepEqual(stats.per_step.map((s: any) => [s.run, s.reuse, s.drop, s.uncond_skipped]), [[40, 0, 0, 0], [32, 0, 8, 0], [16, 4, 0, 2]]);
+  assert.deepEqual(
+    stats.per_step.map((s: any) => [s.run, s.reuse, s.drop, s.uncond_skipped]),
+    [
+      [40, 0, 0, 0],
+      [32, 0, 8, 0],
+      [16, 4, 0, 2],
+    ],
+  );
   const { embed, head, blocks } = { embed: 7840768, head: 16189440, blocks: 45021184 };
   const full = embed + head + 10 * blocks;
   assert.equal(stats.flops_full, 12 * full);
@@ -141,7 +179,8 @@ test('masks are checked against the block counts the model catalogue reads, wher
     assert.ok(tinyEngine.validate(gated('RRDR/RRRR')).ok, 'the synthetic model has 4 blocks');
     const result = tinyEngine.validate(gated(`${ALL}/${ALL}`));
     assert.ok(!result.ok);
-    if (!result.ok) assert.match(result.nodeErrors['6'].errors[0].details, /has 10 entries, but the model has 4 blocks \(one character per block\) \(model tiny\)/);
+    if (!result.ok)
+      assert.match(result.nodeErrors['6'].errors[0].details, /has 10 entries, but the model has 4 blocks \(one character per block\) \(model tiny\)/);
   } finally {
     await tinyStore.dispose();
     await copy.cleanup();

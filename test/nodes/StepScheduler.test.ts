@@ -26,7 +26,10 @@ function prompt(scheduler: Record<string, unknown>) {
     '1': { class_type: 'LoadModel', inputs: { model_name: 'fmnist' } },
     '2': { class_type: 'ClassLabel', inputs: { label: 'all classes' } },
     '3': { class_type: 'StepScheduler', inputs: { model: ['1', 0], steps: 4, spacing: 'learned', rho: 7, timesteps: '', learned: '', ...scheduler } },
-    '4': { class_type: 'FewStepSampler', inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 5, batch_size: 2, cfg: 3, sampler: 'ddim', eta: 0 } },
+    '4': {
+      class_type: 'FewStepSampler',
+      inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 5, batch_size: 2, cfg: 3, sampler: 'ddim', eta: 0 },
+    },
     '5': { class_type: 'PreviewImage', inputs: { images: ['4', 0] } },
   };
 }

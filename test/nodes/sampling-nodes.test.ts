@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { type RunEvent } from '../../engine/index.ts';
+import type { RunEvent } from '../../engine/index.ts';
 import { createFewstepSetup } from '../../server/setup.ts';
 import { ModelStore } from '../../engine/onnx/index.ts';
 import type { ImageBatch } from '../../engine/image/image-batch.ts';
@@ -20,7 +20,10 @@ function prompt(sampler: Record<string, unknown> = {}, scheduler: Record<string,
     '1': { class_type: 'LoadModel', inputs: { model_name: 'fmnist' } },
     '2': { class_type: 'ClassLabel', inputs: { label } },
     '3': { class_type: 'StepScheduler', inputs: { model: ['1', 0], steps: 2, spacing: 'trailing', ...scheduler } },
-    '4': { class_type: 'FewStepSampler', inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 5, batch_size: 2, cfg: 2, sampler: 'dpmpp_2m', ...sampler } },
+    '4': {
+      class_type: 'FewStepSampler',
+      inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 5, batch_size: 2, cfg: 2, sampler: 'dpmpp_2m', ...sampler },
+    },
     '5': { class_type: 'PreviewImage', inputs: { images: ['4', 0] } },
   };
 }
@@ -37,7 +40,13 @@ async function sample(p: ReturnType<typeof prompt>) {
 test('the default model samples end to end: progress each step with a preview, stats with nfe and flops', async () => {
   const { events, stats, result } = await sample(prompt());
   const progress = events.filter((e): e is Extract<RunEvent, { type: 'node_progress' }> => e.type === 'node_progress');
-  assert.deepEqual(progress.map((e) => [e.nodeId, e.value, e.max]), [['4', 1, 2], ['4', 2, 2]]);
+  assert.deepEqual(
+    progress.map((e) => [e.nodeId, e.value, e.max]),
+    [
+      ['4', 1, 2],
+      ['4', 2, 2],
+    ],
+  );
   const preview = progress[0].preview as ImageBatch;
   assert.equal(preview.count, 1, 'the preview is one tiled image');
   assert.equal(preview.width, 56);
@@ -106,8 +115,17 @@ test('bad sampling settings are validation errors on their node and input', () =
   const result = engine.validate(prompt({ cfg: 50, sampler: 'k_lms' }, { spacing: 'explicit', timesteps: '900, x' }));
   assert.ok(!result.ok);
   if (result.ok) return;
-  assert.deepEqual(result.nodeErrors['4'].errors.map((e) => [e.type, e.extra_info.input_name]), [['value_bigger_than_max', 'cfg'], ['value_not_in_list', 'sampler']]);
-  assert.deepEqual(result.nodeErrors['3'].errors.map((e) => [e.type, e.extra_info.input_name]), [['custom_validation_failed', 'timesteps']]);
+  assert.deepEqual(
+    result.nodeErrors['4'].errors.map((e) => [e.type, e.extra_info.input_name]),
+    [
+      ['value_bigger_than_max', 'cfg'],
+      ['value_not_in_list', 'sampler'],
+    ],
+  );
+  assert.deepEqual(
+    result.nodeErrors['3'].errors.map((e) => [e.type, e.extra_info.input_name]),
+    [['custom_validation_failed', 'timesteps']],
+  );
   const count = engine.validate(prompt({}, { spacing: 'explicit', timesteps: '900, 500, 100' }));
   assert.ok(!count.ok && /lists 3 timesteps but steps is 2/.test(count.nodeErrors['3'].errors[0].details));
 });

@@ -79,7 +79,9 @@ describe('processes end by themselves when their work is done', { timeout: 30 * 
     'baseline-100-step.json': ['StepScheduler.steps=30', 'FewStepSampler.batch_size=24'],
     'four-step.json': ['FewStepSampler.batch_size=24'],
   };
-  const shipped = readdirSync(path.join(root, 'workflows')).filter((name) => name.endsWith('.json')).sort();
+  const shipped = readdirSync(path.join(root, 'workflows'))
+    .filter((name) => name.endsWith('.json'))
+    .sort();
   for (const name of shipped) {
     it(`fewstep run workflows/${name} ends by itself, exit 0`, async () => {
       const out = mkdtempSync(path.join(os.tmpdir(), 'fewstep-exit-'));
@@ -107,7 +109,9 @@ describe('processes end by themselves when their work is done', { timeout: 30 * 
         asked = true;
         void (async () => {
           const base = `http://127.0.0.1:${port}`;
-          const queued = (await (await fetch(`${base}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow }) })).json()) as { prompt_id: string };
+          const queued = (await (
+            await fetch(`${base}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow }) })
+          ).json()) as { prompt_id: string };
           for (;;) {
             const history = (await (await fetch(`${base}/history/${queued.prompt_id}`)).json()) as Record<string, unknown>;
             if (history[queued.prompt_id]) break;

@@ -71,7 +71,10 @@ test('run: a seed control of "randomize" changes nothing headless: the saved wor
   sampler.widgets_values[1] = 'randomize';
   writeFileSync(path.join(dir, 'random.json'), JSON.stringify(workflow));
   const cwd = path.resolve(import.meta.dirname, '../..');
-  const first = await fewstep(['run', path.join(dir, 'random.json'), '--out', dir, '--set', 'FewStepSampler.seed=7', '--set', 'FewStepSampler.batch_size=1', '--json'], cwd);
+  const first = await fewstep(
+    ['run', path.join(dir, 'random.json'), '--out', dir, '--set', 'FewStepSampler.seed=7', '--set', 'FewStepSampler.batch_size=1', '--json'],
+    cwd,
+  );
   assert.equal(first.code, 0, first.stderr);
   const saved = JSON.parse(first.stdout).outputs['5'].images[0].path;
   const source = readWorkflowSource(readFileSync(saved), 'saved.png');

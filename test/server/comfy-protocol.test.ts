@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import Type from 'typebox';
 import { WebSocket } from 'ws';
 import { createEngine, decodePng, defineNode } from '../../engine/index.ts';
 import { allNodes } from '../../nodes/index.ts';
@@ -58,7 +57,12 @@ class Recorder {
     for (;;) {
       const found = this.entries.find(predicate);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`not received within ${ms} ms; got ${this.json().map((m) => m.type).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `not received within ${ms} ms; got ${this.json()
+            .map((m) => m.type)
+            .join(', ')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -115,7 +119,9 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
         if (!reply) arrivals.push('reply');
         reply += String(chunk);
       });
-      http.write(`POST /prompt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      http.write(
+        `POST /prompt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       await ws.done(promptId);
       ws.socket.off('message', onMessage);
       http.destroy();
@@ -138,7 +144,11 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
     await ws.done(first);
     const cold = ws.about(first);
     assert.deepEqual(cold.find((m) => m.type === 'execution_cached')!.data.nodes, [], 'execution_cached even when nothing is cached');
-    assert.deepEqual(cold.filter((m) => m.type === 'executed').map((m) => m.data.node), ['3'], 'executed only from the output node');
+    assert.deepEqual(
+      cold.filter((m) => m.type === 'executed').map((m) => m.data.node),
+      ['3'],
+      'executed only from the output node',
+    );
     const shown = cold.find((m) => m.type === 'fewstep_executed')!;
     assert.deepEqual([shown.data.node, shown.data.output.text], ['2', ['2 images']], "a non-output node's card goes as fewstep_executed");
     const images = cold.find((m) => m.type === 'executed')!.data.output.images;
@@ -146,7 +156,10 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
 
     const second = (await postJson(`${t.base}/prompt`, { prompt: grayPrompt(0.9), client_id: 'cache' })).body.prompt_id;
     await ws.done(second);
-    const warm = ws.about(second).filter((m) => m.type !== 'progress_state').map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
+    const warm = ws
+      .about(second)
+      .filter((m) => m.type !== 'progress_state')
+      .map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
     assert.deepEqual(warm, ['execution_start', 'execution_cached', 'fewstep_executed', 'executed', 'execution_success', 'executing:null']);
     const again = ws.about(second);
     assert.deepEqual(again.find((m) => m.type === 'execution_cached')!.data.nodes, ['1', '2', '3']);
@@ -162,7 +175,10 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
     const id = (await postJson(`${t.base}/prompt`, { prompt: slowPrompt(3), client_id: 'states' })).body.prompt_id;
     await ws.done(id);
     const states = ws.about(id).filter((m) => m.type === 'progress_state');
-    const ofNode2 = states.map((m) => m.data.nodes['2']).filter(Boolean).map((n) => `${n.state}:${n.value}/${n.max}`);
+    const ofNode2 = states
+      .map((m) => m.data.nodes['2'])
+      .filter(Boolean)
+      .map((n) => `${n.state}:${n.value}/${n.max}`);
     // Deduplicate consecutive repeats (a message goes out for every node's change).
     const changes = ofNode2.filter((s, i) => s !== ofNode2[i - 1]);
     assert.deepEqual(changes, ['running:0/1', 'running:1/3', 'running:2/3', 'running:3/3', 'finished:3/3']);
@@ -186,7 +202,8 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
     assert.equal(bystander.frames().length, 2, 'one preview per step, as type-1 frames');
     for (const frame of bystander.frames()) assert.equal(frame.readUInt32BE(0), 1);
     const watched = new Set(watcher.about(id).map((m) => m.type));
-    for (const type of ['execution_start', 'execution_cached', 'executing', 'progress', 'progress_state', 'executed', 'execution_success']) assert.ok(watched.has(type), type);
+    for (const type of ['execution_start', 'execution_cached', 'executing', 'progress', 'progress_state', 'executed', 'execution_success'])
+      assert.ok(watched.has(type), type);
 
     // Interrupting such a prompt is broadcast too (ComfyUI sends execution_interrupted with broadcast=True).
     const long = (await postJson(`${t.base}/prompt`, { prompt: slowPrompt(10000, 2) })).body.prompt_id;
@@ -220,7 +237,11 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
       assert.equal(frame.readUInt32BE(0), 4);
       const length = frame.readUInt32BE(4);
       const metadata = JSON.parse(frame.subarray(8, 8 + length).toString('utf8'));
-      assert.deepEqual(metadata, { node_id: '2', prompt_id: id, display_node_id: '2', parent_node_id: null, real_node_id: '2', image_type: 'image/png' }, `frame ${step}`);
+      assert.deepEqual(
+        metadata,
+        { node_id: '2', prompt_id: id, display_node_id: '2', parent_node_id: null, real_node_id: '2', image_type: 'image/png' },
+        `frame ${step}`,
+      );
       const image = decodePng(frame.subarray(8 + length)).image;
       assert.deepEqual([image.width, image.height], [4, 4]);
     }
@@ -229,7 +250,7 @@ describe("ComfyUI's websocket protocol: order, caching, recipients, progress_sta
       assert.deepEqual([frame.readUInt32BE(0), frame.readUInt32BE(4)], [1, 2]);
       assert.equal(decodePng(frame.subarray(8)).image.width, 4);
     }
-    assert.equal(odd.frames().length, 0, 'not this client\'s prompt');
+    assert.equal(odd.frames().length, 0, "not this client's prompt");
     assert.equal(modern.socket.readyState, WebSocket.OPEN, 'malformed messages left the socket open');
     for (const client of [modern, odd, watcher]) client.close();
   });

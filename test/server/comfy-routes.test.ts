@@ -21,7 +21,8 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
   it('lists jobs with status filter, sorting and pagination, and shows one job with its outputs and workflow', async () => {
     const ws = await WsClient.connect(`${t.wsBase}/ws?clientId=jobs`);
     const workflow = { id: 'wf-1', nodes: [] };
-    const ok = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ steps: 2 }), client_id: 'jobs', extra_data: { extra_pnginfo: { workflow } } })).body.prompt_id;
+    const ok = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ steps: 2 }), client_id: 'jobs', extra_data: { extra_pnginfo: { workflow } } })).body
+      .prompt_id;
     await ws.finished(ok);
     const failing = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ image: 'gone.png' }), client_id: 'jobs' })).body.prompt_id;
     await ws.finished(failing);
@@ -30,7 +31,13 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     const waiting = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt(), client_id: 'jobs' })).body.prompt_id;
 
     const queued = (await getJson(`${t.base}/api/jobs?status=in_progress,pending&limit=200&offset=0`)).body;
-    assert.deepEqual(queued.jobs.map((j: { id: string; status: string }) => [j.id, j.status]), [[waiting, 'pending'], [stopped, 'in_progress']]);
+    assert.deepEqual(
+      queued.jobs.map((j: { id: string; status: string }) => [j.id, j.status]),
+      [
+        [waiting, 'pending'],
+        [stopped, 'in_progress'],
+      ],
+    );
     const running = (await getJson(`${t.base}/api/jobs/${stopped}`)).body;
     assert.equal(running.status, 'in_progress');
     assert.equal(running.workflow.prompt['2'].class_type, 'SlowSteps');
@@ -41,7 +48,15 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.deepEqual((await postJson(`${t.base}/api/jobs/${stopped}/cancel`, {})).body, { cancelled: false }, 'a finished job: a no-op');
 
     const all = (await getJson(`${t.base}/api/jobs`)).body;
-    assert.deepEqual(all.jobs.map((j: { id: string; status: string }) => [j.id, j.status]), [[stopped, 'cancelled'], [failing, 'failed'], [ok, 'completed']], 'newest first');
+    assert.deepEqual(
+      all.jobs.map((j: { id: string; status: string }) => [j.id, j.status]),
+      [
+        [stopped, 'cancelled'],
+        [failing, 'failed'],
+        [ok, 'completed'],
+      ],
+      'newest first',
+    );
     assert.deepEqual(all.pagination, { offset: 0, limit: 3, total: 3, has_more: false });
     const done = all.jobs.find((j: { id: string }) => j.id === ok);
     assert.equal(done.workflow_id, 'wf-1');
@@ -56,12 +71,21 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.deepEqual(failed.execution_error.traceback, []);
 
     const page = (await getJson(`${t.base}/api/jobs?status=completed,failed,cancelled&limit=2&offset=1&sort_order=asc`)).body;
-    assert.deepEqual(page.jobs.map((j: { id: string }) => j.id), [failing, stopped]);
+    assert.deepEqual(
+      page.jobs.map((j: { id: string }) => j.id),
+      [failing, stopped],
+    );
     assert.deepEqual(page.pagination, { offset: 1, limit: 2, total: 3, has_more: false });
     const first = (await getJson(`${t.base}/api/jobs?status=completed,failed,cancelled&limit=1`)).body;
     assert.equal(first.pagination.has_more, true);
-    assert.deepEqual((await getJson(`${t.base}/api/jobs?status=failed`)).body.jobs.map((j: { id: string }) => j.id), [failing]);
-    assert.deepEqual((await getJson(`${t.base}/api/jobs?workflow_id=wf-1`)).body.jobs.map((j: { id: string }) => j.id), [ok]);
+    assert.deepEqual(
+      (await getJson(`${t.base}/api/jobs?status=failed`)).body.jobs.map((j: { id: string }) => j.id),
+      [failing],
+    );
+    assert.deepEqual(
+      (await getJson(`${t.base}/api/jobs?workflow_id=wf-1`)).body.jobs.map((j: { id: string }) => j.id),
+      [ok],
+    );
 
     const detail = (await getJson(`${t.base}/api/jobs/${ok}`)).body;
     assert.equal(detail.status, 'completed');
@@ -121,11 +145,20 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.deepEqual(await plain.json(), 'workflows/other.json');
 
     const listed = (await getJson(`${t.base}/api/userdata?dir=workflows&recurse=true&split=false&full_info=true`)).body;
-    assert.deepEqual(listed.map((f: { path: string }) => f.path), ['my flow.json', 'other.json']);
+    assert.deepEqual(
+      listed.map((f: { path: string }) => f.path),
+      ['my flow.json', 'other.json'],
+    );
     assert.deepEqual((await getJson(`${t.base}/userdata?dir=workflows`)).body, ['my flow.json', 'other.json']);
-    assert.deepEqual((await getJson(`${t.base}/userdata?dir=workflows&split=true`)).body, [['my flow.json', 'my flow.json'], ['other.json', 'other.json']]);
+    assert.deepEqual((await getJson(`${t.base}/userdata?dir=workflows&split=true`)).body, [
+      ['my flow.json', 'my flow.json'],
+      ['other.json', 'other.json'],
+    ]);
     const v2 = (await getJson(`${t.base}/api/v2/userdata?path=workflows`)).body;
-    assert.deepEqual(v2.map((e: { path: string; type: string }) => `${e.type}:${e.path}`), ['file:workflows/my flow.json', 'file:workflows/other.json']);
+    assert.deepEqual(
+      v2.map((e: { path: string; type: string }) => `${e.type}:${e.path}`),
+      ['file:workflows/my flow.json', 'file:workflows/other.json'],
+    );
     assert.equal(v2[0].size, Buffer.byteLength(text));
     assert.ok(v2[0].modified > 1_600_000_000 && v2[0].modified < 1e11, 'seconds, as ComfyUI');
     assert.ok((await getJson(`${t.base}/api/v2/userdata`)).body.some((e: { path: string; type: string }) => e.path === 'workflows' && e.type === 'directory'));
@@ -172,7 +205,10 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     const index = (await getJson(`${t.base}/templates/index.json`)).body;
     assert.equal(index.length, 1);
     assert.equal(index[0].moduleName, 'default');
-    assert.deepEqual(index[0].templates.map((x: { name: string }) => x.name), ['four-step-skip', 'four-step']);
+    assert.deepEqual(
+      index[0].templates.map((x: { name: string }) => x.name),
+      ['four-step-skip', 'four-step'],
+    );
     assert.equal(index[0].templates[0].mediaType, 'image');
     assert.match(index[0].templates[0].description, /FewStepSampler/);
     assert.equal((await getJson(`${t.base}/templates/four-step.json`)).body.nodes.length, 5);
@@ -189,15 +225,19 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.deepEqual((await getJson(`${t.base}/api/embeddings`)).body, []);
 
     const stats = (await getJson(`${t.base}/api/system_stats`)).body;
-    for (const key of ['os', 'python_version', 'comfyui_version', 'pytorch_version', 'embedded_python', 'argv', 'ram_total', 'ram_free']) assert.ok(key in stats.system, key);
+    for (const key of ['os', 'python_version', 'comfyui_version', 'pytorch_version', 'embedded_python', 'argv', 'ram_total', 'ram_free'])
+      assert.ok(key in stats.system, key);
     assert.match(stats.system.comfyui_version, /^\d+\.\d+\.\d+-fewstep$/);
     assert.deepEqual(Object.keys(stats.devices[0]).sort(), ['index', 'name', 'torch_vram_free', 'torch_vram_total', 'type', 'vram_free', 'vram_total']);
-    assert.ok(!JSON.stringify(stats.system.argv).includes(path.sep + 'node_modules'), 'argv without the machine\'s paths');
+    assert.ok(!JSON.stringify(stats.system.argv).includes(`${path.sep}node_modules`), "argv without the machine's paths");
   });
 
   it('POST /free drops cached node outputs, so the next identical prompt runs again', async () => {
     const ws = await WsClient.connect(`${t.wsBase}/ws?clientId=free`);
-    const prompt = { '1': { class_type: 'Gray', inputs: { value: 0.3, count: 1 } }, '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'free' } } };
+    const prompt = {
+      '1': { class_type: 'Gray', inputs: { value: 0.3, count: 1 } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'free' } },
+    };
     const cached = async () => {
       const id = (await postJson(`${t.base}/prompt`, { prompt, client_id: 'free' })).body.prompt_id;
       await ws.finished(id);

@@ -20,7 +20,8 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 describe('fuzz: hostile requests against a fewstep serve process', () => {
   let server: ChildServer;
   let routes: Route[];
-  const rss = async () => ((await (await fetch(`${server.base}/system_stats`, { headers: auth })).json()) as { system: unknown; process_memory: { rss: number } }).process_memory.rss;
+  const rss = async () =>
+    ((await (await fetch(`${server.base}/system_stats`, { headers: auth })).json()) as { system: unknown; process_memory: { rss: number } }).process_memory.rss;
 
   before(async () => {
     routes = await listRoutes();

@@ -41,11 +41,25 @@ function rawRequest(port: number, text: string | Buffer, options: { reset?: bool
 }
 
 function upgradeRequest(path: string, headers: string[] = []): string {
-  return [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', ...headers, '', ''].join('\r\n');
+  return [
+    `GET ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ...headers,
+    '',
+    '',
+  ].join('\r\n');
 }
 
 async function jsonRequest(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -161,7 +175,11 @@ describe('hardening: JSON bodies', () => {
       assert.equal(response.status, status, `${String(body).slice(0, 30)} ${JSON.stringify(headers)}`);
       assertComfyError(response.body, type);
     }
-    for (const [path, status] of [['/history/%zz', 400], ['/object_info/%E0%A4%A', 400], ['/nothing/here', 404]] as const) {
+    for (const [path, status] of [
+      ['/history/%zz', 400],
+      ['/object_info/%E0%A4%A', 400],
+      ['/nothing/here', 404],
+    ] as const) {
       const response = await fetch(`${t.base}${path}`);
       assert.equal(response.status, status, path);
       assertComfyError(await response.json(), status === 404 ? 'not_found' : 'bad_request');
@@ -223,7 +241,9 @@ describe('hardening: node count', () => {
     const bin = path.resolve(import.meta.dirname, '../../bin/fewstep.mjs');
     const fewstep = (args: string[]) =>
       new Promise<{ code: number; stderr: string }>((resolve) => {
-        execFile(process.execPath, [bin, ...args], { cwd: t.root, timeout: 180_000 }, (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }));
+        execFile(process.execPath, [bin, ...args], { cwd: t.root, timeout: 180_000 }, (error, _stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) : 0, stderr }),
+        );
       });
     for (const result of await Promise.all([fewstep(['validate', file]), fewstep(['run', file])])) {
       assert.equal(result.code, 2, result.stderr);
@@ -246,14 +266,22 @@ describe('hardening: DNS rebinding', () => {
 
   const status = (server: TestServer, host: string, extra: string[] = []) =>
     rawRequest(server.server.address().port, [`GET /queue HTTP/1.1`, `Host: ${host}`, ...extra, '', ''].join('\r\n'));
-  const upgradeStatus = (server: TestServer, host: string) => rawRequest(server.server.address().port, upgradeRequest('/ws').replace('Host: 127.0.0.1', `Host: ${host}`));
+  const upgradeStatus = (server: TestServer, host: string) =>
+    rawRequest(server.server.address().port, upgradeRequest('/ws').replace('Host: 127.0.0.1', `Host: ${host}`));
 
   it('bound to loopback, serves loopback host names only, over HTTP and websockets', async () => {
     const port = loopback.server.address().port;
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'localhost', `app.localhost:${port}`, `LOCALHOST.:${port}`]) {
       assert.equal(await status(loopback, host), '200', host);
     }
-    for (const host of [`attacker.example:${port}`, 'attacker.example', `localhost.attacker.example:${port}`, `127.0.0.1.nip.io:${port}`, `192.168.1.5:${port}`, '']) {
+    for (const host of [
+      `attacker.example:${port}`,
+      'attacker.example',
+      `localhost.attacker.example:${port}`,
+      `127.0.0.1.nip.io:${port}`,
+      `192.168.1.5:${port}`,
+      '',
+    ]) {
       assert.equal(await status(loopback, host, [`Origin: http://${host}`]), '403', host);
       assert.equal(await upgradeStatus(loopback, host), '403', `ws ${host}`);
     }
@@ -270,7 +298,8 @@ describe('hardening: DNS rebinding', () => {
   });
 
   it('serves the names given to --allow-host, and subdomains of a leading-dot name', async () => {
-    for (const host of ['my-box.local:8188', 'MY-BOX.LOCAL', 'example.com', 'a.b.example.com:1', 'localhost']) assert.equal(await status(allowing, host), '200', host);
+    for (const host of ['my-box.local:8188', 'MY-BOX.LOCAL', 'example.com', 'a.b.example.com:1', 'localhost'])
+      assert.equal(await status(allowing, host), '200', host);
     for (const host of ['other-box.local', 'example.com.evil', 'notexample.com']) assert.equal(await status(allowing, host), '403', host);
     assert.equal(await upgradeStatus(allowing, 'my-box.local'), '101');
   });

@@ -52,7 +52,10 @@ describe('interrupt and queue control', () => {
     assert.equal((await getJson(`${t.base}/prompt`)).body.exec_info.queue_remaining, 4);
 
     await postJson(`${t.base}/queue`, { delete: [ids[0]] });
-    assert.deepEqual((await getJson(`${t.base}/queue`)).body.queue_pending.map((item: unknown[]) => item[1]), ids.slice(1));
+    assert.deepEqual(
+      (await getJson(`${t.base}/queue`)).body.queue_pending.map((item: unknown[]) => item[1]),
+      ids.slice(1),
+    );
     await postJson(`${t.base}/queue`, { clear: true });
     assert.deepEqual((await getJson(`${t.base}/queue`)).body.queue_pending, []);
     // Status broadcasts told the client how long the queue was.

@@ -41,7 +41,10 @@ describe('many clients', () => {
 
     // Prompts ran in the order they were numbered.
     const started = watcher.messages.filter((m) => m.type === 'execution_start').map((m) => m.data.prompt_id);
-    assert.deepEqual(started, numbers.sort((a, b) => a[0] - b[0]).map(([, id]) => id));
+    assert.deepEqual(
+      started,
+      numbers.sort((a, b) => a[0] - b[0]).map(([, id]) => id),
+    );
 
     const history = (await getJson(`${t.base}/history`)).body;
     assert.equal(Object.keys(history).length, 50);

@@ -27,7 +27,10 @@ describe('prompt -> websocket events -> history -> view', () => {
     await ws.finished(promptId);
 
     // progress_state is checked in comfy-protocol.test.ts.
-    const sequence = ws.forPrompt(promptId).filter((m) => m.type !== 'progress_state').map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
+    const sequence = ws
+      .forPrompt(promptId)
+      .filter((m) => m.type !== 'progress_state')
+      .map((m) => (m.type === 'executing' ? `executing:${m.data.node}` : m.type));
     assert.deepEqual(sequence, [
       'execution_start',
       'execution_cached',
@@ -42,7 +45,14 @@ describe('prompt -> websocket events -> history -> view', () => {
       'executing:null',
     ]);
     const progress = ws.forPrompt(promptId).filter((m) => m.type === 'progress');
-    assert.deepEqual(progress.map((m) => [m.data.value, m.data.max, m.data.node]), [[1, 3, '2'], [2, 3, '2'], [3, 3, '2']]);
+    assert.deepEqual(
+      progress.map((m) => [m.data.value, m.data.max, m.data.node]),
+      [
+        [1, 3, '2'],
+        [2, 3, '2'],
+        [3, 3, '2'],
+      ],
+    );
 
     // One binary preview frame per step: uint32 type 1, uint32 format 2 (PNG), then a PNG.
     assert.equal(ws.frames.length, 3);
@@ -76,7 +86,7 @@ describe('prompt -> websocket events -> history -> view', () => {
     ws.close();
   });
 
-  it('works as ComfyUI\'s websocket API example does, under /api as well', async () => {
+  it("works as ComfyUI's websocket API example does, under /api as well", async () => {
     const ws = await WsClient.connect(`${t.wsBase}/ws?clientId=example`);
     // As the example does with urllib: JSON bytes under the default form content type, and its own prompt_id.
     const response = await fetch(`${t.base}/prompt`, {
@@ -114,7 +124,11 @@ describe('prompt -> websocket events -> history -> view', () => {
     assert.equal((source.workflow as { nodes: unknown[] }).nodes.length, 2);
 
     // /workflow/parse gives the editor that workflow back from the PNG's bytes.
-    const parsed = await fetch(`${t.base}/workflow/parse?name=ui.png`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+    const parsed = await fetch(`${t.base}/workflow/parse?name=ui.png`, {
+      method: 'POST',
+      body: bytes,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(parsed.status, 200);
     const parsedBody = (await parsed.json()) as { kind: string; workflow: { nodes: unknown[] } };
     assert.equal(parsedBody.kind, 'workflow');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -39,7 +39,7 @@ describe('safety: files stay inside their folders', () => {
       'filename=secret.png&subfolder=%2e%2e',
       'filename=..%2Fsecret.png',
       'filename=..%5Csecret.png',
-      'filename=secret.png&subfolder=..%2F..%2F' + encodeURIComponent(t.root.slice(1)),
+      `filename=secret.png&subfolder=..%2F..%2F${encodeURIComponent(t.root.slice(1))}`,
       'filename=passwd&subfolder=%2Fetc',
       'filename=passwd&subfolder=/etc',
       'filename=link.png',
@@ -148,10 +148,13 @@ describe('safety: access token', () => {
     assert.equal((await fetch(`${t.base}/queue`, { headers: { cookie: cookie.split(';')[0] } })).status, 200);
 
     const refused = new WebSocket(`${t.wsBase}/ws`);
-    assert.equal(await new Promise((resolve) => {
-      refused.once('open', () => resolve('open'));
-      refused.once('error', () => resolve('refused'));
-    }), 'refused');
+    assert.equal(
+      await new Promise((resolve) => {
+        refused.once('open', () => resolve('open'));
+        refused.once('error', () => resolve('refused'));
+      }),
+      'refused',
+    );
     const ws = await WsClient.connect(`${t.wsBase}/ws?clientId=k&token=sesame`);
     await ws.waitFor((m) => m.type === 'status');
     ws.close();

@@ -63,6 +63,9 @@ export async function startSdkServer(): Promise<SdkServer> {
 
 /** The images SaveImage (node 5 of four-step) wrote for a prompt, from the history. */
 export async function savedImages(base: string, promptId: string): Promise<Array<{ filename: string; subfolder: string; type: string }>> {
-  const history = (await (await fetch(`${base}/history/${promptId}`)).json()) as Record<string, { outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }> }>;
+  const history = (await (await fetch(`${base}/history/${promptId}`)).json()) as Record<
+    string,
+    { outputs: Record<string, { images: Array<{ filename: string; subfolder: string; type: string }> }> }
+  >;
   return history[promptId].outputs['5'].images;
 }

@@ -63,7 +63,10 @@ describe('@saintno/comfyui-sdk 0.3.1 against a real fewstep server', { timeout: 
   });
 
   it('cold and warm: CallWrapper gets start, progress, previews, the output and finished, with the SaveImage images', async () => {
-    for (const [label, seed] of [['cold', 1], ['warm', 2]] as const) {
+    for (const [label, seed] of [
+      ['cold', 1],
+      ['warm', 2],
+    ] as const) {
       const run = await callWrapper(api, s.fourStep({ seed }));
       assert.equal(run.failure, undefined, `${label}: ${run.failure?.message}`);
       assert.deepEqual(run.events, ['pending', 'start', 'output:images', 'finished'], label);

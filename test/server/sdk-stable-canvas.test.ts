@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Workflow, WorkflowInterruptedError } from '@stable-canvas/comfyui-client';
 import WebSocket from 'ws';
 import { decodePng } from '../../engine/index.ts';
-import { haveModel, savedImages, startSdkServer, type ApiPrompt, type SdkServer } from './sdk-fixture.ts';
+import { haveModel, savedImages, startSdkServer, type SdkServer } from './sdk-fixture.ts';
 
 type Output = { images: Array<{ type: string; data: unknown; mime?: string }>; prompt_id: string };
 
@@ -28,11 +28,20 @@ describe('@stable-canvas/comfyui-client 1.5.9 against a real fewstep server', { 
   });
 
   it('cold and warm: enqueue() resolves with the SaveImage images, with progress reported', async () => {
-    for (const [label, seed] of [['cold', 1], ['warm', 2]] as const) {
+    for (const [label, seed] of [
+      ['cold', 1],
+      ['warm', 2],
+    ] as const) {
       const progress: Array<[number, number]> = [];
-      const output = (await client.enqueue(s.fourStep({ seed }), { progress: (p: { value: number; max: number }) => progress.push([p.value, p.max]) })) as Output;
+      const output = (await client.enqueue(s.fourStep({ seed }), {
+        progress: (p: { value: number; max: number }) => progress.push([p.value, p.max]),
+      })) as Output;
       const saved = await savedImages(s.base, output.prompt_id);
-      assert.deepEqual(urls(output), saved.map((image) => viewUrl(s.base, image)), `${label}: the result names SaveImage's images, not the sampler's figures`);
+      assert.deepEqual(
+        urls(output),
+        saved.map((image) => viewUrl(s.base, image)),
+        `${label}: the result names SaveImage's images, not the sampler's figures`,
+      );
       assert.deepEqual(progress.at(-1), [4, 4], label);
       for (const url of urls(output)) {
         const png = Buffer.from(await (await fetch(url)).arrayBuffer());
@@ -86,7 +95,11 @@ describe('@stable-canvas/comfyui-client 1.5.9 against a real fewstep server', { 
     await client.free({ unload_models: true, free_memory: true });
     await client.enqueue(s.fourStep({ seed: 21 }));
     off();
-    assert.deepEqual(cachedNodes.map((nodes) => nodes.length), [3, 5, 0], 'cold except the model and label; all cached; after free() none');
+    assert.deepEqual(
+      cachedNodes.map((nodes) => nodes.length),
+      [3, 5, 0],
+      'cold except the model and label; all cached; after free() none',
+    );
   });
 
   it('takes SaveImageWebsocket images as websocket frames (through its workflow API, which waits for execution_success)', async () => {
@@ -101,6 +114,12 @@ describe('@stable-canvas/comfyui-client 1.5.9 against a real fewstep server', { 
     assert.deepEqual(urls(output), [], 'no file');
     const frames = output.images.filter((image) => image.type === 'buff').map((frame) => decodePng(Buffer.from(frame.data as ArrayBuffer)).image);
     // The sampler's previews (one tiled image per step) come over the websocket too; the last two frames are the images.
-    assert.deepEqual(frames.slice(-2).map((image) => [image.width, image.height]), [[28, 28], [28, 28]]);
+    assert.deepEqual(
+      frames.slice(-2).map((image) => [image.width, image.height]),
+      [
+        [28, 28],
+        [28, 28],
+      ],
+    );
   });
 });

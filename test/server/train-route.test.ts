@@ -25,7 +25,12 @@ describe('POST /train: learning a schedule from the server', () => {
   it('trains a UI workflow, streams its reward curve to the submitting client only, and writes the learned workflow', async () => {
     const trainer = await WsClient.connect(`${t.wsBase}/ws?clientId=trainer`);
     const other = await WsClient.connect(`${t.wsBase}/ws?clientId=other`);
-    const started = await postJson(`${t.base}/train`, { prompt: readWorkflow('learn-schedule.json'), client_id: 'trainer', settings: tiny, name: 'learn-schedule' });
+    const started = await postJson(`${t.base}/train`, {
+      prompt: readWorkflow('learn-schedule.json'),
+      client_id: 'trainer',
+      settings: tiny,
+      name: 'learn-schedule',
+    });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const id = started.body.train_id as string;
     assert.equal(started.body.iterations, 2);
@@ -34,10 +39,16 @@ describe('POST /train: learning a schedule from the server', () => {
     const types = trainer.messages.filter((m) => m.data?.train_id === id).map((m) => m.type);
     assert.deepEqual(types, ['training_start', 'training_progress', 'training_progress', 'training_progress', 'training_done']);
     const progress = trainer.messages.filter((m) => m.type === 'training_progress').map((m) => m.data);
-    assert.deepEqual(progress.map((p) => p.step), [0, 1, 2]);
+    assert.deepEqual(
+      progress.map((p) => p.step),
+      [0, 1, 2],
+    );
     assert.equal(progress[0].reward, null, 'no reward before the first iteration');
     assert.ok(progress.slice(1).every((p) => Number.isFinite(p.reward) && p.iterations === 2));
-    assert.ok(progress.every((p) => p.held_out_fd > 0), 'held-out FD every iteration (evaluateEvery 1)');
+    assert.ok(
+      progress.every((p) => p.held_out_fd > 0),
+      'held-out FD every iteration (evaluateEvery 1)',
+    );
     assert.equal(other.messages.filter((m) => m.type.startsWith('training_')).length, 0, 'another client hears nothing of it');
 
     assert.equal(done.data.status, 'trained');

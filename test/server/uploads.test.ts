@@ -10,7 +10,13 @@ import { imageBatch } from '../../engine/image/image-batch.ts';
 import { bombPng, gradientJpeg, tinyWebp } from '../fixtures/images.ts';
 import { getJson, startTestServer, testPng, type TestServer } from './helpers.ts';
 
-export async function upload(base: string, name: string, bytes: Buffer, fields: Record<string, string> = {}, route = 'upload/image'): Promise<{ status: number; body: any }> {
+export async function upload(
+  base: string,
+  name: string,
+  bytes: Buffer,
+  fields: Record<string, string> = {},
+  route = 'upload/image',
+): Promise<{ status: number; body: any }> {
   const form = new FormData();
   form.append('image', new Blob([new Uint8Array(bytes)], { type: 'application/octet-stream' }), name);
   for (const [key, value] of Object.entries(fields)) form.append(key, value);
@@ -22,14 +28,17 @@ export async function upload(base: string, name: string, bytes: Buffer, fields: 
 function rawPost(base: string, route: string, contentType: string, body: Buffer): Promise<{ status: number; body: any }> {
   const url = new URL(`${base}/${route}`);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': contentType, 'content-length': body.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-      });
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': contentType, 'content-length': body.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -53,11 +62,14 @@ describe('uploads', () => {
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     const url = new URL(`${t.base}/upload/image`);
     const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
-      });
+      const req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        },
+      );
       req.on('error', reject);
       req.write(Buffer.concat([head, png, filler]));
       // Half the body is sent: the bytes must already be on disk, not held in memory.
@@ -68,7 +80,11 @@ describe('uploads', () => {
         if (size >= png.length + filler.length) req.end(Buffer.concat([filler, tail]));
         else if (Date.now() > deadline) {
           req.destroy();
-          reject(new Error(`no staging file holding the first ${png.length + filler.length} bytes appeared in the input folder (found ${staged.join(', ') || 'none'}, ${size} bytes)`));
+          reject(
+            new Error(
+              `no staging file holding the first ${png.length + filler.length} bytes appeared in the input folder (found ${staged.join(', ') || 'none'}, ${size} bytes)`,
+            ),
+          );
         } else setTimeout(poll, 10);
       };
       poll();
@@ -90,15 +106,38 @@ describe('uploads', () => {
     assert.match(view.headers.get('content-disposition') ?? '', /filename\*=UTF-8''%E4%B8%AD%E6%96%87%20caf%C3%A9\.png/);
   });
 
-  it('malformed forms, overlong names and wrong fields are 4xx in ComfyUI\'s error shape, never 500', async () => {
+  it("malformed forms, overlong names and wrong fields are 4xx in ComfyUI's error shape, never 500", async () => {
     const type = 'multipart/form-data; boundary=B';
     const part = (headers: string, body = 'x') => `--B\r\n${headers}\r\n\r\n${body}\r\n`;
     const cases: Array<[string, Promise<{ status: number; body: any }>]> = [
       ['malformed part header', rawPost(t.base, 'upload/image', type, Buffer.from(`--B\r\nthis is not a header\r\n\r\nx\r\n--B--\r\n`))],
-      ['unexpected end of form', rawPost(t.base, 'upload/image', type, Buffer.from(part('Content-Disposition: form-data; name="image"; filename="a.png"', testPng().toString('latin1')).slice(0, -10)))],
+      [
+        'unexpected end of form',
+        rawPost(
+          t.base,
+          'upload/image',
+          type,
+          Buffer.from(part('Content-Disposition: form-data; name="image"; filename="a.png"', testPng().toString('latin1')).slice(0, -10)),
+        ),
+      ],
       ['no boundary', rawPost(t.base, 'upload/image', 'multipart/form-data', Buffer.from('--B\r\n'))],
-      ['a file under another field', upload(t.base, 'a.png', testPng()).then(() => rawPost(t.base, 'upload/image', type, Buffer.from(`${part('Content-Disposition: form-data; name="other"; filename="a.png"')}--B--\r\n`)))],
-      ['two files', rawPost(t.base, 'upload/image', type, Buffer.from(`${part('Content-Disposition: form-data; name="image"; filename="a.png"')}${part('Content-Disposition: form-data; name="image"; filename="b.png"')}--B--\r\n`))],
+      [
+        'a file under another field',
+        upload(t.base, 'a.png', testPng()).then(() =>
+          rawPost(t.base, 'upload/image', type, Buffer.from(`${part('Content-Disposition: form-data; name="other"; filename="a.png"')}--B--\r\n`)),
+        ),
+      ],
+      [
+        'two files',
+        rawPost(
+          t.base,
+          'upload/image',
+          type,
+          Buffer.from(
+            `${part('Content-Disposition: form-data; name="image"; filename="a.png"')}${part('Content-Disposition: form-data; name="image"; filename="b.png"')}--B--\r\n`,
+          ),
+        ),
+      ],
       ['a name of 256 bytes', upload(t.base, `${'n'.repeat(252)}.png`, testPng())],
       ['a name of 84 three-byte characters and .png (256 bytes)', upload(t.base, `${'中'.repeat(84)}.png`, testPng())],
       ['a subfolder name of 300 bytes', upload(t.base, 'ok.png', testPng(), { subfolder: 's'.repeat(300) })],
@@ -121,7 +160,11 @@ describe('uploads', () => {
   });
 
   it('stores what ComfyUI accepts, by its bytes: PNG, JPEG, WebP; anything else is a 415', async () => {
-    for (const [name, bytes] of [['photo.jpg', gradientJpeg(8, 8)], ['anim.webp', tinyWebp], ['jpeg-named.png', gradientJpeg(4, 4)]] as const) {
+    for (const [name, bytes] of [
+      ['photo.jpg', gradientJpeg(8, 8)],
+      ['anim.webp', tinyWebp],
+      ['jpeg-named.png', gradientJpeg(4, 4)],
+    ] as const) {
       const saved = await upload(t.base, name, bytes);
       assert.equal(saved.status, 200, `${name}: ${JSON.stringify(saved.body)}`);
       assert.deepEqual(readFileSync(path.join(t.folders.input, saved.body.name)), bytes);
@@ -154,11 +197,26 @@ describe('uploads', () => {
     const replaced = await upload(t.base, 'dup.png', second, { overwrite: 'true' });
     assert.equal(replaced.body.name, 'dup.png');
     assert.deepEqual(readFileSync(path.join(t.folders.input, 'dup.png')), second);
-    assert.deepEqual(readdirSync(t.folders.input).filter((n) => n.startsWith('dup')).sort(), ['dup (1).png', 'dup (2).png', 'dup.png']);
+    assert.deepEqual(
+      readdirSync(t.folders.input)
+        .filter((n) => n.startsWith('dup'))
+        .sort(),
+      ['dup (1).png', 'dup (2).png', 'dup.png'],
+    );
   });
 
-  it('/upload/mask applies the mask\'s alpha to the original (original_ref) and keeps its metadata', async () => {
-    const original = encodePng(imageBatch(1, 3, 4, 4, Float32Array.from({ length: 48 }, (_, i) => (i % 16) / 15)), 0, { workflow: '{"nodes":[]}' });
+  it("/upload/mask applies the mask's alpha to the original (original_ref) and keeps its metadata", async () => {
+    const original = encodePng(
+      imageBatch(
+        1,
+        3,
+        4,
+        4,
+        Float32Array.from({ length: 48 }, (_, i) => (i % 16) / 15),
+      ),
+      0,
+      { workflow: '{"nodes":[]}' },
+    );
     writeFileSync(path.join(t.folders.output, 'orig.png'), original);
     const alpha = Uint8Array.from({ length: 16 }, (_, p) => (p % 2 === 0 ? 0 : 200));
     const maskRgba = new Uint8Array(64);
@@ -181,11 +239,17 @@ describe('uploads', () => {
     assert.equal((await upload(t.base, 'm.png', small, { original_ref: ref }, 'upload/mask')).status, 400, 'a mask of another size');
     assert.equal((await upload(t.base, 'm.png', mask, { original_ref: JSON.stringify({ filename: 'none.png' }) }, 'upload/mask')).status, 404);
     assert.equal((await upload(t.base, 'm.png', mask, { original_ref: 'not json' }, 'upload/mask')).status, 400);
-    const escape = await upload(t.base, 'm.png', mask, { original_ref: JSON.stringify({ filename: 'in.png', subfolder: '../input', type: 'output' }) }, 'upload/mask');
-    assert.ok([400, 403].includes(escape.status), `${escape.status}`);
+    const outside = await upload(
+      t.base,
+      'm.png',
+      mask,
+      { original_ref: JSON.stringify({ filename: 'in.png', subfolder: '../input', type: 'output' }) },
+      'upload/mask',
+    );
+    assert.ok([400, 403].includes(outside.status), `${outside.status}`);
   });
 
-  it('/object_info offers the input folder\'s images to LoadImage, read at each request, with image_upload', async () => {
+  it("/object_info offers the input folder's images to LoadImage, read at each request, with image_upload", async () => {
     await upload(t.base, 'listed.png', testPng(3, 3));
     const info = await getJson(`${t.base}/object_info/LoadImage`);
     const [choices, options] = info.body.LoadImage.input.required.image;

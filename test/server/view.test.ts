@@ -46,7 +46,7 @@ describe('/view', () => {
     assert.equal(imageHeaderOfBytes(await bytesOf(response), 'png').format, 'png');
   });
 
-  it('takes ComfyUI\'s annotated names: name.png [input] views the input folder', async () => {
+  it("takes ComfyUI's annotated names: name.png [input] views the input folder", async () => {
     const response = await fetch(`${t.base}/view?filename=${encodeURIComponent('in.png [input]')}`);
     assert.equal(response.status, 200);
     assert.deepEqual(await bytesOf(response), readFileSync(path.join(t.folders.input, 'in.png')));

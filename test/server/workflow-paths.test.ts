@@ -23,8 +23,24 @@ function scorerPrompt(onnxPath: string) {
     '1': { class_type: 'LoadModel', inputs: { model_name: 'fmnist' } },
     '2': { class_type: 'ClassLabel', inputs: { label: 'Sneaker' } },
     '3': { class_type: 'StepScheduler', inputs: { model: ['1', 0], steps: 2, spacing: 'trailing' } },
-    '4': { class_type: 'FewStepSampler', inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 1, batch_size: 2, cfg: 1.5, sampler: 'ddim', eta: 0 } },
-    '5': { class_type: 'RewardScorer', inputs: { images: ['4', 0], conditioning: ['2', 0], model: ['1', 0], confidence_weight: 0, fd_weight: 0, jpeg_weight: 0, onnx_weight: 1, onnx_path: onnxPath, onnx_input_size: 28 } },
+    '4': {
+      class_type: 'FewStepSampler',
+      inputs: { model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0], seed: 1, batch_size: 2, cfg: 1.5, sampler: 'ddim', eta: 0 },
+    },
+    '5': {
+      class_type: 'RewardScorer',
+      inputs: {
+        images: ['4', 0],
+        conditioning: ['2', 0],
+        model: ['1', 0],
+        confidence_weight: 0,
+        fd_weight: 0,
+        jpeg_weight: 0,
+        onnx_weight: 1,
+        onnx_path: onnxPath,
+        onnx_input_size: 28,
+      },
+    },
   };
 }
 
@@ -104,7 +120,9 @@ describe('paths a workflow names stay inside their folders, through every door',
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-cli-paths-'));
     const cli = (args: string[]) =>
       new Promise<{ code: number; stderr: string }>((resolve) => {
-        execFile(process.execPath, [bin, ...args], { cwd: dir, timeout: 120_000 }, (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }));
+        execFile(process.execPath, [bin, ...args], { cwd: dir, timeout: 120_000 }, (error, _stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+        );
       });
     const answers = new Set<string>();
     for (const [index, given] of ['/etc/passwd', '/no/such.onnx', '../../../../etc/hostname'].entries()) {

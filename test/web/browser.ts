@@ -68,7 +68,9 @@ export function nodes(page: Page): Promise<NodeView[]> {
       type: node.type,
       title: node.title,
       pos: [node.pos[0], node.pos[1]],
-      images: (node.fewstep?.images ?? []).filter((img: HTMLImageElement) => img.complete && img.naturalWidth > 0).map((img: HTMLImageElement) => img.dataset.filename ?? img.src),
+      images: (node.fewstep?.images ?? [])
+        .filter((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)
+        .map((img: HTMLImageElement) => img.dataset.filename ?? img.src),
       preview: Boolean(node.fewstep?.preview),
       hasErrors: Boolean(node.has_errors),
       message: node.fewstep?.message,
@@ -176,19 +178,6 @@ export async function openEditor(options: { emptyStart?: boolean } = {}): Promis
       rmSync(root, { recursive: true, force: true });
     },
   };
-}
-
-/** Screen position of a point given in graph coordinates. */
-export function screenPoint(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {
-  return page.evaluate(
-    ({ x, y }) => {
-      const { canvas } = (window as any).app;
-      const [cx, cy] = canvas.ds.convertOffsetToCanvas([x, y]);
-      const rect = canvas.canvas.getBoundingClientRect();
-      return { x: rect.left + cx, y: rect.top + cy };
-    },
-    { x, y },
-  );
 }
 
 /** Adds nodes through the page's graph API (a string, so no transpiler helpers leak in); returns their ids. */

@@ -19,26 +19,29 @@ function colourAt(page: Page, x: number, y: number): Promise<[number, number, nu
 }
 
 /** A point inside a node's body below its widgets, where only its background is drawn. */
-const bodyPoint = (page: Page, id: number) => page.evaluate((id) => {
-  const node = (window as any).app.graph.getNodeById(id);
-  return { x: node.pos[0] + node.size[0] - 8, y: node.pos[1] + node.size[1] - 6 };
-}, id);
+const bodyPoint = (page: Page, id: number) =>
+  page.evaluate((id) => {
+    const node = (window as any).app.graph.getNodeById(id);
+    return { x: node.pos[0] + node.size[0] - 8, y: node.pos[1] + node.size[1] - 6 };
+  }, id);
 
 /** Which nodes lie wholly inside the visible canvas. */
-const allInView = (page: Page) => page.evaluate(() => {
-  const { graph, canvas, LiteGraph } = (window as any).app;
-  const el = canvas.canvas;
-  return graph._nodes.every((node: any) => {
-    const [x0, y0] = canvas.ds.convertOffsetToCanvas([node.pos[0], node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT]);
-    const [x1, y1] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0], node.pos[1] + node.size[1]]);
-    return x0 >= 0 && y0 >= 0 && x1 <= el.clientWidth && y1 <= el.clientHeight;
+const allInView = (page: Page) =>
+  page.evaluate(() => {
+    const { graph, canvas, LiteGraph } = (window as any).app;
+    const el = canvas.canvas;
+    return graph._nodes.every((node: any) => {
+      const [x0, y0] = canvas.ds.convertOffsetToCanvas([node.pos[0], node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT]);
+      const [x1, y1] = canvas.ds.convertOffsetToCanvas([node.pos[0] + node.size[0], node.pos[1] + node.size[1]]);
+      return x0 >= 0 && y0 >= 0 && x1 <= el.clientWidth && y1 <= el.clientHeight;
+    });
   });
-});
 
-const view = (page: Page) => page.evaluate(() => {
-  const { ds } = (window as any).app.canvas;
-  return { scale: ds.scale, offset: [ds.offset[0], ds.offset[1]] };
-});
+const view = (page: Page) =>
+  page.evaluate(() => {
+    const { ds } = (window as any).app.canvas;
+    return { scale: ds.scale, offset: [ds.offset[0], ds.offset[1]] };
+  });
 
 describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 180000 }, () => {
   let session: EditorSession;
@@ -123,7 +126,10 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
       return canvas.ds.convertCanvasToOffset([canvas.canvas.clientWidth / 2, canvas.canvas.clientHeight / 2]);
     });
     // Within a minimap pixel of the node's centre.
-    assert.ok(Math.abs(middle[0] - target.centre[0]) <= 1.5 / target.scale && Math.abs(middle[1] - target.centre[1]) <= 1.5 / target.scale, JSON.stringify({ middle, target }));
+    assert.ok(
+      Math.abs(middle[0] - target.centre[0]) <= 1.5 / target.scale && Math.abs(middle[1] - target.centre[1]) <= 1.5 / target.scale,
+      JSON.stringify({ middle, target }),
+    );
     await page.click('#minimap-button');
     assert.equal(await map.isVisible(), false);
     await page.click('#minimap-button');
@@ -131,40 +137,50 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     await page.keyboard.press('.');
   });
 
-  it('bypasses (Ctrl+B) and mutes (Ctrl+M) with ComfyUI\'s colours, undoably, and the server honours both', async () => {
+  it("bypasses (Ctrl+B) and mutes (Ctrl+M) with ComfyUI's colours, undoably, and the server honours both", async () => {
     const point = await bodyPoint(page, 3);
     const normal = await colourAt(page, point.x, point.y);
     const grab = await titlePoint(page, 3);
     await page.mouse.click(grab.x, grab.y);
     await page.keyboard.press('Control+b');
-    assert.equal((await page.evaluate(() => (window as any).app.graph.getNodeById(3).mode)), 4);
+    assert.equal(await page.evaluate(() => (window as any).app.graph.getNodeById(3).mode), 4);
     const bypassed = await colourAt(page, point.x, point.y);
     // Magenta (#FF00FF at ComfyUI's 0.2 alpha): red and blue well above green.
     assert.ok(bypassed[0] - bypassed[1] > 25 && bypassed[2] - bypassed[1] > 25, JSON.stringify({ normal, bypassed }));
     assert.ok(Math.abs(normal[0] - normal[1]) < 8 && Math.abs(normal[2] - normal[1]) < 8, JSON.stringify(normal));
     await page.screenshot({ path: path.join(ARTIFACTS, 'bypass.png') });
     await page.keyboard.press('Control+b');
-    assert.equal((await page.evaluate(() => (window as any).app.graph.getNodeById(3).mode)), 0);
+    assert.equal(await page.evaluate(() => (window as any).app.graph.getNodeById(3).mode), 0);
     await page.keyboard.press('Control+m');
-    assert.equal((await page.evaluate(() => (window as any).app.graph.getNodeById(3).mode)), 2);
+    assert.equal(await page.evaluate(() => (window as any).app.graph.getNodeById(3).mode), 2);
     const muted = await colourAt(page, point.x, point.y);
     // Faint (ComfyUI's 0.4 alpha): darker than the normal body, still grey.
     assert.ok(muted[0] < normal[0] - 5 && Math.abs(muted[0] - muted[1]) < 8, JSON.stringify({ normal, muted }));
     await page.keyboard.press('Control+z');
-    await until(() => page.evaluate(() => (window as any).app.graph.getNodeById(3).mode), (mode) => mode === 0, 'the mute undone');
+    await until(
+      () => page.evaluate(() => (window as any).app.graph.getNodeById(3).mode),
+      (mode) => mode === 0,
+      'the mute undone',
+    );
 
     // The server's conversion: a bypassed node passes its input through, a muted one is left out.
     await page.evaluate(() => (window as any).app.loadGraphData({ nodes: [], links: [] }, 'test'));
     const [load, slow, save, preview] = await addNodes(page, ['LoadImage', 'SlowSteps', 'SaveImage', 'PreviewImage'], 300);
-    await page.evaluate(({ load, slow, save, preview }) => {
-      const { graph } = (window as any).app;
-      graph.getNodeById(load).connect(0, graph.getNodeById(slow), 0);
-      graph.getNodeById(slow).connect(0, graph.getNodeById(save), 0);
-      graph.getNodeById(slow).connect(0, graph.getNodeById(preview), 0);
-      graph.getNodeById(preview).pos = [940, 400];
-    }, { load, slow, save, preview });
+    await page.evaluate(
+      ({ load, slow, save, preview }) => {
+        const { graph } = (window as any).app;
+        graph.getNodeById(load).connect(0, graph.getNodeById(slow), 0);
+        graph.getNodeById(slow).connect(0, graph.getNodeById(save), 0);
+        graph.getNodeById(slow).connect(0, graph.getNodeById(preview), 0);
+        graph.getNodeById(preview).pos = [940, 400];
+      },
+      { load, slow, save, preview },
+    );
     await page.keyboard.press('.');
-    for (const [id, key] of [[slow, 'Control+b'], [preview, 'Control+m']] as const) {
+    for (const [id, key] of [
+      [slow, 'Control+b'],
+      [preview, 'Control+m'],
+    ] as const) {
       const title = await titlePoint(page, id);
       await page.mouse.click(title.x, title.y);
       await page.keyboard.press(key);
@@ -172,9 +188,19 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     const response = page.waitForResponse((r) => r.url().endsWith('/api/prompt'));
     await page.click('#queue-button');
     const { prompt_id: promptId } = await (await response).json();
-    const entry: any = await until(() => page.evaluate(async (id) => (await (await fetch(`api/history/${id}`)).json())[id], promptId), Boolean, 'the run in the history', 30000);
+    const entry: any = await until(
+      () => page.evaluate(async (id) => (await (await fetch(`api/history/${id}`)).json())[id], promptId),
+      Boolean,
+      'the run in the history',
+      30000,
+    );
     const prompt = entry.prompt[2] as Record<string, { class_type: string; inputs: Record<string, unknown> }>;
-    assert.deepEqual(Object.values(prompt).map((n) => n.class_type).sort(), ['LoadImage', 'SaveImage']);
+    assert.deepEqual(
+      Object.values(prompt)
+        .map((n) => n.class_type)
+        .sort(),
+      ['LoadImage', 'SaveImage'],
+    );
     assert.deepEqual(prompt[String(save)].inputs.images, [String(load), 0], 'SaveImage reads LoadImage through the bypassed node');
     assert.equal(entry.status.status_str, 'success');
   });
@@ -187,15 +213,27 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
       sampler.widgets.find((w: any) => w.name === 'batch_size').value = 4;
     });
     await page.click('#queue-button');
-    await until(() => page.locator('#overall-text').textContent(), (t) => t === 'done', 'the run', 90000);
+    await until(
+      () => page.locator('#overall-text').textContent(),
+      (t) => t === 'done',
+      'the run',
+      90000,
+    );
     type Layout = { type: string; width: number; height: number; text: string; lines: string[]; widest: number; bottom: number };
-    const layouts = (): Promise<Layout[]> => page.evaluate(() => {
-      const { app } = window as any;
-      app.canvas.draw(true, true);
-      return app.graph._nodes.filter((n: any) => n.fewstep?.textLayout).map((n: any) => ({ type: n.type, width: n.size[0], height: n.size[1], text: n.fewstep.text.join(' '), ...n.fewstep.textLayout }));
-    });
+    const layouts = (): Promise<Layout[]> =>
+      page.evaluate(() => {
+        const { app } = window as any;
+        app.canvas.draw(true, true);
+        return app.graph._nodes
+          .filter((n: any) => n.fewstep?.textLayout)
+          .map((n: any) => ({ type: n.type, width: n.size[0], height: n.size[1], text: n.fewstep.text.join(' '), ...n.fewstep.textLayout }));
+      });
     const shown = await layouts();
-    for (const type of ['SkipGate', 'RewardScorer', 'FewStepSampler']) assert.ok(shown.some((l) => l.type === type), `${type} reported text: ${JSON.stringify(shown.map((l) => l.type))}`);
+    for (const type of ['SkipGate', 'RewardScorer', 'FewStepSampler'])
+      assert.ok(
+        shown.some((l) => l.type === type),
+        `${type} reported text: ${JSON.stringify(shown.map((l) => l.type))}`,
+      );
     const inside = (list: typeof shown) => {
       for (const l of list) {
         assert.ok(l.widest <= l.width - 20, `${l.type}: a line ${l.widest}px wide in a ${l.width}px node`);
@@ -218,7 +256,7 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     assert.ok(narrow.find((l) => l.type === 'SkipGate')!.lines.length > shown.find((l) => l.type === 'SkipGate')!.lines.length);
   });
 
-  it('keeps a widget\'s label in view when its value is long', async () => {
+  it("keeps a widget's label in view when its value is long", async () => {
     await loadExample(page, 'four-step');
     const long = `garments/${'very-long-prefix-'.repeat(12)}end`;
     const drawn = await page.evaluate((long) => {
@@ -245,7 +283,7 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     assert.equal(drawn[at + 1], '…');
   });
 
-  it('edits the learned schedule\'s JSON in a multi-line editor that checks it', async () => {
+  it("edits the learned schedule's JSON in a multi-line editor that checks it", async () => {
     await loadExample(page, 'four-step-learned');
     const scheduler = (await nodes(page)).find((n) => n.type === 'StepScheduler')!;
     const before = scheduler.widgets.learned as string;
@@ -264,7 +302,7 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     // Broken JSON is refused with the parser's message; the dialog stays.
     await area.fill(`${shown.slice(0, -1)},`);
     await page.locator('dialog.fewstep-dialog button.primary').click();
-    assert.match(await page.locator('dialog.fewstep-dialog .dialog-error').textContent() ?? '', /^Not valid JSON: /);
+    assert.match((await page.locator('dialog.fewstep-dialog .dialog-error').textContent()) ?? '', /^Not valid JSON: /);
     // A change that parses is kept compact, as the trainer writes it; Ctrl+Enter applies.
     const edited = JSON.parse(before);
     edited.note = 'edited by hand';
@@ -280,7 +318,11 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
     assert.equal((await nodes(page)).find((n) => n.id === scheduler.id)!.widgets.learned, JSON.stringify(edited));
     await page.mouse.click(640, 785);
     await page.keyboard.press('Control+z');
-    await until(() => nodes(page), (n) => n.find((x) => x.id === scheduler.id)!.widgets.learned === before, 'the edit undone');
+    await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.id === scheduler.id)!.widgets.learned === before,
+      'the edit undone',
+    );
   });
 
   it('logged no console errors', () => {

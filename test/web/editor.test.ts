@@ -52,7 +52,11 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
   it('adds and connects nodes with the mouse, queues, and shows the saved image', async () => {
     await addNode(page, 300, 300, 'Load Image', 'LoadImage');
     await addNode(page, 800, 300, 'Save Image', 'SaveImage');
-    const [load, save] = await until(() => nodes(page), (n) => n.length === 2, 'two nodes');
+    const [load, save] = await until(
+      () => nodes(page),
+      (n) => n.length === 2,
+      'two nodes',
+    );
     assert.equal(load.type, 'LoadImage');
     assert.equal(save.type, 'SaveImage');
     assert.equal(load.widgets.image, 'example.png');
@@ -69,9 +73,17 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     assert.deepEqual(links[0].slice(1), [load.id, 0, save.id, 0, 'IMAGE']);
 
     await page.click('#queue-button');
-    const shown = await until(() => nodes(page), (n) => n.find((x) => x.type === 'SaveImage')!.images.length === 1, 'the image on SaveImage');
+    const shown = await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.type === 'SaveImage')!.images.length === 1,
+      'the image on SaveImage',
+    );
     assert.equal(shown.find((x) => x.type === 'SaveImage')!.images[0], 'fewstep_00001_.png');
-    await until(() => page.locator('#overall-text').textContent(), (text) => text === 'done', 'the run to end');
+    await until(
+      () => page.locator('#overall-text').textContent(),
+      (text) => text === 'done',
+      'the run to end',
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'editor-ran.png') });
   });
 
@@ -108,7 +120,11 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     await page.locator('dialog.fewstep-dialog button.primary').click();
     assert.equal((await nodes(page)).length, 0);
     await dropFile(page, 'workflow.json', 'application/json', savedWorkflow);
-    await until(() => nodes(page), (n) => n.length === 2, 'the dropped graph');
+    await until(
+      () => nodes(page),
+      (n) => n.length === 2,
+      'the dropped graph',
+    );
     const again = await page.evaluate(() => (window as any).fewstep.graph.serialize());
     assert.deepEqual(shape(again), shape(saved));
   });
@@ -118,9 +134,17 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     const expected = JSON.parse(savedWorkflow.toString('utf8'));
     await page.click('#clear-button');
     await page.locator('dialog.fewstep-dialog button.primary').click();
-    await until(() => nodes(page), (n) => n.length === 0, 'the cleared graph');
+    await until(
+      () => nodes(page),
+      (n) => n.length === 0,
+      'the cleared graph',
+    );
     await dropFile(page, 'fewstep_00001_.png', 'image/png', png);
-    await until(() => nodes(page), (n) => n.length === 2, 'the graph from the PNG');
+    await until(
+      () => nodes(page),
+      (n) => n.length === 2,
+      'the graph from the PNG',
+    );
     const loaded = await page.evaluate(() => (window as any).fewstep.graph.serialize());
     assert.deepEqual(shape(loaded), shape(expected));
   });
@@ -138,7 +162,8 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     const load = (await nodes(page)).find((n) => n.type === 'LoadImage')!;
     // The button's place is known only once the canvas has drawn the node; under load a draw can
     // lag, so draw first and try the click a few times before giving up.
-    const locate = () => page.evaluate(`(() => {
+    const locate = () =>
+      page.evaluate(`(() => {
       const { graph, canvas, LiteGraph } = window.fewstep;
       canvas.draw(true, true);
       const node = graph.getNodeById(${load.id});
@@ -156,7 +181,11 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     }
     assert.ok(chooser, 'clicking the upload button opens a file chooser');
     await chooser.setFiles({ name: 'picked.png', mimeType: 'image/png', buffer: testPng(16, 16) });
-    await until(() => nodes(page), (n) => n.find((x) => x.type === 'LoadImage')!.widgets.image === 'picked.png', 'the uploaded name in the widget');
+    await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.type === 'LoadImage')!.widgets.image === 'picked.png',
+      'the uploaded name in the widget',
+    );
     assert.ok(existsSync(path.join(t.folders.input, 'picked.png')));
   });
 
@@ -169,14 +198,21 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
     });
     const seen = problems.length;
     await page.click('#queue-button');
-    const marked = await until(() => nodes(page), (n) => n.some((x) => x.hasErrors), 'errors on the graph');
+    const marked = await until(
+      () => nodes(page),
+      (n) => n.some((x) => x.hasErrors),
+      'errors on the graph',
+    );
     const save = marked.find((x) => x.type === 'SaveImage')!;
     assert.ok(save.inputErrors.includes('images'), JSON.stringify(save));
     await page.locator('.toast.error').first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'editor-validation.png') });
     // The browser logs the expected 400 from POST /prompt as a failed resource; nothing else may appear.
     const during = problems.splice(seen);
-    assert.ok(during.every((p) => /status of 400/.test(p)), during.join('\n'));
+    assert.ok(
+      during.every((p) => /status of 400/.test(p)),
+      during.join('\n'),
+    );
   });
 
   it('shows live previews on a stepping node and a progress bar per node', async () => {
@@ -198,12 +234,20 @@ describe('editor in headless Chromium', { timeout: 90000 }, () => {
       made[1].connect(0, made[2], 0);
     })()`);
     await page.click('#queue-button');
-    const running = await until(() => nodes(page), (n) => n.some((x) => x.type === 'SlowSteps' && x.preview && (x.progress ?? 0) > 0), 'a preview while stepping');
+    const running = await until(
+      () => nodes(page),
+      (n) => n.some((x) => x.type === 'SlowSteps' && x.preview && (x.progress ?? 0) > 0),
+      'a preview while stepping',
+    );
     assert.ok(running.find((x) => x.type === 'SlowSteps')!.progress! <= 1);
     const overall = await page.locator('#overall-bar').evaluate((el) => (el as HTMLElement).style.width);
     assert.match(overall, /^\d+%$/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'editor-preview.png') });
-    await until(() => nodes(page), (n) => n.find((x) => x.type === 'SaveImage')!.images.length === 1, 'the final image');
+    await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.type === 'SaveImage')!.images.length === 1,
+      'the final image',
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'editor-preview-done.png') });
   });
 

@@ -13,7 +13,10 @@ import { ARTIFACTS, launchChromium, nodes, watchConsole } from './browser.ts';
 const { engine, store } = createFewstepSetup();
 const haveModel = engine.models.list().length > 0;
 
-describe('four-step.json in the editor on the default model', { timeout: 120000, skip: haveModel ? false : 'no model under models/ yet (build it with models/recipe)' }, () => {
+describe('four-step.json in the editor on the default model', {
+  timeout: 120000,
+  skip: haveModel ? false : 'no model under models/ yet (build it with models/recipe)',
+}, () => {
   let server: FewstepServer;
   let chrome: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
@@ -48,7 +51,10 @@ describe('four-step.json in the editor on the default model', { timeout: 120000,
     await page.click('#queue-button');
     try {
       await page.waitForFunction(
-        () => (window as any).fewstep.graph._nodes.some((n: any) => n.type === 'SaveImage' && n.fewstep?.images?.some((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)),
+        () =>
+          (window as any).fewstep.graph._nodes.some(
+            (n: any) => n.type === 'SaveImage' && n.fewstep?.images?.some((img: HTMLImageElement) => img.complete && img.naturalWidth > 0),
+          ),
         undefined,
         { timeout: 60000 },
       );
@@ -65,9 +71,13 @@ describe('four-step.json in the editor on the default model', { timeout: 120000,
     assert.equal(await page.isHidden('#train-button'), true, 'four-step has nothing to learn: no Train button');
     await page.selectOption('#examples', 'learn-schedule');
     await page.locator('#train-button').waitFor({ state: 'visible' });
-    const learnedBefore = await page.evaluate(() => (window as any).fewstep.graph._nodes.find((n: any) => n.type === 'StepScheduler').widgets.find((w: any) => w.name === 'learned').value);
+    const learnedBefore = await page.evaluate(
+      () => (window as any).fewstep.graph._nodes.find((n: any) => n.type === 'StepScheduler').widgets.find((w: any) => w.name === 'learned').value,
+    );
     // A short run: the server's defaults take minutes.
-    await page.evaluate(() => ((window as any).fewstep.training.overrides = { iterations: 2, group: 2, batch: 10, heldOut: 20, evaluateEvery: 1, patience: 0 }));
+    await page.evaluate(
+      () => ((window as any).fewstep.training.overrides = { iterations: 2, group: 2, batch: 10, heldOut: 20, evaluateEvery: 1, patience: 0 }),
+    );
     await page.fill('#train-minutes', '2');
     await page.click('#train-button');
     await page.locator('#train-button.busy').waitFor();
@@ -77,12 +87,16 @@ describe('four-step.json in the editor on the default model', { timeout: 120000,
     } finally {
       await page.screenshot({ path: path.join(ARTIFACTS, 'train-button.png') });
     }
-    assert.match(await page.textContent('#training-label') ?? '', /training done · reward -?\d+\.\d{4} · held-out FD \d+\.\d{3}/);
+    assert.match((await page.textContent('#training-label')) ?? '', /training done · reward -?\d+\.\d{4} · held-out FD \d+\.\d{3}/);
     assert.equal(await page.textContent('#train-button'), 'Train');
-    const learned = await page.evaluate(() => (window as any).fewstep.graph._nodes.find((n: any) => n.type === 'StepScheduler').widgets.find((w: any) => w.name === 'learned').value);
+    const learned = await page.evaluate(
+      () => (window as any).fewstep.graph._nodes.find((n: any) => n.type === 'StepScheduler').widgets.find((w: any) => w.name === 'learned').value,
+    );
     assert.notEqual(learned, learnedBefore);
     assert.equal(JSON.parse(learned).training.iterations, 2, 'the learned schedule is in the graph, ready to queue or save');
-    const plot = await page.evaluate(async () => (await fetch((document.getElementById('training-plot') as HTMLAnchorElement).href)).headers.get('content-type'));
+    const plot = await page.evaluate(async () =>
+      (await fetch((document.getElementById('training-plot') as HTMLAnchorElement).href)).headers.get('content-type'),
+    );
     assert.equal(plot, 'image/png');
     assert.deepEqual(problems, []);
   });

@@ -3,10 +3,29 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { ARTIFACTS, dropFile, graphShape, loadExample, nodes, openEditor, socketPosition, titlePoint, until, widgetPoint, type EditorSession } from './browser.ts';
+import {
+  ARTIFACTS,
+  dropFile,
+  graphShape,
+  loadExample,
+  nodes,
+  openEditor,
+  socketPosition,
+  titlePoint,
+  until,
+  widgetPoint,
+  type EditorSession,
+} from './browser.ts';
 
 const count = (page: Page) => page.evaluate(() => (window as any).app.graph._nodes.length as number);
-const links = (page: Page) => page.evaluate(() => (window as any).app.graph.serialize().links.map((l: unknown[]) => l.slice(1, 5).join(',')).sort() as string[]);
+const links = (page: Page) =>
+  page.evaluate(
+    () =>
+      (window as any).app.graph
+        .serialize()
+        .links.map((l: unknown[]) => l.slice(1, 5).join(','))
+        .sort() as string[],
+  );
 const menuEntries = (page: Page) => page.locator('.litecontextmenu .litemenu-entry').allTextContents();
 
 describe('the editor loses no work', { timeout: 120000 }, () => {
@@ -47,21 +66,45 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     const label = await titlePoint(page, 2);
     await page.mouse.click(label.x, label.y);
     await page.keyboard.press('Delete');
-    await until(() => count(page), (n) => n === 4, 'the node deleted');
+    await until(
+      () => count(page),
+      (n) => n === 4,
+      'the node deleted',
+    );
     assert.equal((await links(page)).length, linksBefore.length - 1);
     await page.keyboard.press('Control+z');
-    await until(() => count(page), (n) => n === 5, 'the node back after Ctrl+Z');
+    await until(
+      () => count(page),
+      (n) => n === 5,
+      'the node back after Ctrl+Z',
+    );
     assert.deepEqual(await graphShape(page), shapeBefore);
     assert.deepEqual(await links(page), linksBefore, 'its link is back too');
     assert.equal((await nodes(page)).find((n) => n.id === 2)?.widgets.label, 'Sneaker');
     await page.keyboard.press('Control+Shift+z');
-    await until(() => count(page), (n) => n === 4, 'deleted again after Ctrl+Shift+Z');
+    await until(
+      () => count(page),
+      (n) => n === 4,
+      'deleted again after Ctrl+Shift+Z',
+    );
     await page.keyboard.press('Control+z');
-    await until(() => count(page), (n) => n === 5, 'back again');
+    await until(
+      () => count(page),
+      (n) => n === 5,
+      'back again',
+    );
     await page.keyboard.press('Control+y');
-    await until(() => count(page), (n) => n === 4, 'deleted again after Ctrl+Y');
+    await until(
+      () => count(page),
+      (n) => n === 4,
+      'deleted again after Ctrl+Y',
+    );
     await page.click('#undo-button');
-    await until(() => count(page), (n) => n === 5, 'back with the toolbar undo');
+    await until(
+      () => count(page),
+      (n) => n === 5,
+      'back with the toolbar undo',
+    );
   });
 
   it('undoes graph changes: a moved node and a changed widget value', async () => {
@@ -71,18 +114,34 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     await page.mouse.down();
     await page.mouse.move(grab.x + 120, grab.y + 60, { steps: 8 });
     await page.mouse.up();
-    const moved = await until(() => nodes(page), (n) => n.find((x) => x.id === 1)!.pos[0] !== start[0], 'the node moved');
+    const moved = await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.id === 1)!.pos[0] !== start[0],
+      'the node moved',
+    );
     assert.ok(moved.find((x) => x.id === 1)!.pos[0] > start[0] + 60);
     await page.keyboard.press('Control+z');
-    await until(() => nodes(page), (n) => n.find((x) => x.id === 1)!.pos[0] === start[0], 'the move undone');
+    await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.id === 1)!.pos[0] === start[0],
+      'the move undone',
+    );
     assert.deepEqual((await nodes(page)).find((n) => n.id === 1)!.pos, start);
 
     // The increment arrow at the right end of StepScheduler's steps widget: 4 -> 5.
     const arrow = await widgetPoint(page, 3, 'steps', 1);
     await page.mouse.click(arrow.x - 4, arrow.y);
-    await until(() => nodes(page), (n) => n.find((x) => x.id === 3)!.widgets.steps === 5, 'steps raised to 5');
+    await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.id === 3)!.widgets.steps === 5,
+      'steps raised to 5',
+    );
     await page.keyboard.press('Control+z');
-    await until(() => nodes(page), (n) => n.find((x) => x.id === 3)!.widgets.steps === 4, 'steps back to 4');
+    await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.id === 3)!.widgets.steps === 4,
+      'steps back to 4',
+    );
   });
 
   it('Clear asks first, Cancel keeps the graph, and Ctrl+Z brings a cleared graph back', async () => {
@@ -90,15 +149,23 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     await page.click('#clear-button');
     const dialog = page.locator('dialog.fewstep-dialog');
     await dialog.waitFor();
-    assert.match(await dialog.textContent() ?? '', /Clear the graph\?.*removes all 5 nodes/);
+    assert.match((await dialog.textContent()) ?? '', /Clear the graph\?.*removes all 5 nodes/);
     await dialog.locator('button', { hasText: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
     assert.equal(await count(page), 5);
     await page.click('#clear-button');
     await dialog.locator('button', { hasText: 'Clear' }).click();
-    await until(() => count(page), (n) => n === 0, 'the cleared graph');
+    await until(
+      () => count(page),
+      (n) => n === 0,
+      'the cleared graph',
+    );
     await page.keyboard.press('Control+z');
-    await until(() => count(page), (n) => n === 5, 'the graph back');
+    await until(
+      () => count(page),
+      (n) => n === 5,
+      'the graph back',
+    );
     assert.deepEqual(await graphShape(page), shape);
   });
 
@@ -114,16 +181,28 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
       await dropFile(page, name, 'application/json', Buffer.from(text));
       const toast = page.locator('.toast.error', { hasText: name });
       await toast.waitFor();
-      assert.match(await toast.textContent() ?? '', message);
+      assert.match((await toast.textContent()) ?? '', message);
       assert.deepEqual(await graphShape(page), shape, `${name} left the graph as it was`);
     }
     assert.equal(await page.locator('.toast.ok', { hasText: 'Loaded' }).count(), 0, 'nothing claims it loaded');
     // A good drop replaces the graph, and Ctrl+Z takes that back too.
-    const one = { nodes: [{ id: 7, type: 'SaveImage', pos: [0, 0], size: [240, 80], widgets_values: ['dropped'], inputs: [{ name: 'images', type: 'IMAGE', link: null }] }], links: [], version: 0.4 };
+    const one = {
+      nodes: [{ id: 7, type: 'SaveImage', pos: [0, 0], size: [240, 80], widgets_values: ['dropped'], inputs: [{ name: 'images', type: 'IMAGE', link: null }] }],
+      links: [],
+      version: 0.4,
+    };
     await dropFile(page, 'one.json', 'application/json', Buffer.from(JSON.stringify(one)));
-    await until(() => count(page), (n) => n === 1, 'the dropped workflow');
+    await until(
+      () => count(page),
+      (n) => n === 1,
+      'the dropped workflow',
+    );
     await page.keyboard.press('Control+z');
-    await until(() => count(page), (n) => n === 5, 'the graph before the drop');
+    await until(
+      () => count(page),
+      (n) => n === 5,
+      'the graph before the drop',
+    );
     assert.deepEqual(await graphShape(page), shape);
     // Undo restores the graph, not the view: "." fits the view to it again.
     await page.mouse.click(5, 400);
@@ -135,7 +214,10 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     await page.mouse.click(title.x, title.y, { button: 'right' });
     await page.locator('.litecontextmenu').first().waitFor();
     const nodeMenu = await menuEntries(page);
-    assert.ok(nodeMenu.some((e) => e.startsWith('Properties Panel')), nodeMenu.join(' | '));
+    assert.ok(
+      nodeMenu.some((e) => e.startsWith('Properties Panel')),
+      nodeMenu.join(' | '),
+    );
     assert.ok(nodeMenu.includes('Bypass (Ctrl+B)') && nodeMenu.includes('Mute (Ctrl+M)'), nodeMenu.join(' | '));
     assert.ok(!nodeMenu.some((e) => /subgraph/i.test(e)), nodeMenu.join(' | '));
     // The Bypass entry does what Ctrl+B does, undoably.
@@ -143,7 +225,11 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     assert.equal(await page.evaluate(() => (window as any).app.graph.getNodeById(4).mode), 4);
     await page.mouse.click(5, 400);
     await page.keyboard.press('Control+z');
-    await until(() => page.evaluate(() => (window as any).app.graph.getNodeById(4).mode), (mode) => mode === 0, 'the bypass undone');
+    await until(
+      () => page.evaluate(() => (window as any).app.graph.getNodeById(4).mode),
+      (mode) => mode === 0,
+      'the bypass undone',
+    );
     await page.locator('.litecontextmenu').first().waitFor({ state: 'detached' });
     // Two nodes selected, then the canvas menu (where litegraph offers it for a selection).
     await page.evaluate(() => {
@@ -171,7 +257,13 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     const look = await panel.evaluate((el) => {
       const style = getComputedStyle(el);
       const box = el.getBoundingClientRect();
-      return { position: style.position, background: style.backgroundColor, z: Number(style.zIndex), box: [box.left, box.top, box.width, box.height], text: el.textContent };
+      return {
+        position: style.position,
+        background: style.backgroundColor,
+        z: Number(style.zIndex),
+        box: [box.left, box.top, box.width, box.height],
+        text: el.textContent,
+      };
     });
     assert.equal(look.position, 'absolute');
     assert.notEqual(look.background, 'rgba(0, 0, 0, 0)', 'the panel has a background');
@@ -217,7 +309,11 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     });
     const seen = session.problems.length;
     await page.click('#queue-button');
-    const marked = await until(() => nodes(page), (n) => n.find((x) => x.id === 5)!.hasErrors, 'errors on SaveImage');
+    const marked = await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.id === 5)!.hasErrors,
+      'errors on SaveImage',
+    );
     assert.deepEqual(marked.find((x) => x.id === 5)!.inputErrors.sort(), ['filename_prefix', 'images']);
     // The expected 400 from POST /prompt is logged by the browser as a failed resource.
     assert.ok(session.problems.splice(seen).every((p) => /status of 400/.test(p)));
@@ -228,7 +324,11 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     await page.mouse.down();
     await page.mouse.move(to.x, to.y, { steps: 10 });
     await page.mouse.up();
-    const linked = await until(() => nodes(page), (n) => !n.find((x) => x.id === 5)!.inputErrors.includes('images'), 'the images mark gone');
+    const linked = await until(
+      () => nodes(page),
+      (n) => !n.find((x) => x.id === 5)!.inputErrors.includes('images'),
+      'the images mark gone',
+    );
     assert.equal(linked.find((x) => x.id === 5)!.hasErrors, true, 'the prefix is still wrong');
     // Fix the prefix in its widget's prompt: the node is clean.
     const prefix = await widgetPoint(page, 5, 'filename_prefix');
@@ -237,12 +337,21 @@ describe('the editor loses no work', { timeout: 120000 }, () => {
     await prompt.waitFor();
     await prompt.fill('fixed');
     await prompt.press('Enter');
-    const fixed = await until(() => nodes(page), (n) => n.find((x) => x.id === 5)!.widgets.filename_prefix === 'fixed', 'the new prefix');
+    const fixed = await until(
+      () => nodes(page),
+      (n) => n.find((x) => x.id === 5)!.widgets.filename_prefix === 'fixed',
+      'the new prefix',
+    );
     assert.deepEqual(fixed.find((x) => x.id === 5)!.inputErrors, []);
     assert.equal(fixed.find((x) => x.id === 5)!.hasErrors, false);
 
     await page.click('#queue-button');
-    await until(() => page.locator('#overall-text').textContent(), (t) => t === 'done', 'the run to finish', 60000);
+    await until(
+      () => page.locator('#overall-text').textContent(),
+      (t) => t === 'done',
+      'the run to finish',
+      60000,
+    );
     await loadExample(page, 'learn-schedule');
     assert.equal(await page.locator('#overall-text').textContent(), 'idle');
     assert.equal(await page.locator('#overall-bar').evaluate((el) => (el as HTMLElement).style.width), '0px');

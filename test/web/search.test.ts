@@ -6,10 +6,11 @@ import { addNodes, ARTIFACTS, loadExample, openEditor, socketPosition, titlePoin
 
 const results = (page: Page) => page.locator('.node-search li[data-type]').evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.type!));
 const activeResult = (page: Page) => page.locator('.node-search li.active').getAttribute('data-type');
-const box = (page: Page) => page.locator('.node-search').evaluate((el) => {
-  const rect = el.getBoundingClientRect();
-  return { left: rect.left, top: rect.top, right: rect.right, bottom: rect.bottom, focused: document.activeElement === el.querySelector('input') };
-});
+const box = (page: Page) =>
+  page.locator('.node-search').evaluate((el) => {
+    const rect = el.getBoundingClientRect();
+    return { left: rect.left, top: rect.top, right: rect.right, bottom: rect.bottom, focused: document.activeElement === el.querySelector('input') };
+  });
 
 /** Opens the search box with a double-click on the canvas (again if the machine was too slow to see a double-click). */
 async function openSearch(page: Page, x: number, y: number): Promise<void> {
@@ -70,7 +71,11 @@ describe('node search and tooltips', { timeout: 120000 }, () => {
     });
     assert.deepEqual(added, { count: before + 1, type: 'StepScheduler', from: 1, fromSlot: 0 });
     await page.keyboard.press('Control+z');
-    await until(() => page.evaluate(() => (window as any).app.graph._nodes.length), (n) => n === before, 'the added node undone');
+    await until(
+      () => page.evaluate(() => (window as any).app.graph._nodes.length),
+      (n) => n === before,
+      'the added node undone',
+    );
   });
 
   it('is fuzzy ("fsamp" finds the Few-Step Sampler) and searches and shows node descriptions', async () => {

@@ -8,8 +8,12 @@ import { ARTIFACTS, loadExample, openEditor, until, type EditorSession } from '.
 /** A run of a few seconds: the server's defaults take minutes. */
 const SHORT = { iterations: 3, group: 2, batch: 8, heldOut: 16, evaluateEvery: 1, patience: 0 };
 
-const box = (page: Page, selector: string) => page.locator(selector).evaluate((el) => el.getBoundingClientRect().toJSON() as { left: number; right: number; top: number; bottom: number; width: number });
-const learned = (page: Page) => page.evaluate(() => (window as any).app.graph._nodes.find((n: any) => n.type === 'StepScheduler').widgets.find((w: any) => w.name === 'learned').value as string);
+const box = (page: Page, selector: string) =>
+  page.locator(selector).evaluate((el) => el.getBoundingClientRect().toJSON() as { left: number; right: number; top: number; bottom: number; width: number });
+const learned = (page: Page) =>
+  page.evaluate(
+    () => (window as any).app.graph._nodes.find((n: any) => n.type === 'StepScheduler').widgets.find((w: any) => w.name === 'learned').value as string,
+  );
 const runs = (page: Page) => page.evaluate(async () => (await (await fetch('api/train')).json()).runs as Array<{ train_id: string; status: string }>);
 
 async function train(page: Page): Promise<void> {
@@ -41,8 +45,11 @@ describe('training in the editor: the chart, its notice, the panel, the plot', {
     const notice = page.locator('#training-notice');
     await notice.waitFor({ state: 'visible', timeout: 120000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'training-panel.png') });
-    assert.match(await notice.textContent() ?? '', /^Training done: held-out FD \d+\.\d{3} -> \d+\.\d{3}\. The learned values are in the graph: Queue samples with them, Save keeps them\. Saved output\/train\/.+\.json\.$/);
-    assert.match(await page.textContent('#training-label') ?? '', /^training done · reward -?\d+\.\d{4} · held-out FD \d+\.\d{3}$/);
+    assert.match(
+      (await notice.textContent()) ?? '',
+      /^Training done: held-out FD \d+\.\d{3} -> \d+\.\d{3}\. The learned values are in the graph: Queue samples with them, Save keeps them\. Saved output\/train\/.+\.json\.$/,
+    );
+    assert.match((await page.textContent('#training-label')) ?? '', /^training done · reward -?\d+\.\d{4} · held-out FD \d+\.\d{3}$/);
     const chart = await page.evaluate(() => {
       const { chart } = (window as any).app.training;
       chart.draw();
@@ -56,7 +63,10 @@ describe('training in the editor: the chart, its notice, the panel, the plot', {
     // Tick numbers on both y axes span the figures plotted.
     const numbers = chart.labels.map(Number).filter((n) => Number.isFinite(n));
     const fds = chart.heldOut.map((p: { value: number }) => p.value);
-    assert.ok(numbers.some((n) => n <= Math.max(...fds) && n >= Math.min(...fds) - 1), `an FD tick near ${fds}: ${numbers}`);
+    assert.ok(
+      numbers.some((n) => n <= Math.max(...fds) && n >= Math.min(...fds) - 1),
+      `an FD tick near ${fds}: ${numbers}`,
+    );
     for (let i = 0; i <= SHORT.iterations; i++) assert.ok(chart.labels.includes(String(i)) || i % 2 === 1, `x tick ${i}`);
     // The chart's canvas is drawn on: some pixels are the reward green and the FD orange.
     const colours = await page.locator('#training-chart').evaluate((el) => {
@@ -115,16 +125,30 @@ describe('training in the editor: the chart, its notice, the panel, the plot', {
     await page.locator('#train-button:not(.busy)').waitFor({ state: 'attached', timeout: 60000 });
     await page.mouse.click(5, 400);
     await page.keyboard.press('Control+z');
-    await until(() => page.evaluate(() => (window as any).app.graph._nodes.length), (n) => n > 0, 'the graph back');
+    await until(
+      () => page.evaluate(() => (window as any).app.graph._nodes.length),
+      (n) => n > 0,
+      'the graph back',
+    );
     assert.equal(await panel.isHidden(), true);
     // A run still going when another example loads: the panel goes, and its result is not written into the new graph.
     await train(page);
-    await until(() => page.evaluate(() => (window as any).app.training.chart.reward.points.length), (n) => n > 0, 'a first iteration', 60000);
+    await until(
+      () => page.evaluate(() => (window as any).app.training.chart.reward.points.length),
+      (n) => n > 0,
+      'a first iteration',
+      60000,
+    );
     await loadExample(page, 'four-step-learned');
     await panel.waitFor({ state: 'hidden' });
     const before = await learned(page);
     await page.click('#train-button');
-    await until(() => runs(page), (list) => list.every((run) => run.status !== 'running'), 'the run to end', 60000);
+    await until(
+      () => runs(page),
+      (list) => list.every((run) => run.status !== 'running'),
+      'the run to end',
+      60000,
+    );
     await page.locator('#train-button:not(.busy)').waitFor();
     assert.equal(await learned(page), before, 'the loaded example keeps its own learned schedule');
     assert.equal(await panel.isHidden(), true);

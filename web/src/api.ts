@@ -79,7 +79,10 @@ export const api = {
   workflows: () => request<Array<{ name: string; file: string; title: string }>>('workflows'),
   workflow: (name: string) => request<unknown>(`workflows/${encodeURIComponent(name)}`),
   queuePrompt: (prompt: unknown, clientId: string, workflow: unknown, front = false) =>
-    request<{ prompt_id: string; number: number }>('prompt', json({ prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } }, ...(front ? { front: true } : {}) })),
+    request<{ prompt_id: string; number: number }>(
+      'prompt',
+      json({ prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } }, ...(front ? { front: true } : {}) }),
+    ),
   interrupt: (promptId?: string) => request<unknown>('interrupt', json(promptId ? { prompt_id: promptId } : {})),
   queue: () => request<QueueState>('queue'),
   deleteQueued: (promptIds: string[]) => request<unknown>('queue', json({ delete: promptIds })),
@@ -90,14 +93,17 @@ export const api = {
     request<{ train_id: string; iterations: number }>('train', json({ prompt: workflow, client_id: clientId, name, settings })),
   interruptTraining: (trainId?: string) => request<{ interrupted: boolean }>('train/interrupt', json(trainId ? { train_id: trainId } : {})),
   parseWorkflow: (file: Blob, name: string) =>
-    request<{ kind: string; workflow: unknown }>(`workflow/parse?name=${encodeURIComponent(name)}`, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } }),
+    request<{ kind: string; workflow: unknown }>(`workflow/parse?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      body: file,
+      headers: { 'content-type': 'application/octet-stream' },
+    }),
   upload: async (file: File) => {
     const form = new FormData();
     form.append('image', file, file.name);
     return request<{ name: string; subfolder: string; type: string }>('upload/image', { method: 'POST', body: form });
   },
-  viewUrl: (image: ImageRef) =>
-    `${url('view')}?${new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type })}`,
+  viewUrl: (image: ImageRef) => `${url('view')}?${new URLSearchParams({ filename: image.filename, subfolder: image.subfolder, type: image.type })}`,
 };
 
 export type ServerMessage = { type: string; data: Record<string, any> };

@@ -75,22 +75,34 @@ export async function createApp(): Promise<App> {
   const text = $('overall-text');
   const queueButton = $<HTMLButtonElement>('queue-button');
   let historyPanel: HistoryPanel | undefined;
-  const execution = new ExecutionView(() => graph, {
-    set(fraction, label) {
-      bar.style.width = fraction === null ? '0' : `${Math.round(fraction * 100)}%`;
-      text.textContent = label;
+  const execution = new ExecutionView(
+    () => graph,
+    {
+      set(fraction, label) {
+        bar.style.width = fraction === null ? '0' : `${Math.round(fraction * 100)}%`;
+        text.textContent = label;
+      },
+      queueLength(remaining) {
+        queueButton.textContent = remaining > 0 ? `Queue (${remaining})` : 'Queue';
+      },
+      changed() {
+        queuePanel.refresh();
+        historyPanel?.refresh();
+      },
     },
-    queueLength(remaining) {
-      queueButton.textContent = remaining > 0 ? `Queue (${remaining})` : 'Queue';
-    },
-    changed() {
-      queuePanel.refresh();
-      historyPanel?.refresh();
-    },
-  }, redraw);
+    redraw,
+  );
 
   const id = clientId();
-  const training = new TrainingView(() => graph, $<HTMLButtonElement>('train-button'), $<HTMLInputElement>('train-minutes'), id, redraw, (rejection) => execution.showValidation(rejection.error, rejection.node_errors), sidebar);
+  const training = new TrainingView(
+    () => graph,
+    $<HTMLButtonElement>('train-button'),
+    $<HTMLInputElement>('train-minutes'),
+    id,
+    redraw,
+    (rejection) => execution.showValidation(rejection.error, rejection.node_errors),
+    sidebar,
+  );
   const connection = $('connection');
   connectSocket(id, {
     message: (message) => {
@@ -105,16 +117,21 @@ export async function createApp(): Promise<App> {
 
   registerNodeTypes(await api.objectInfo());
 
-  const undo = new UndoHistory(() => graph, (snapshot) => {
-    loadWorkflow(graph, snapshot, 'undo', { keepRunState: true });
-    training.refresh();
-    redraw();
-  });
+  const undo = new UndoHistory(
+    () => graph,
+    (snapshot) => {
+      loadWorkflow(graph, snapshot, 'undo', { keepRunState: true });
+      training.refresh();
+      redraw();
+    },
+  );
   const checkpoint = () => {
     if (undo.checkpoint()) training.refresh();
   };
   const workbench = new Workbench({ graph, canvas, execution, training, undo, queuePanel, clientId: id, redraw });
-  historyPanel = new HistoryPanel(sidebar, $('history-panel'), $<HTMLButtonElement>('history-panel-button'), (workflow, source) => workbench.replaceGraph(workflow, source));
+  historyPanel = new HistoryPanel(sidebar, $('history-panel'), $<HTMLButtonElement>('history-panel-button'), (workflow, source) =>
+    workbench.replaceGraph(workflow, source),
+  );
   const search = new NodeSearch(canvas, graph, checkpoint);
   attachTooltips(canvas, graph);
   adjustMenus(graph, canvas, () => {
@@ -127,7 +144,10 @@ export async function createApp(): Promise<App> {
   workbench.listExamples($<HTMLSelectElement>('examples'), shipped);
   if (!restoreFromStorage(graph, canvas) && shipped.length > 0) {
     const first = shipped.find((w) => w.name === 'four-step') ?? shipped[0];
-    await api.workflow(first.name).then((w) => loadWorkflow(graph, w, first.name) && fitView(canvas, graph._nodes)).catch(() => false);
+    await api
+      .workflow(first.name)
+      .then((w) => loadWorkflow(graph, w, first.name) && fitView(canvas, graph._nodes))
+      .catch(() => false);
   }
   undo.reset();
   graph.start();

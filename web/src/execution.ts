@@ -87,7 +87,12 @@ export class ExecutionView {
         placed++;
       }
     }
-    toast(placed > 0 ? `${error.message}: ${placed} problem${placed > 1 ? 's' : ''} marked on the graph` : `${error.message}${error.details ? `: ${error.details}` : ''}`, 'error');
+    toast(
+      placed > 0
+        ? `${error.message}: ${placed} problem${placed > 1 ? 's' : ''} marked on the graph`
+        : `${error.message}${error.details ? `: ${error.details}` : ''}`,
+      'error',
+    );
     this.redraw();
   }
 

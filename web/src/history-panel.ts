@@ -73,7 +73,9 @@ export class HistoryPanel {
   private render(history: Record<string, HistoryEntry>): void {
     const entries = Object.entries(history).reverse();
     this.shots = entries.flatMap(([promptId, entry]) =>
-      Object.values(entry.outputs ?? {}).flatMap((output) => (output.images ?? []).map((image) => ({ promptId, number: entry.prompt?.[0] ?? 0, image, entry }))),
+      Object.values(entry.outputs ?? {}).flatMap((output) =>
+        (output.images ?? []).map((image) => ({ promptId, number: entry.prompt?.[0] ?? 0, image, entry })),
+      ),
     );
     const tiles = entries.flatMap(([promptId, entry]): HTMLElement[] => {
       const shots = this.shots.filter((shot) => shot.promptId === promptId);
@@ -112,7 +114,8 @@ export class HistoryPanel {
     const img = this.lightbox.querySelector('img')!;
     img.src = api.viewUrl(shot.image);
     img.alt = shot.image.filename;
-    (this.lightbox.querySelector('.lightbox-caption') as HTMLElement).textContent = `${shot.image.filename} · prompt #${shot.number} · ${this.shown + 1} of ${this.shots.length}`;
+    (this.lightbox.querySelector('.lightbox-caption') as HTMLElement).textContent =
+      `${shot.image.filename} · prompt #${shot.number} · ${this.shown + 1} of ${this.shots.length}`;
     if (!this.lightbox.open) this.lightbox.showModal();
   }
 

@@ -58,9 +58,13 @@ export function bindShortcuts(shortcuts: Shortcuts, after: () => void): void {
   window.addEventListener('pointerdown', () => (pointerDown = true), true);
   window.addEventListener('pointercancel', () => (pointerDown = false), true);
   // After litegraph has handled a key or a pointer (a delete, a paste, a drag, a widget change), look for a change.
-  window.addEventListener('pointerup', () => {
-    pointerDown = false;
-    setTimeout(after, 0);
-  }, true);
+  window.addEventListener(
+    'pointerup',
+    () => {
+      pointerDown = false;
+      setTimeout(after, 0);
+    },
+    true,
+  );
   window.addEventListener('keyup', () => setTimeout(after, 0), true);
 }

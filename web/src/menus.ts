@@ -21,10 +21,27 @@ export function adjustMenus(graph: LGraph, canvas: LGraphCanvas, edited: () => v
   };
   (graph as unknown as { onGetNodeMenuOptions: (options: MenuEntry[], node: LGraphNode) => void }).onGetNodeMenuOptions = (options, node) => {
     removeUnsupported(options);
-    const at = Math.max(0, options.findIndex((entry) => typeof entry === 'object' && entry?.content === 'Mode'));
-    options.splice(at + 1, 0,
-      { content: node.mode === MODE_BYPASS ? 'Remove bypass (Ctrl+B)' : 'Bypass (Ctrl+B)', callback: () => { toggleMode(selected(node), MODE_BYPASS); edited(); } },
-      { content: node.mode === MODE_MUTED ? 'Unmute (Ctrl+M)' : 'Mute (Ctrl+M)', callback: () => { toggleMode(selected(node), MODE_MUTED); edited(); } },
+    const at = Math.max(
+      0,
+      options.findIndex((entry) => typeof entry === 'object' && entry?.content === 'Mode'),
+    );
+    options.splice(
+      at + 1,
+      0,
+      {
+        content: node.mode === MODE_BYPASS ? 'Remove bypass (Ctrl+B)' : 'Bypass (Ctrl+B)',
+        callback: () => {
+          toggleMode(selected(node), MODE_BYPASS);
+          edited();
+        },
+      },
+      {
+        content: node.mode === MODE_MUTED ? 'Unmute (Ctrl+M)' : 'Mute (Ctrl+M)',
+        callback: () => {
+          toggleMode(selected(node), MODE_MUTED);
+          edited();
+        },
+      },
     );
   };
   (canvas as unknown as { getExtraMenuOptions: (canvas: LGraphCanvas, options: MenuEntry[]) => MenuEntry[] }).getExtraMenuOptions = (_canvas, options) => {

@@ -108,9 +108,22 @@ export class Minimap {
     ctx.clearRect(0, 0, WIDTH, HEIGHT);
     ctx.fillStyle = 'rgba(20, 21, 24, 0.85)';
     ctx.fillRect(0, 0, WIDTH, HEIGHT);
-    const box = (x: number, y: number, w: number, h: number): [number, number, number, number] => [MARGIN + (x - x0) * scale, MARGIN + (y - y0) * scale, Math.max(2, w * scale), Math.max(2, h * scale)];
+    const box = (x: number, y: number, w: number, h: number): [number, number, number, number] => [
+      MARGIN + (x - x0) * scale,
+      MARGIN + (y - y0) * scale,
+      Math.max(2, w * scale),
+      Math.max(2, h * scale),
+    ];
     for (const node of nodes) {
-      ctx.fillStyle = node.has_errors ? '#f85149' : node.mode === MODE_BYPASS ? BYPASS_BGCOLOR : node.mode === MODE_MUTED ? '#44474d' : node.is_selected ? '#9aa4b2' : '#5f6670';
+      ctx.fillStyle = node.has_errors
+        ? '#f85149'
+        : node.mode === MODE_BYPASS
+          ? BYPASS_BGCOLOR
+          : node.mode === MODE_MUTED
+            ? '#44474d'
+            : node.is_selected
+              ? '#9aa4b2'
+              : '#5f6670';
       ctx.fillRect(...box(node.pos[0], node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT, node.size[0], node.size[1] + LiteGraph.NODE_TITLE_HEIGHT));
     }
     ctx.strokeStyle = '#4f8cff';

@@ -55,7 +55,10 @@ export class NodeSearch {
       ignoreLocation: true,
     });
     const allowed = new Set(candidates);
-    return this.fuse.search(query).map((result) => result.item).filter((def) => allowed.has(def));
+    return this.fuse
+      .search(query)
+      .map((result) => result.item)
+      .filter((def) => allowed.has(def));
   }
 
   open(event: MouseEvent | undefined, context: LinkContext = {}): void {

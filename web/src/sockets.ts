@@ -24,7 +24,9 @@ export function socketColour(type: string): string {
 }
 
 /** Every socket type the node definitions use, inputs and outputs. */
-export function socketTypes(definitions: Iterable<{ input: { required: Record<string, unknown>; optional?: Record<string, unknown> }; output: readonly string[] }>): Set<string> {
+export function socketTypes(
+  definitions: Iterable<{ input: { required: Record<string, unknown>; optional?: Record<string, unknown> }; output: readonly string[] }>,
+): Set<string> {
   const types = new Set<string>();
   for (const def of definitions) {
     for (const spec of [...Object.values(def.input.required), ...Object.values(def.input.optional ?? {})]) {

@@ -12,7 +12,9 @@ const MODE_BYPASS = 4;
 
 /** True when the graph has a StepScheduler whose spacing is "learned": there is something to train. */
 export function hasLearnedScheduler(graph: LGraph): boolean {
-  return graph._nodes.some((node) => node.type === 'StepScheduler' && widgetValue(node, 'spacing') === 'learned' && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS);
+  return graph._nodes.some(
+    (node) => node.type === 'StepScheduler' && widgetValue(node, 'spacing') === 'learned' && node.mode !== MODE_MUTED && node.mode !== MODE_BYPASS,
+  );
 }
 
 /**
@@ -61,7 +63,9 @@ export class TrainingView {
   private describe(): void {
     const reward = this.chart.reward.points.at(-1);
     const heldOut = this.chart.heldOut.points.at(-1);
-    this.label.textContent = [this.status, reward ? `reward ${reward.value.toFixed(4)}` : '', heldOut ? `held-out FD ${heldOut.value.toFixed(3)}` : ''].filter(Boolean).join(' · ');
+    this.label.textContent = [this.status, reward ? `reward ${reward.value.toFixed(4)}` : '', heldOut ? `held-out FD ${heldOut.value.toFixed(3)}` : '']
+      .filter(Boolean)
+      .join(' · ');
   }
 
   private finish(outcome: 'done' | 'stopped' | 'failed', notice: string, plot?: ImageRef): void {

@@ -51,7 +51,13 @@ export function addInputOrWidget(node: LGraphNode, name: string, spec: InputSpec
     switch (kind) {
       case 'INT': {
         const step = (options.step as number) || 1;
-        widget = node.addWidget('number', name, Number(fallback ?? min ?? 0), callbackFor(Math.round), { min, max, step2: step, step: step * 10, precision: 0 });
+        widget = node.addWidget('number', name, Number(fallback ?? min ?? 0), callbackFor(Math.round), {
+          min,
+          max,
+          step2: step,
+          step: step * 10,
+          precision: 0,
+        });
         if (options.control_after_generate || SEED_NAMES.has(name)) addSeedControl(node, widget!, options.control_after_generate);
         break;
       }
@@ -59,7 +65,13 @@ export function addInputOrWidget(node: LGraphNode, name: string, spec: InputSpec
         const step = (options.step as number) || 0.01;
         const precision = Math.max(0, Math.min(6, Math.ceil(-Math.log10(step))));
         const factor = 10 ** precision;
-        widget = node.addWidget('number', name, Number(fallback ?? min ?? 0), callbackFor((v) => Math.round(v * factor) / factor), { min, max, step2: step, step: step * 10, precision });
+        widget = node.addWidget(
+          'number',
+          name,
+          Number(fallback ?? min ?? 0),
+          callbackFor((v) => Math.round(v * factor) / factor),
+          { min, max, step2: step, step: step * 10, precision },
+        );
         break;
       }
       case 'BOOLEAN':
@@ -138,31 +150,37 @@ function editInDialog(node: LGraphNode, widget: IWidget, changed: () => void): v
 
 /** LoadImage gets a button that uploads an image (PNG, JPEG, WebP) into the input folder and selects it. */
 export function addUploadButton(node: LGraphNode): void {
-  const button = node.addWidget('button', 'upload image…', '', () => {
-    const picker = document.createElement('input');
-    picker.type = 'file';
-    picker.accept = 'image/png,image/jpeg,image/webp';
-    picker.onchange = async () => {
-      const file = picker.files?.[0];
-      if (!file) return;
-      try {
-        const saved = await api.upload(file);
-        const widget = node.widgets?.find((w) => w.name === 'image');
-        const name = saved.subfolder ? `${saved.subfolder}/${saved.name}` : saved.name;
-        if (widget) {
-          // The image widget is a combo of the input folder's files: the new file becomes one of them.
-          const values = (widget.options as { values?: unknown }).values;
-          if (Array.isArray(values) && !values.includes(name)) values.push(name);
-          widget.value = name;
+  const button = node.addWidget(
+    'button',
+    'upload image…',
+    '',
+    () => {
+      const picker = document.createElement('input');
+      picker.type = 'file';
+      picker.accept = 'image/png,image/jpeg,image/webp';
+      picker.onchange = async () => {
+        const file = picker.files?.[0];
+        if (!file) return;
+        try {
+          const saved = await api.upload(file);
+          const widget = node.widgets?.find((w) => w.name === 'image');
+          const name = saved.subfolder ? `${saved.subfolder}/${saved.name}` : saved.name;
+          if (widget) {
+            // The image widget is a combo of the input folder's files: the new file becomes one of them.
+            const values = (widget.options as { values?: unknown }).values;
+            if (Array.isArray(values) && !values.includes(name)) values.push(name);
+            widget.value = name;
+          }
+          clearInputError(node, 'image');
+          node.setDirtyCanvas(true, true);
+          document.dispatchEvent(new CustomEvent('fewstep:graph-edited'));
+        } catch (error) {
+          toast(`Upload failed: ${(error as Error).message}`, 'error');
         }
-        clearInputError(node, 'image');
-        node.setDirtyCanvas(true, true);
-        document.dispatchEvent(new CustomEvent('fewstep:graph-edited'));
-      } catch (error) {
-        toast(`Upload failed: ${(error as Error).message}`, 'error');
-      }
-    };
-    picker.click();
-  }, {});
+      };
+      picker.click();
+    },
+    {},
+  );
   button.serialize = false;
 }

@@ -145,20 +145,28 @@ export class Workbench {
     };
     // Files dropped anywhere on the canvas area: a workflow .json, or a .png that carries one.
     const area = $('canvas-area');
-    area.addEventListener('dragover', (event) => {
-      if (!event.dataTransfer?.types.includes('Files')) return;
-      event.preventDefault();
-      event.stopPropagation();
-      area.classList.add('dragging');
-    }, true);
+    area.addEventListener(
+      'dragover',
+      (event) => {
+        if (!event.dataTransfer?.types.includes('Files')) return;
+        event.preventDefault();
+        event.stopPropagation();
+        area.classList.add('dragging');
+      },
+      true,
+    );
     area.addEventListener('dragleave', () => area.classList.remove('dragging'), true);
-    area.addEventListener('drop', (event) => {
-      area.classList.remove('dragging');
-      const file = event.dataTransfer?.files?.[0];
-      if (!file) return;
-      event.preventDefault();
-      event.stopPropagation();
-      void this.loadFile(file);
-    }, true);
+    area.addEventListener(
+      'drop',
+      (event) => {
+        area.classList.remove('dragging');
+        const file = event.dataTransfer?.files?.[0];
+        if (!file) return;
+        event.preventDefault();
+        event.stopPropagation();
+        void this.loadFile(file);
+      },
+      true,
+    );
   }
 }

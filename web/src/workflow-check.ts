@@ -11,7 +11,8 @@ const isPoint = (value: unknown) => {
   if (isObject(value)) return typeof value[0] === 'number' && typeof value[1] === 'number';
   return false;
 };
-const describe = (value: unknown) => (Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`.slice(0, 40));
+const describe = (value: unknown) =>
+  Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`.slice(0, 40);
 
 /** The first problem that keeps `value` from loading as a UI workflow, or undefined when it can load. */
 export function workflowProblem(value: unknown): string | undefined {
@@ -27,7 +28,8 @@ export function workflowProblem(value: unknown): string | undefined {
     if (typeof node.type !== 'string' || node.type === '') return `${where}: "type" must be a node type name`;
     if (node.pos !== undefined && !isPoint(node.pos)) return `${where}: "pos" must be [x, y]`;
     if (node.size !== undefined && !isPoint(node.size)) return `${where}: "size" must be [width, height]`;
-    if (node.widgets_values !== undefined && node.widgets_values !== null && typeof node.widgets_values !== 'object') return `${where}: "widgets_values" must be a list`;
+    if (node.widgets_values !== undefined && node.widgets_values !== null && typeof node.widgets_values !== 'object')
+      return `${where}: "widgets_values" must be a list`;
     for (const side of ['inputs', 'outputs'] as const) {
       const slots = node[side];
       if (slots === undefined) continue;

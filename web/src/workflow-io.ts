@@ -119,7 +119,8 @@ export async function loadFile(graph: LGraph, file: File): Promise<boolean> {
     const parsed = await api.parseWorkflow(file, file.name);
     if (parsed.kind === 'prompt') {
       // The server reads any other JSON object as an API prompt; refuse one that is neither.
-      const problem = promptProblem((parsed as { prompt?: unknown }).prompt) ?? ((parsed.workflow as { nodes?: unknown[] })?.nodes?.length ? undefined : 'it has no nodes');
+      const problem =
+        promptProblem((parsed as { prompt?: unknown }).prompt) ?? ((parsed.workflow as { nodes?: unknown[] })?.nodes?.length ? undefined : 'it has no nodes');
       if (problem) {
         toast(`${file.name} was not loaded: ${problem}. The graph is unchanged.`, 'error');
         return false;

@@ -43,13 +43,17 @@ describe('the independent judge (models/fmnist/judge.onnx)', { skip: hasJudge(mo
     const floors = [256, 1000, 2000, 5000].map((n) => info.fdFloor![String(n)]);
     floors.slice(1).forEach((floor, i) => assert.ok(floor < floors[i], `FD floor falls with n: ${floors.join(', ')}`));
     const stats = await judge.classifier.featureStats();
-    for (let i = 0; i < stats.dim; i += 17) assert.ok(Math.abs(stats.cov[i][(i * 7) % stats.dim] - stats.cov[(i * 7) % stats.dim][i]) < 1e-5, 'covariance is symmetric');
+    for (let i = 0; i < stats.dim; i += 17)
+      assert.ok(Math.abs(stats.cov[i][(i * 7) % stats.dim] - stats.cov[(i * 7) % stats.dim][i]) < 1e-5, 'covariance is symmetric');
   });
 
-  it('classifies real test images as the dataset labels them, and mostly as the model\'s classifier does', async () => {
+  it("classifies real test images as the dataset labels them, and mostly as the model's classifier does", async () => {
     const { images, labels } = fixtureImages();
     assert.equal(labels.length, 50);
-    assert.deepEqual([...new Set(labels)].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      [...new Set(labels)].sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     const judged = await judge.classifier.classify(images);
     const model = await classifier.classify(images);
     const accuracyOf = (logits: Float32Array, wanted: readonly number[]) => classAgreement(logits, 10, wanted).reduce((a, b) => a + b, 0) / wanted.length;
@@ -57,7 +61,7 @@ describe('the independent judge (models/fmnist/judge.onnx)', { skip: hasJudge(mo
     // split as a whole: 92.0% and 92.4% test accuracy), and the two pick the same class for 42.
     const judgeAccuracy = accuracyOf(judged.logits, labels);
     assert.ok(judgeAccuracy >= 0.8, `judge accuracy on the fixture ${judgeAccuracy}`);
-    assert.ok(Math.abs(judgeAccuracy - accuracyOf(model.logits, labels)) <= 0.1, 'about as accurate as the model\'s classifier');
+    assert.ok(Math.abs(judgeAccuracy - accuracyOf(model.logits, labels)) <= 0.1, "about as accurate as the model's classifier");
     const judgedClasses = labels.map((_, row) => argmax(judged.logits.subarray(row * 10, row * 10 + 10)));
     const sameClass = accuracyOf(model.logits, judgedClasses);
     assert.ok(sameClass >= 0.8, `the two classifiers agree on ${sameClass} of the fixture`);
@@ -73,13 +77,16 @@ describe('the independent judge (models/fmnist/judge.onnx)', { skip: hasJudge(mo
 });
 
 describe('loadJudge errors', () => {
-  it('names the judge file and the field, never the machine\'s paths', async () => {
+  it("names the judge file and the field, never the machine's paths", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fewstep-judge-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     cpSync(path.join(modelDir, 'model.json'), path.join(dir, 'model.json'));
     await assert.rejects(loadJudge(dir), (error: Error) => error.message.startsWith(`${JUDGE_STATS_FILE}: missing`) && !error.message.includes(dir));
     writeFileSync(path.join(dir, JUDGE_STATS_FILE), '{"file": ');
-    await assert.rejects(loadJudge(dir), (error: Error) => error.message.startsWith(`${JUDGE_STATS_FILE}: not readable JSON (`) && !error.message.includes(dir));
+    await assert.rejects(
+      loadJudge(dir),
+      (error: Error) => error.message.startsWith(`${JUDGE_STATS_FILE}: not readable JSON (`) && !error.message.includes(dir),
+    );
     writeFileSync(path.join(dir, JUDGE_STATS_FILE), JSON.stringify({ file: 'judge.onnx', input: 'image', logits: 'logits', network: 'x', dim: 4, n: 10 }));
     await assert.rejects(loadJudge(dir), /^Error: judge-stats\.json: .*features/);
   });
@@ -96,8 +103,14 @@ describe('no reward, search, selection or node can reach the judge', () => {
 
   it('names the judge nowhere outside bench/ and models/recipe/', () => {
     const files = productFolders.filter((folder) => existsSync(path.join(root, folder))).flatMap((folder) => sources(path.join(root, folder)));
-    assert.ok(files.some((file) => file.includes(`${path.sep}rewards${path.sep}`)), 'the scan covers engine/rewards');
-    assert.ok(files.some((file) => file.includes(`${path.sep}nodes${path.sep}`)), 'the scan covers nodes');
+    assert.ok(
+      files.some((file) => file.includes(`${path.sep}rewards${path.sep}`)),
+      'the scan covers engine/rewards',
+    );
+    assert.ok(
+      files.some((file) => file.includes(`${path.sep}nodes${path.sep}`)),
+      'the scan covers nodes',
+    );
     const naming = files.filter((file) => /judge/i.test(readFileSync(file, 'utf8'))).map((file) => path.relative(root, file));
     assert.deepEqual(naming, []);
   });

@@ -1,13 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DiffusionError, NormalStream, addNoise, applyClassifierFreeGuidance, batchNormalNoise, denoisedFromModelOutput, doubleBatch,
-  guidanceLabels, guidanceScaleAt, modelOutputFromDenoised, needsUnconditional,
+  DiffusionError,
+  NormalStream,
+  addNoise,
+  applyClassifierFreeGuidance,
+  batchNormalNoise,
+  denoisedFromModelOutput,
+  doubleBatch,
+  guidanceLabels,
+  guidanceScaleAt,
+  modelOutputFromDenoised,
+  needsUnconditional,
 } from '../../../engine/diffusion/index.ts';
 import { meanAndStd } from './oracles.ts';
 
 test('NormalStream: same seed gives identical values, nearby seeds differ, values are standard normal', () => {
-  const draw = (seed: number, n: number) => { const out = new Float32Array(n); new NormalStream(seed).fill(out); return out; };
+  const draw = (seed: number, n: number) => {
+    const out = new Float32Array(n);
+    new NormalStream(seed).fill(out);
+    return out;
+  };
   assert.deepEqual(draw(42, 1000), draw(42, 1000));
   assert.notDeepEqual(draw(42, 16), draw(43, 16));
   assert.notDeepEqual(draw(2 ** 40, 16), draw(2 ** 40 + 2 ** 32, 16));
@@ -27,7 +40,10 @@ test('batchNormalNoise: element i draws from stream seed + i, and later draws co
     assert.deepEqual(first.slice(i * 4, i * 4 + 4), alone.slice(0, 4));
     assert.deepEqual(second.slice(i * 4, i * 4 + 4), alone.slice(4, 8));
   }
-  assert.throws(() => noise(10), (error: unknown) => error instanceof DiffusionError && error.code === 'shape_mismatch');
+  assert.throws(
+    () => noise(10),
+    (error: unknown) => error instanceof DiffusionError && error.code === 'shape_mismatch',
+  );
 });
 
 test('guidance: scale 1 returns cond, scale 0 returns uncond, otherwise extrapolates', () => {

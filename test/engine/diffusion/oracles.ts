@@ -3,7 +3,15 @@
  * error can be measured without a network. Both are element-wise, like the samplers.
  */
 import {
-  currentTimestep, isFinished, modelOutputFromDenoised, schedulePoint, type NormalNoise, type NoiseSchedule, type PredictionType, type Sampler, type SamplerInitArgs,
+  currentTimestep,
+  isFinished,
+  modelOutputFromDenoised,
+  schedulePoint,
+  type NormalNoise,
+  type NoiseSchedule,
+  type PredictionType,
+  type Sampler,
+  type SamplerInitArgs,
   type SamplerState,
 } from '../../../engine/diffusion/index.ts';
 

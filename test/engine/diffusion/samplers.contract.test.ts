@@ -5,8 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  PREDICTION_TYPES, SAMPLER_NAMES, batchNormalNoise, computeTimesteps, parseNoiseSchedule, samplers,
-  type NoiseSchedule, type PredictionType, type Spacing,
+  PREDICTION_TYPES,
+  SAMPLER_NAMES,
+  batchNormalNoise,
+  computeTimesteps,
+  parseNoiseSchedule,
+  samplers,
+  type NoiseSchedule,
+  type PredictionType,
+  type Spacing,
 } from '../../../engine/diffusion/index.ts';
 import { gaussianOracle, meanAndStd, pointMassOracle, sampleSync, type Oracle } from './oracles.ts';
 
@@ -19,11 +26,27 @@ const cases: { label: string; name: (typeof SAMPLER_NAMES)[number]; options: Rec
   { label: 'ddim eta=1', name: 'ddim', options: { eta: 1 }, ancestral: true },
 ];
 
-interface RunArgs { name: (typeof SAMPLER_NAMES)[number]; options: Record<string, unknown>; schedule: NoiseSchedule; prediction: PredictionType; timesteps: number[]; oracle: Oracle; seed: number; batch: number; size: number }
+interface RunArgs {
+  name: (typeof SAMPLER_NAMES)[number];
+  options: Record<string, unknown>;
+  schedule: NoiseSchedule;
+  prediction: PredictionType;
+  timesteps: number[];
+  oracle: Oracle;
+  seed: number;
+  batch: number;
+  size: number;
+}
 
 function run(args: RunArgs): Float32Array {
   const noise = batchNormalNoise(args.seed, args.batch);
-  const initArgs = { noise: noise(args.batch * args.size), timesteps: args.timesteps, schedule: args.schedule, prediction: args.prediction, options: args.options };
+  const initArgs = {
+    noise: noise(args.batch * args.size),
+    timesteps: args.timesteps,
+    schedule: args.schedule,
+    prediction: args.prediction,
+    options: args.options,
+  };
   return sampleSync(samplers[args.name], initArgs, (x, t) => args.oracle(x, t), noise);
 }
 
@@ -37,7 +60,17 @@ for (const { label, name, options } of cases) {
         for (const spacing of spacings) {
           for (const steps of [1, 2, 4, 10]) {
             const timesteps = computeTimesteps(spacing, steps, schedule);
-            const out = run({ name, options, schedule, prediction, timesteps, oracle: pointMassOracle(schedule, prediction, target), seed: 7, batch: 16, size: 4 });
+            const out = run({
+              name,
+              options,
+              schedule,
+              prediction,
+              timesteps,
+              oracle: pointMassOracle(schedule, prediction, target),
+              seed: 7,
+              batch: 16,
+              size: 4,
+            });
             const worst = out.reduce((max, value) => Math.max(max, Math.abs(value - target)), 0);
             assert.ok(worst < 1e-4, `${schedule.kind}/${prediction}/${spacing.kind}/${steps} steps: off by ${worst}`);
           }

@@ -1,8 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DiffusionError, SAMPLER_NAMES, batchNormalNoise, computeTimesteps, currentTimestep, ddimSampler, ddpmSampler, eulerSampler,
-  getSampler, isFinished, parseNoiseSchedule, resolveSamplerOptions, samplerTakesEta, samplers,
+  DiffusionError,
+  SAMPLER_NAMES,
+  batchNormalNoise,
+  computeTimesteps,
+  currentTimestep,
+  ddimSampler,
+  ddpmSampler,
+  eulerSampler,
+  getSampler,
+  isFinished,
+  parseNoiseSchedule,
+  resolveSamplerOptions,
+  samplerTakesEta,
+  samplers,
 } from '../../../engine/diffusion/index.ts';
 import { gaussianOracle, pointMassOracle, sampleSync } from './oracles.ts';
 
@@ -76,7 +88,10 @@ test('registry: every name resolves, options get defaults, bad options and names
   for (const name of SAMPLER_NAMES) assert.equal(getSampler(name).name, name);
   assert.deepEqual(resolveSamplerOptions('ddim', {}), { eta: 0 });
   assert.deepEqual(resolveSamplerOptions('euler_ancestral'), { eta: 1, noiseScale: 1 });
-  assert.throws(() => resolveSamplerOptions('ddim', { eta: 2 }), (error: unknown) => error instanceof DiffusionError && error.code === 'invalid_options' && error.field === 'options.eta');
+  assert.throws(
+    () => resolveSamplerOptions('ddim', { eta: 2 }),
+    (error: unknown) => error instanceof DiffusionError && error.code === 'invalid_options' && error.field === 'options.eta',
+  );
   assert.throws(() => getSampler('heun'), isDiffusionError('unknown_sampler'));
 });
 

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CLEAN_TIMESTEP, DiffusionError, alphaAt, alphaCumprod, karrasSigmaAt, logSnr, parseNoiseSchedule, schedulePoint, sigmaAt, timestepForLogSnr,
+  CLEAN_TIMESTEP,
+  DiffusionError,
+  alphaAt,
+  alphaCumprod,
+  karrasSigmaAt,
+  logSnr,
+  parseNoiseSchedule,
+  schedulePoint,
+  sigmaAt,
+  timestepForLogSnr,
 } from '../../../engine/diffusion/index.ts';
 
 const cosine = parseNoiseSchedule({ kind: 'cosine', trainSteps: 1000, s: 0.008, minAlphaCumprod: 1e-5, maxAlphaCumprod: 0.99999 });
@@ -12,7 +21,13 @@ const close = (actual: number, expected: number, tolerance: number, label = '') 
 
 test('cosine alphaCumprod matches the closed form (values from numpy) and is clipped', () => {
   // reference: cos(((t/1000)+s)/(1+s)*pi/2)^2 / cos(s/(1+s)*pi/2)^2 evaluated in Python
-  const expected: Record<number, number> = { 1: 0.999958715775178, 250: 0.8470121613269047, 500: 0.49384359044063775, 750: 0.1442721023857358, 900: 0.024091724140085854 };
+  const expected: Record<number, number> = {
+    1: 0.999958715775178,
+    250: 0.8470121613269047,
+    500: 0.49384359044063775,
+    750: 0.1442721023857358,
+    900: 0.024091724140085854,
+  };
   for (const [t, value] of Object.entries(expected)) close(alphaCumprod(cosine, Number(t)), value, 1e-12, `t=${t}`);
   assert.equal(alphaCumprod(cosine, 0), 0.99999);
   assert.equal(alphaCumprod(cosine, 999), 1e-5);
@@ -70,7 +85,10 @@ test('timestepForLogSnr clamps out-of-range log-SNR to the schedule ends', () =>
 
 test('parseNoiseSchedule fills defaults and rejects bad configs with a code', () => {
   assert.deepEqual(parseNoiseSchedule({ kind: 'cosine' }), cosine);
-  assert.throws(() => parseNoiseSchedule({ kind: 'cosine', s: -1 }), (error: unknown) => error instanceof DiffusionError && error.code === 'invalid_schedule');
+  assert.throws(
+    () => parseNoiseSchedule({ kind: 'cosine', s: -1 }),
+    (error: unknown) => error instanceof DiffusionError && error.code === 'invalid_schedule',
+  );
   assert.throws(() => parseNoiseSchedule({ kind: 'sigmoid' }), DiffusionError);
   assert.throws(() => parseNoiseSchedule({ kind: 'cosine', minAlphaCumprod: 0.5, maxAlphaCumprod: 0.4 }), /minAlphaCumprod/);
 });

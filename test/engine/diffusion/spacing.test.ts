@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DiffusionError, SPACING_NAMES, SpacingSchema, computeTimesteps, karrasSigmaAt, logSnr, parseNoiseSchedule, roundHalfToEven, type Spacing,
+  DiffusionError,
+  SPACING_NAMES,
+  SpacingSchema,
+  computeTimesteps,
+  karrasSigmaAt,
+  logSnr,
+  parseNoiseSchedule,
+  roundHalfToEven,
+  type Spacing,
 } from '../../../engine/diffusion/index.ts';
 import Value from 'typebox/value';
 
@@ -68,7 +76,10 @@ test('logsnr spacing is uniform in log-SNR', () => {
 test('explicit spacing returns the list, and names the problem when it is wrong', () => {
   assert.deepEqual(computeTimesteps({ kind: 'explicit', timesteps: [999, 600.5, 10] }, 3, cosine), [999, 600.5, 10]);
   const fails = (timesteps: number[], steps: number, code: string) =>
-    assert.throws(() => computeTimesteps({ kind: 'explicit', timesteps }, steps, cosine), (error: unknown) => error instanceof DiffusionError && error.code === code);
+    assert.throws(
+      () => computeTimesteps({ kind: 'explicit', timesteps }, steps, cosine),
+      (error: unknown) => error instanceof DiffusionError && error.code === code,
+    );
   fails([999, 500], 3, 'spacing_length_mismatch');
   fails([999, 999, 10], 3, 'spacing_not_descending');
   fails([10, 500, 999], 3, 'spacing_not_descending');
@@ -79,7 +90,10 @@ test('explicit spacing returns the list, and names the problem when it is wrong'
 
 test('bad step counts and out-of-range offsets are rejected', () => {
   for (const steps of [0, -1, 2.5, 1001]) {
-    assert.throws(() => computeTimesteps({ kind: 'trailing' }, steps, cosine), (error: unknown) => error instanceof DiffusionError && error.code === 'invalid_steps');
+    assert.throws(
+      () => computeTimesteps({ kind: 'trailing' }, steps, cosine),
+      (error: unknown) => error instanceof DiffusionError && error.code === 'invalid_steps',
+    );
   }
   assert.throws(() => computeTimesteps({ kind: 'leading', stepsOffset: 300 }, 4, cosine), /outside/);
 });

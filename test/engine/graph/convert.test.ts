@@ -14,10 +14,35 @@ function uiWorkflow() {
     last_link_id: 5,
     nodes: [
       { id: 1, type: 'Solid', pos: [0, 0], mode: 0, outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [1] }], widgets_values: [0.25, 2, 7, 'fixed'] },
-      { id: 2, type: 'Invert', pos: [300, 0], mode: 4, inputs: [{ name: 'images', type: 'IMAGE', link: 1 }], outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [2] }], widgets_values: ['half'] },
+      {
+        id: 2,
+        type: 'Invert',
+        pos: [300, 0],
+        mode: 4,
+        inputs: [{ name: 'images', type: 'IMAGE', link: 1 }],
+        outputs: [{ name: 'IMAGE', type: 'IMAGE', links: [2] }],
+        widgets_values: ['half'],
+      },
       { id: 3, type: 'Reroute', pos: [500, 0], inputs: [{ name: '', type: '*', link: 2 }], outputs: [{ name: '', type: 'IMAGE', links: [3] }] },
-      { id: 4, type: 'Collect', pos: [700, 0], mode: 0, title: 'Mean', inputs: [{ name: 'images', type: 'IMAGE', link: 3 }, { name: 'scale', type: 'FLOAT', link: 4, widget: { name: 'scale' } }], widgets_values: [1] },
-      { id: 5, type: 'PrimitiveNode', pos: [500, 200], outputs: [{ name: 'FLOAT', type: 'FLOAT', links: [4], widget: { name: 'scale' } }], widgets_values: [3] },
+      {
+        id: 4,
+        type: 'Collect',
+        pos: [700, 0],
+        mode: 0,
+        title: 'Mean',
+        inputs: [
+          { name: 'images', type: 'IMAGE', link: 3 },
+          { name: 'scale', type: 'FLOAT', link: 4, widget: { name: 'scale' } },
+        ],
+        widgets_values: [1],
+      },
+      {
+        id: 5,
+        type: 'PrimitiveNode',
+        pos: [500, 200],
+        outputs: [{ name: 'FLOAT', type: 'FLOAT', links: [4], widget: { name: 'scale' } }],
+        widgets_values: [3],
+      },
       { id: 6, type: 'Collect', pos: [700, 200], mode: 2, inputs: [{ name: 'images', type: 'IMAGE', link: 5 }], widgets_values: [1] },
     ],
     links: [
@@ -93,14 +118,21 @@ test('property: validate, toPrompt and toWorkflow never throw on any JSON value'
 test('property: random corruptions of a real workflow never make validate throw', () => {
   const field = fc.oneof(fc.jsonValue(), fc.constant(null), fc.constant(undefined));
   fc.assert(
-    fc.property(fc.nat(5), fc.constantFrom('id', 'type', 'inputs', 'outputs', 'widgets_values', 'mode', 'pos'), field, fc.nat(4), fc.jsonValue(), (node, key, value, link, linkValue) => {
-      const workflow = uiWorkflow() as unknown as { nodes: Record<string, unknown>[]; links: unknown[] };
-      workflow.nodes[node][key] = value;
-      workflow.links[link] = linkValue;
-      engine.validate(workflow);
-      const converted = engine.toPrompt(workflow);
-      if (converted.ok) engine.toWorkflow(converted.prompt);
-    }),
+    fc.property(
+      fc.nat(5),
+      fc.constantFrom('id', 'type', 'inputs', 'outputs', 'widgets_values', 'mode', 'pos'),
+      field,
+      fc.nat(4),
+      fc.jsonValue(),
+      (node, key, value, link, linkValue) => {
+        const workflow = uiWorkflow() as unknown as { nodes: Record<string, unknown>[]; links: unknown[] };
+        workflow.nodes[node][key] = value;
+        workflow.links[link] = linkValue;
+        engine.validate(workflow);
+        const converted = engine.toPrompt(workflow);
+        if (converted.ok) engine.toWorkflow(converted.prompt);
+      },
+    ),
     { numRuns: 400 },
   );
 });
@@ -108,7 +140,10 @@ test('property: random corruptions of a real workflow never make validate throw'
 test('property: random prompts built from real node types never make validate throw', () => {
   const types = ['Solid', 'Invert', 'Mix', 'Collect', 'SaveImage', 'Nope'];
   const input = fc.oneof(fc.jsonValue(), fc.tuple(fc.oneof(fc.nat(6).map(String), fc.nat(6)), fc.integer({ min: -1, max: 3 })));
-  const node = fc.record({ class_type: fc.constantFrom(...types), inputs: fc.dictionary(fc.constantFrom('images', 'a', 'b', 'value', 'count', 'mode', 'scale', 'x'), input) });
+  const node = fc.record({
+    class_type: fc.constantFrom(...types),
+    inputs: fc.dictionary(fc.constantFrom('images', 'a', 'b', 'value', 'count', 'mode', 'scale', 'x'), input),
+  });
   fc.assert(
     fc.property(fc.dictionary(fc.nat(6).map(String), node), (prompt) => {
       const result = engine.validate(prompt);

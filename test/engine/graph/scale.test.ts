@@ -39,7 +39,10 @@ test('a 9,000-node chain validates and runs in dependency order', () => {
   const result = engine.validate(chain(9000));
   assert.ok(result.ok, JSON.stringify(!result.ok && result.error));
   assert.equal(result.graph.order.length, 9000);
-  assert.deepEqual(result.graph.order, Array.from({ length: 9000 }, (_, i) => String(i)));
+  assert.deepEqual(
+    result.graph.order,
+    Array.from({ length: 9000 }, (_, i) => String(i)),
+  );
   assert.deepEqual(result.graph.nodes.get('4500')!.links.images, { node: '4499', output: 'IMAGE', index: 0 });
 });
 
@@ -104,7 +107,10 @@ test('an error blocking thousands of outputs lists the first 32 of them', () => 
   const result = engine.validate(prompt);
   assert.equal(result.ok, false);
   if (result.ok) return;
-  assert.deepEqual(result.nodeErrors['0'].dependent_outputs, Array.from({ length: 32 }, (_, i) => String(i + 1)));
+  assert.deepEqual(
+    result.nodeErrors['0'].dependent_outputs,
+    Array.from({ length: 32 }, (_, i) => String(i + 1)),
+  );
 });
 
 test('dependentOutputs: every node gets min(limit, all) of the outputs needing it, through shared ancestors', () => {

@@ -14,15 +14,29 @@ const samplerOf = (workflow: { nodes: Array<{ type: string; widgets_values: unkn
 
 test('object_info declares control_after_generate on the seed, as ComfyUI does, and on nothing else', () => {
   const required = engine.objectInfo().FewStepSampler.input.required;
-  assert.deepEqual(required.seed, ['INT', { default: 0, tooltip: 'Image i of the batch uses noise seed + i.', control_after_generate: true, min: 0, max: 2 ** 32 - 1, step: 1 }]);
+  assert.deepEqual(required.seed, [
+    'INT',
+    { default: 0, tooltip: 'Image i of the batch uses noise seed + i.', control_after_generate: true, min: 0, max: 2 ** 32 - 1, step: 1 },
+  ]);
   const flagged = Object.entries(engine.objectInfo()).flatMap(([type, entry]) =>
-    Object.entries(entry.input.required).filter(([, spec]) => (spec[1] as Record<string, unknown>)?.control_after_generate).map(([name]) => `${type}.${name}`),
+    Object.entries(entry.input.required)
+      .filter(([, spec]) => (spec[1] as Record<string, unknown>)?.control_after_generate)
+      .map(([name]) => `${type}.${name}`),
   );
   assert.deepEqual(flagged, ['FewStepSampler.seed']);
 });
 
 test('every shipped workflow carries a control after its seed and a batch of 4', () => {
-  for (const file of ['four-step.json', 'four-step-skip.json', 'four-step-learned.json', 'four-step-learned-skip.json', 'baseline-100-step.json', 'learn-schedule.json', 'learn-schedule-skip.json', 'learn-schedule-with-skips.json']) {
+  for (const file of [
+    'four-step.json',
+    'four-step-skip.json',
+    'four-step-learned.json',
+    'four-step-learned-skip.json',
+    'baseline-100-step.json',
+    'learn-schedule.json',
+    'learn-schedule-skip.json',
+    'learn-schedule-with-skips.json',
+  ]) {
     const values = samplerOf(readWorkflow(file)).widgets_values;
     assert.equal(values[1], 'fixed', file);
     assert.equal(values[2], 4, `${file}: batch_size`);
@@ -39,7 +53,10 @@ test('UI -> prompt reads workflows with and without the control value the same w
   const expected = engine.toPrompt(withControl);
   assert.ok(expected.ok);
   const sampler = Object.values(expected.prompt).find((n) => n.class_type === 'FewStepSampler')!;
-  assert.deepEqual({ ...sampler.inputs, model: undefined, conditioning: undefined, schedule: undefined }, { seed: 0, batch_size: 4, cfg: 1.5, sampler: 'dpmpp_2m', eta: 0, model: undefined, conditioning: undefined, schedule: undefined });
+  assert.deepEqual(
+    { ...sampler.inputs, model: undefined, conditioning: undefined, schedule: undefined },
+    { seed: 0, batch_size: 4, cfg: 1.5, sampler: 'dpmpp_2m', eta: 0, model: undefined, conditioning: undefined, schedule: undefined },
+  );
 
   const without = readWorkflow('four-step.json');
   samplerOf(without).widgets_values.splice(1, 1);
@@ -54,12 +71,24 @@ test('UI -> prompt reads workflows with and without the control value the same w
 });
 
 test('the control is detected by count and type: a word after the seed is a control only when a value is extra', () => {
-  const widgets = [{ name: 'seed', control: true }, { name: 'mode', control: false }];
+  const widgets = [
+    { name: 'seed', control: true },
+    { name: 'mode', control: false },
+  ];
   // A combo whose value happens to read "fixed" is a value, not a control, when nothing is extra.
-  assert.deepEqual(widgetSlots(widgets, [5, 'fixed']), [{ name: 'seed', value: 0 }, { name: 'mode', value: 1 }]);
-  assert.deepEqual(widgetSlots(widgets, [5, 'randomize', 'fixed']), [{ name: 'seed', value: 0, control: 1 }, { name: 'mode', value: 2 }]);
+  assert.deepEqual(widgetSlots(widgets, [5, 'fixed']), [
+    { name: 'seed', value: 0 },
+    { name: 'mode', value: 1 },
+  ]);
+  assert.deepEqual(widgetSlots(widgets, [5, 'randomize', 'fixed']), [
+    { name: 'seed', value: 0, control: 1 },
+    { name: 'mode', value: 2 },
+  ]);
   // Extra values that are not a control word are not taken for one.
-  assert.deepEqual(widgetSlots(widgets, [5, 'half', 'x']), [{ name: 'seed', value: 0 }, { name: 'mode', value: 1 }]);
+  assert.deepEqual(widgetSlots(widgets, [5, 'half', 'x']), [
+    { name: 'seed', value: 0 },
+    { name: 'mode', value: 1 },
+  ]);
 });
 
 test('prompt -> UI writes "fixed" after the seed, so ComfyUI\'s editor lines the widgets up; back again is the same prompt', () => {
@@ -69,7 +98,8 @@ test('prompt -> UI writes "fixed" after the seed, so ComfyUI\'s editor lines the
   assert.deepEqual(samplerOf(ui as never).widgets_values, [0, 'fixed', 4, 1.5, 'dpmpp_2m', 0]);
   const back = engine.toPrompt(JSON.parse(JSON.stringify(ui)));
   assert.ok(back.ok);
-  const samplerInputs = (prompt: Record<string, { class_type: string; inputs: unknown }>) => Object.values(prompt).find((n) => n.class_type === 'FewStepSampler')!.inputs;
+  const samplerInputs = (prompt: Record<string, { class_type: string; inputs: unknown }>) =>
+    Object.values(prompt).find((n) => n.class_type === 'FewStepSampler')!.inputs;
   assert.deepEqual(samplerInputs(back.prompt), samplerInputs(converted.prompt));
 });
 

@@ -63,14 +63,22 @@ test('prompt_no_outputs', () => {
 });
 
 test('required_input_missing for an unconnected link and a widget with no default', () => {
-  const result = errorsOf({ '3': { class_type: 'Collect', inputs: {} }, '4': { class_type: 'LoadImage', inputs: { image: null } }, '5': { class_type: 'SaveImage', inputs: { images: ['4', 0] } } });
+  const result = errorsOf({
+    '3': { class_type: 'Collect', inputs: {} },
+    '4': { class_type: 'LoadImage', inputs: { image: null } },
+    '5': { class_type: 'SaveImage', inputs: { images: ['4', 0] } },
+  });
   const entry = result.nodeErrors['3'].errors[0];
   assert.equal(entry.type, 'required_input_missing');
   assert.equal(entry.extra_info.input_name, 'images');
 });
 
 test('optional inputs may stay unconnected', () => {
-  const result = engine.validate({ '1': valid['1'], '2': { class_type: 'Mix', inputs: { a: ['1', 0] } }, '3': { class_type: 'Collect', inputs: { images: ['2', 0] } } });
+  const result = engine.validate({
+    '1': valid['1'],
+    '2': { class_type: 'Mix', inputs: { a: ['1', 0] } },
+    '3': { class_type: 'Collect', inputs: { images: ['2', 0] } },
+  });
   assert.ok(result.ok);
 });
 
@@ -83,7 +91,11 @@ test('bad_linked_input: malformed link, missing node, missing output', () => {
 });
 
 test('return_type_mismatch when a FLOAT output feeds an IMAGE input', () => {
-  const result = errorsOf({ '1': valid['1'], '2': { class_type: 'Mix', inputs: { a: ['1', 0] } }, '3': { class_type: 'Collect', inputs: { images: ['2', 1] } } });
+  const result = errorsOf({
+    '1': valid['1'],
+    '2': { class_type: 'Mix', inputs: { a: ['1', 0] } },
+    '3': { class_type: 'Collect', inputs: { images: ['2', 1] } },
+  });
   const entry = result.nodeErrors['3'].errors[0];
   assert.equal(entry.type, 'return_type_mismatch');
   assert.match(entry.details, /expects IMAGE.*gives FLOAT/);
@@ -114,7 +126,10 @@ test('widget values: type, min, max and list errors, each naming its input', () 
 });
 
 test('numeric text is accepted for number widgets, as ComfyUI clients send it', () => {
-  const result = engine.validate({ '1': { class_type: 'Solid', inputs: { value: '0.75', count: '3' } }, '3': { class_type: 'Collect', inputs: { images: ['1', 0] } } });
+  const result = engine.validate({
+    '1': { class_type: 'Solid', inputs: { value: '0.75', count: '3' } },
+    '3': { class_type: 'Collect', inputs: { images: ['1', 0] } },
+  });
   assert.ok(result.ok);
   assert.equal(result.graph.nodes.get('1')!.values.count, 3);
 });
@@ -137,7 +152,10 @@ test('every problem is reported at once, with the outputs each one blocks', () =
     '4': { class_type: 'Collect', inputs: {} },
   });
   assert.equal(result.error.type, 'prompt_outputs_failed_validation');
-  assert.deepEqual(result.nodeErrors['1'].errors.map((e) => e.type), ['value_bigger_than_max', 'value_smaller_than_min']);
+  assert.deepEqual(
+    result.nodeErrors['1'].errors.map((e) => e.type),
+    ['value_bigger_than_max', 'value_smaller_than_min'],
+  );
   assert.equal(result.nodeErrors['2'].errors[0].type, 'value_not_in_list');
   assert.equal(result.nodeErrors['4'].errors[0].type, 'required_input_missing');
   assert.deepEqual(result.nodeErrors['1'].dependent_outputs, ['3']);

@@ -21,11 +21,14 @@ test('a PNG decompression bomb is refused from its header, naming the pixel limi
   const bomb = bombPng(24000, 24000);
   assert.ok(bomb.length < 200_000, `${bomb.length} bytes`);
   const started = process.cpuUsage();
-  assert.throws(() => decodePng(bomb, 'bomb.png'), (error: unknown) => {
-    assert.ok(error instanceof ImageError && error.code === 'image_too_large', String(error));
-    assert.match(error.message, /bomb\.png is 24000 x 24000 pixels \(576\.0 Mpixel\); fewstep reads images of at most 16,777,216 pixels \(16\.8 Mpixel/);
-    return true;
-  });
+  assert.throws(
+    () => decodePng(bomb, 'bomb.png'),
+    (error: unknown) => {
+      assert.ok(error instanceof ImageError && error.code === 'image_too_large', String(error));
+      assert.match(error.message, /bomb\.png is 24000 x 24000 pixels \(576\.0 Mpixel\); fewstep reads images of at most 16,777,216 pixels \(16\.8 Mpixel/);
+      return true;
+    },
+  );
   const cpu = process.cpuUsage(started);
   // Refused from 24 bytes of header: far less CPU than inflating 72 MB (a generous bound, not a timing).
   assert.ok(cpu.user + cpu.system < 5_000_000, `${cpu.user + cpu.system} us of CPU`);

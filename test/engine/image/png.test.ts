@@ -5,7 +5,13 @@ import { imageBatch, tileBatch } from '../../../engine/image/image-batch.ts';
 import { readWorkflowSource } from '../../../engine/graph/source.ts';
 
 test('grayscale images round-trip through PNG to within one grey level', () => {
-  const batch = imageBatch(2, 1, 3, 5, Float32Array.from({ length: 30 }, (_, i) => i / 29));
+  const batch = imageBatch(
+    2,
+    1,
+    3,
+    5,
+    Float32Array.from({ length: 30 }, (_, i) => i / 29),
+  );
   const { image } = decodePng(encodePng(batch, 1));
   assert.equal(image.channels, 1);
   assert.deepEqual([image.height, image.width], [3, 5]);

@@ -43,13 +43,19 @@ const moments = (mean: number[], cov: Float64Array): FeatureMoments => ({ dim: m
 
 test('Jacobi eigendecomposition reconstructs a symmetric matrix and finds known eigenvalues', () => {
   const { values } = symmetricEigen([2, 1, 1, 2], 2);
-  assert.deepEqual([...values].sort().map((v) => Number(v.toFixed(12))), [1, 3]);
+  assert.deepEqual(
+    [...values].sort().map((v) => Number(v.toFixed(12))),
+    [1, 3],
+  );
   const n = 12;
   const q = randomOrthogonal(n, 7);
   const eigen = Array.from({ length: n }, (_, i) => i + 0.5);
   const a = matmul(matmul(q, diagonal(eigen), n), transpose(q, n), n);
   const found = symmetricEigen(a, n);
-  assert.deepEqual([...found.values].sort((x, y) => x - y).map((v) => Number(v.toFixed(9))), eigen);
+  assert.deepEqual(
+    [...found.values].sort((x, y) => x - y).map((v) => Number(v.toFixed(9))),
+    eigen,
+  );
   // V diag(values) V^T == A
   const rebuilt = matmul(matmul(found.vectors, diagonal([...found.values]), n), transpose(found.vectors, n), n);
   for (let i = 0; i < n * n; i++) assert.ok(Math.abs(rebuilt[i] - a[i]) < 1e-10);
@@ -68,7 +74,10 @@ test('FD of identical statistics is 0', () => {
   const n = 16;
   const q = randomOrthogonal(n, 11);
   const cov = matmul(matmul(q, diagonal(Array.from({ length: n }, (_, i) => 0.1 + i)), n), transpose(q, n), n);
-  const a = moments(Array.from({ length: n }, (_, i) => i), cov);
+  const a = moments(
+    Array.from({ length: n }, (_, i) => i),
+    cov,
+  );
   assert.ok(frechetDistance(a, a) < 1e-9);
 });
 
@@ -113,7 +122,10 @@ test('featureMoments gives the mean and the unbiased covariance', () => {
   const m = featureMoments(rows, 2);
   assert.deepEqual([...m.mean], [3, 5]);
   // x: 1,3,5 (var 4); y: 2,4,9 (var 13); cov(x, y) = ((-2)(-3) + 0 + 2*4) / 2 = 7
-  assert.deepEqual([...m.cov].map((v) => Number(v.toFixed(9))), [4, 7, 7, 13]);
+  assert.deepEqual(
+    [...m.cov].map((v) => Number(v.toFixed(9))),
+    [4, 7, 7, 13],
+  );
   assert.throws(() => featureMoments([1, 2], 2), RangeError);
 });
 
@@ -121,7 +133,18 @@ test('FD of samples from one Gaussian against its exact moments shrinks with mor
   const next = lcg(42);
   const normal = () => Math.sqrt(-2 * Math.log((next() + 1) / 2 + 1e-12)) * Math.cos(Math.PI * next());
   const dim = 4;
-  const reference = new FrechetReference(momentsFromArrays({ dim, mean: [0, 0, 0, 0], cov: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] }));
+  const reference = new FrechetReference(
+    momentsFromArrays({
+      dim,
+      mean: [0, 0, 0, 0],
+      cov: [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    }),
+  );
   const sampleFd = (count: number) => reference.distanceOfFeatures(Array.from({ length: count * dim }, normal));
   assert.ok(sampleFd(4000) < sampleFd(40));
 });

@@ -41,9 +41,23 @@ test('nice ticks step by 1, 2 or 5 x 10^n and cover the range', () => {
 });
 
 test('the reward plot has axes, tick numbers, panel titles and the x label', () => {
-  const rewards: Array<[number, number]> = [[0, 0.2], [1, 0.35], [2, 0.31], [3, 0.5]];
-  const heldOut: Array<[number, number]> = [[0, -2.1], [3, -1.7]];
-  const image = plotCurves([{ points: rewards, color: [0.1, 0.3, 0.8], label: 'mean training reward' }, { points: heldOut, color: [0.85, 0.35, 0.1], label: 'minus held-out FD' }], { width: 640, panelHeight: 220 });
+  const rewards: Array<[number, number]> = [
+    [0, 0.2],
+    [1, 0.35],
+    [2, 0.31],
+    [3, 0.5],
+  ];
+  const heldOut: Array<[number, number]> = [
+    [0, -2.1],
+    [3, -1.7],
+  ];
+  const image = plotCurves(
+    [
+      { points: rewards, color: [0.1, 0.3, 0.8], label: 'mean training reward' },
+      { points: heldOut, color: [0.85, 0.35, 0.1], label: 'minus held-out FD' },
+    ],
+    { width: 640, panelHeight: 220 },
+  );
   mkdirSync('test-artifacts', { recursive: true });
   writeFileSync(path.join('test-artifacts', 'reward-plot.png'), encodePng(image, 0));
   assert.equal(image.width, 640);
@@ -55,9 +69,16 @@ test('the reward plot has axes, tick numbers, panel titles and the x label', () 
   assert.ok(inkIn(image, 0, 250, 76, 420) > 40, 'no y tick numbers left of the second panel');
   assert.ok(inkIn(image, 84, 442, 620, 462) > 40, 'no x label under the plot');
   // The y axis is a vertical line at x = 84 from the panel top to its bottom.
-  for (const y of [40, 100, 150]) assert.deepEqual(pixel(image, 84, y).map((v) => Math.round(v * 10) / 10), [0.3, 0.3, 0.3]);
+  for (const y of [40, 100, 150])
+    assert.deepEqual(
+      pixel(image, 84, y).map((v) => Math.round(v * 10) / 10),
+      [0.3, 0.3, 0.3],
+    );
   // The first reward point (x 0, the lowest reward) sits at the left end of the axis, at the bottom.
-  assert.deepEqual(pixel(image, 84, 220 - 28), [0.1, 0.3, 0.8].map((v) => Math.fround(v)));
+  assert.deepEqual(
+    pixel(image, 84, 220 - 28),
+    [0.1, 0.3, 0.8].map((v) => Math.fround(v)),
+  );
   // Iterations are whole numbers: no tick at 0.5 (its "." would be ink between the 0 and 1 ticks).
   assert.equal(inkIn(image, 160, 420, 190, 436), 0);
 });

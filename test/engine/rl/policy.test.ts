@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  actionSize, decodeSchedule, encodeSchedule, finalAction, gradLogProb, groupAdvantages, initialState, logProb, policyGradient, train, type PolicyTask,
+  actionSize,
+  decodeSchedule,
+  encodeSchedule,
+  finalAction,
+  gradLogProb,
+  groupAdvantages,
+  initialState,
+  logProb,
+  policyGradient,
+  train,
+  type PolicyTask,
 } from '../../../engine/rl/index.ts';
 import { computeTimesteps, parseNoiseSchedule } from '../../../engine/diffusion/index.ts';
 
@@ -41,7 +51,10 @@ test('the policy-gradient estimate points along the true gradient of the expecte
   const actions: number[][] = [];
   for (let i = 0; i < 200; i++) {
     const noise = [normal(), normal(), normal()];
-    actions.push(noise, noise.map((v) => -v));
+    actions.push(
+      noise,
+      noise.map((v) => -v),
+    );
   }
   const rewards = actions.map((a) => a.reduce((sum, v, i) => sum + v * w[i], 0));
   const gradient = policyGradient(policy, actions, groupAdvantages(rewards));
@@ -88,7 +101,10 @@ test('training is seeded and resumable: 3 + 3 iterations through JSON equal 6 in
   const resumed = await train(toyTask([1, 1]), JSON.parse(JSON.stringify(half)), options);
   assert.deepEqual(resumed.policy, straight.policy);
   assert.deepEqual(resumed.adam, straight.adam);
-  assert.deepEqual(resumed.history.map((h) => h.reward), straight.history.map((h) => h.reward));
+  assert.deepEqual(
+    resumed.history.map((h) => h.reward),
+    straight.history.map((h) => h.reward),
+  );
   const again = await train(toyTask([1, 1]), start, options);
   assert.deepEqual(again.policy, straight.policy);
 });
@@ -113,7 +129,11 @@ test('schedule actions decode to valid schedules and encode hand-made ones back'
   decoded.guidance!.forEach((g) => assert.ok(Math.abs(g - 2) < 1e-12));
   decoded.eta!.forEach((e) => assert.ok(Math.abs(e - 0.3) < 1e-12));
   // Any vector is a valid schedule: strictly descending, in range.
-  for (const values of [[10, -10, 0, 3], [0, 0, 0, 0], [-50, 50, -50, 50]]) {
+  for (const values of [
+    [10, -10, 0, 3],
+    [0, 0, 0, 0],
+    [-50, 50, -50, 50],
+  ]) {
     const { timesteps } = decodeSchedule([...values, 0, 0, 0, 0, 0, 0, 0, 0], space, schedule);
     assert.equal(timesteps[0], 999);
     for (let i = 1; i < 4; i++) assert.ok(timesteps[i] < timesteps[i - 1] && timesteps[i] >= 0, `${timesteps}`);

@@ -51,7 +51,11 @@ test('the cache reuses unchanged nodes; a widget change re-runs only what is dow
 test('non-deterministic nodes are never cached, and neither is anything downstream of them', async () => {
   const { engine, runs } = setup();
   const cache = new OutputCache();
-  const prompt = { '1': { class_type: 'Noise', inputs: {} }, '2': { class_type: 'Invert', inputs: { images: ['1', 0] } }, '3': { class_type: 'Collect', inputs: { images: ['2', 0] } } };
+  const prompt = {
+    '1': { class_type: 'Noise', inputs: {} },
+    '2': { class_type: 'Invert', inputs: { images: ['1', 0] } },
+    '3': { class_type: 'Collect', inputs: { images: ['2', 0] } },
+  };
   await engine.run(prompt, { folders, cache });
   await engine.run(prompt, { folders, cache });
   assert.deepEqual(runs, ['Noise:1', 'Invert:2', 'Collect:3', 'Noise:1', 'Invert:2', 'Collect:3']);
@@ -70,14 +74,24 @@ test('events come in order: started, cached, node started/progress/finished, fin
   const changed = { ...prompt, '3': { class_type: 'Collect', inputs: { images: ['2', 0], scale: 2 } } };
   const result = await engine.run(changed, { folders, cache, promptId: 'p1', onEvent: (e) => events.push(e) });
   assert.equal(result.status, 'success');
-  assert.deepEqual(events.map((e) => e.type), ['run_started', 'node_cached', 'node_started', 'node_finished', 'run_finished']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['run_started', 'node_cached', 'node_started', 'node_finished', 'run_finished'],
+  );
   assert.deepEqual((events[1] as { nodeIds: string[] }).nodeIds, ['1', '2']);
   assert.ok(events.every((e) => e.promptId === 'p1'));
 
   const fresh: RunEvent[] = [];
   await engine.run(prompt, { folders, onEvent: (e) => fresh.push(e) });
   const progress = fresh.filter((e) => e.type === 'node_progress');
-  assert.deepEqual(progress.map((e) => [e.value, e.max]), [[1, 3], [2, 3], [3, 3]]);
+  assert.deepEqual(
+    progress.map((e) => [e.value, e.max]),
+    [
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ],
+  );
   assert.ok(progress[0].type === 'node_progress' && progress[0].preview, 'progress carries the preview');
 });
 
@@ -102,7 +116,10 @@ test('an abort mid-node interrupts the run within a step and names the node', as
   if (result.status === 'interrupted') assert.equal(result.nodeId, '2');
   assert.equal(events.filter((e) => e.type === 'node_progress').length, 3, 'stops at the next step check');
   assert.ok(!runs.includes('Collect:3'));
-  assert.deepEqual(events.slice(-2).map((e) => e.type), ['run_interrupted', 'run_finished']);
+  assert.deepEqual(
+    events.slice(-2).map((e) => e.type),
+    ['run_interrupted', 'run_finished'],
+  );
 });
 
 test('an abort before the run starts runs nothing', async () => {

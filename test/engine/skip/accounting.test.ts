@@ -19,17 +19,29 @@ test('a known mask gives exact counts and FLOPs, per step and in total', () => {
   assert.equal(summary.flops_saved_uncond_fraction, 0);
   assert.deepEqual([summary.blocks_run, summary.blocks_reused, summary.blocks_dropped], [8, 2, 2]);
   assert.equal(summary.model_seconds, 1);
-  assert.deepEqual(summary.per_step.map((s) => [s.step, s.run, s.reuse, s.drop, s.flops, s.flops_full, s.seconds]), [
-    [0, 6, 0, 0, 126, 126, 0.5],
-    [1, 2, 2, 2, 26, 126, 0.5],
-  ]);
+  assert.deepEqual(
+    summary.per_step.map((s) => [s.step, s.run, s.reuse, s.drop, s.flops, s.flops_full, s.seconds]),
+    [
+      [0, 6, 0, 0, 126, 126, 0.5],
+      [1, 2, 2, 2, 26, 126, 0.5],
+    ],
+  );
   assert.equal(summary.per_step[1].flops_saved_fraction, 1 - 26 / 126);
 });
 
 test('the unconditional half is counted on its own; a skipped unconditional pass costs nothing', () => {
   const account = new ComputeAccount(flops);
   // Guided batch of 1 image: element 0 cond runs all, element 1 uncond drops block 2.
-  account.record({ step: 0, actions: [['run', 'run'], ['run', 'run'], ['run', 'drop']], elements: 2, uncondFrom: 1 });
+  account.record({
+    step: 0,
+    actions: [
+      ['run', 'run'],
+      ['run', 'run'],
+      ['run', 'drop'],
+    ],
+    elements: 2,
+    uncondFrom: 1,
+  });
   // Next step: the uncond pass is skipped; only the cond element went through the model.
   account.record({ step: 1, actions: [['run'], ['run'], ['run']], elements: 1, uncondFrom: 1, uncondSkipped: 1 });
   const s = account.summary();
@@ -41,5 +53,8 @@ test('the unconditional half is counted on its own; a skipped unconditional pass
   assert.equal(s.flops_saved_uncond_fraction, (126 - 33) / 252);
   assert.equal(s.flops_saved_cond_fraction, 0);
   assert.ok(Math.abs(s.flops_saved_cond_fraction + s.flops_saved_uncond_fraction - s.flops_saved_fraction) < 1e-15);
-  assert.deepEqual(s.per_step.map((p) => p.uncond_skipped), [0, 1]);
+  assert.deepEqual(
+    s.per_step.map((p) => p.uncond_skipped),
+    [0, 1],
+  );
 });

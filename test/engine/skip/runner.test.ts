@@ -79,7 +79,10 @@ test('a skipped unconditional pass: S uses the conditional output, C reuses the 
   assert.equal(s.uncond_passes_skipped, 4);
   assert.equal(s.flops, 4 * model.flops.total + 2 * 2 * model.flops.total);
   assert.equal(s.flops_saved_uncond_fraction, 4 / 12);
-  assert.deepEqual(s.per_step.map((p) => p.uncond_skipped), [0, 2, 2]);
+  assert.deepEqual(
+    s.per_step.map((p) => p.uncond_skipped),
+    [0, 2, 2],
+  );
 });
 
 test('a run keeps its residuals to itself: a new runner on the same settings starts empty', async () => {
@@ -96,7 +99,7 @@ test('a run keeps its residuals to itself: a new runner on the same settings sta
   assert.equal(fresh.account.summary().blocks_reused, 0);
 });
 
-test('share: an unconditional element takes its conditional partner\'s residual at that block and step', async () => {
+test("share: an unconditional element takes its conditional partner's residual at that block and step", async () => {
   const { x: half, t: tHalf, labels: condLabels } = inputs(2);
   const x = new Float32Array(4 * 784);
   x.set(half, 0);
@@ -133,8 +136,14 @@ test('X reuses the guidance direction rescaled to clean-image units (by the rati
 async function spying(calls: string[], body: () => Promise<unknown>): Promise<void> {
   const { forwardAll, embed } = SegmentedModel.prototype;
   const target = model as { forwardAll: typeof forwardAll; embed: typeof embed };
-  target.forwardAll = function (this: SegmentedModel, ...args) { calls.push(`all:${args[1].length}`); return forwardAll.apply(this, args); };
-  target.embed = function (this: SegmentedModel, ...args) { calls.push(`embed:${args[0].t.length}`); return embed.apply(this, args); };
+  target.forwardAll = function (this: SegmentedModel, ...args) {
+    calls.push(`all:${args[1].length}`);
+    return forwardAll.apply(this, args);
+  };
+  target.embed = function (this: SegmentedModel, ...args) {
+    calls.push(`embed:${args[0].t.length}`);
+    return embed.apply(this, args);
+  };
   try {
     await body();
   } finally {
@@ -147,7 +156,10 @@ test('a step where the mask runs every block and keeps nothing runs the whole mo
   const { x, t, labels } = inputs(4);
   // Step 0: all run for both halves -> full.onnx. Step 1: the uncond half drops block 2 -> chain.
   // Step 2: the uncond pass is skipped and the cond half runs everything -> full.onnx on half the batch.
-  const config: SkipConfig = { policy: { kind: 'mask', rows: ['RRRR', 'RRRR', 'RSRR'] }, guidance: { uncondRows: ['RRRR', 'RRDR', 'RRRR'], uncondPass: 'RRS' } };
+  const config: SkipConfig = {
+    policy: { kind: 'mask', rows: ['RRRR', 'RRRR', 'RSRR'] },
+    guidance: { uncondRows: ['RRRR', 'RRDR', 'RRRR'], uncondPass: 'RRS' },
+  };
   const calls: string[] = [];
   const runner = new ModelRunner(model, settings(config));
   const outs: Float32Array[] = [];

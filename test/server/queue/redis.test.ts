@@ -28,7 +28,22 @@ describe('Redis queue: real redis-server, API servers and workers, killed with S
   };
   const startWorker = async (extra: string[] = [], cwd?: string) => {
     const name = `w${++workerCount}`;
-    const args = ['worker', '--redis', redis.url, '--output', path.join(root, name, 'output'), '--input', path.join(root, 'input'), '--lock-ms', '3000', '--stalled-ms', '1000', '--name', name, ...extra];
+    const args = [
+      'worker',
+      '--redis',
+      redis.url,
+      '--output',
+      path.join(root, name, 'output'),
+      '--input',
+      path.join(root, 'input'),
+      '--lock-ms',
+      '3000',
+      '--stalled-ms',
+      '1000',
+      '--name',
+      name,
+      ...extra,
+    ];
     const worker = spawnFewstep(args, { env, cwd, label: name });
     children.push(worker);
     await worker.waitForLine(/waiting for prompts/, 60000);
@@ -81,9 +96,15 @@ describe('Redis queue: real redis-server, API servers and workers, killed with S
     const long = await submit(server.base, samplePrompt({ seed: 20, steps: 1000 }), 'i');
     await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === long && m.data.value >= 2, 30000);
     const waiting = [await submit(server.base, samplePrompt({ seed: 21 }), 'i'), await submit(server.base, samplePrompt({ seed: 22 }), 'i')];
-    assert.deepEqual((await getJson(`${server.base}/queue`)).body.queue_running.map((entry: unknown[]) => entry[1]), [long]);
+    assert.deepEqual(
+      (await getJson(`${server.base}/queue`)).body.queue_running.map((entry: unknown[]) => entry[1]),
+      [long],
+    );
     await postJson(`${server.base}/queue`, { delete: [waiting[0]] });
-    assert.deepEqual((await getJson(`${server.base}/queue`)).body.queue_pending.map((entry: unknown[]) => entry[1]), [waiting[1]]);
+    assert.deepEqual(
+      (await getJson(`${server.base}/queue`)).body.queue_pending.map((entry: unknown[]) => entry[1]),
+      [waiting[1]],
+    );
     assert.deepEqual((await postJson(`${server.base}/interrupt`, { prompt_id: waiting[1] })).body, { interrupted: false });
     assert.deepEqual((await postJson(`${server.base}/interrupt`, { prompt_id: long })).body, { interrupted: true });
     const history = await waitForHistory(server.base, [long, waiting[1]], 30000);

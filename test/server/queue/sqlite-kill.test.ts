@@ -26,12 +26,16 @@ describe('SQLite queue: kill -9 of the server', () => {
 
     const ws = await WsClient.connect(`${first.wsBase}/ws?clientId=k`);
     const ids: string[] = [];
-    for (let seed = 2; seed <= 5; seed++) ids.push((await postJson(`${first.base}/prompt`, { prompt: samplePrompt({ seed, steps: 60 }), client_id: 'k' })).body.prompt_id);
+    for (let seed = 2; seed <= 5; seed++)
+      ids.push((await postJson(`${first.base}/prompt`, { prompt: samplePrompt({ seed, steps: 60 }), client_id: 'k' })).body.prompt_id);
     // Killed while the first of them samples; the rest are waiting.
     await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === ids[0] && m.data.value >= 5, 60000);
     const queue = (await getJson(`${first.base}/queue`)).body;
     assert.equal(queue.queue_running[0][1], ids[0]);
-    assert.deepEqual(queue.queue_pending.map((entry: unknown[]) => entry[1]), ids.slice(1));
+    assert.deepEqual(
+      queue.queue_pending.map((entry: unknown[]) => entry[1]),
+      ids.slice(1),
+    );
     await first.child.kill('SIGKILL');
     ws.close();
 

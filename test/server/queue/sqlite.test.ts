@@ -13,7 +13,14 @@ import type { QueueItem } from '../../../server/queue/types.ts';
 const tempDir = (name: string) => mkdtempSync(path.join(os.tmpdir(), `fewstep-${name}-`));
 
 function item(store: SqliteStore, promptId: string, front = false): QueueItem {
-  return { number: store.nextNumber(front), promptId, prompt: { '1': { class_type: 'X', inputs: {} } }, extraData: { client_id: 'c' }, outputs: ['1'], clientId: 'c' };
+  return {
+    number: store.nextNumber(front),
+    promptId,
+    prompt: { '1': { class_type: 'X', inputs: {} } },
+    extraData: { client_id: 'c' },
+    outputs: ['1'],
+    clientId: 'c',
+  };
 }
 
 describe('SQLite queue store', () => {
@@ -22,19 +29,28 @@ describe('SQLite queue store', () => {
     let store = new SqliteStore(dir);
     for (const id of ['a', 'b', 'c']) store.add(item(store, id));
     store.add(item(store, 'front', true));
-    assert.deepEqual(store.pending().map((i) => i.promptId), ['front', 'a', 'b', 'c']);
+    assert.deepEqual(
+      store.pending().map((i) => i.promptId),
+      ['front', 'a', 'b', 'c'],
+    );
     const first = store.start()!;
     store.finish(first.promptId, historyEntry(first, {}, true, []));
     store.close();
 
     store = new SqliteStore(dir);
-    assert.deepEqual(store.pending().map((i) => i.promptId), ['a', 'b', 'c']);
+    assert.deepEqual(
+      store.pending().map((i) => i.promptId),
+      ['a', 'b', 'c'],
+    );
     assert.deepEqual(Object.keys(store.history()), ['front']);
     assert.equal(store.historyEntry('front')!.status.status_str, 'success');
     assert.equal(store.nextNumber(false), 5, 'numbers go on from the highest stored');
     assert.ok(store.has('a') && store.has('front') && !store.has('z'));
     assert.equal(store.removePending(['b']), 1);
-    assert.deepEqual(store.pending().map((i) => i.promptId), ['a', 'c']);
+    assert.deepEqual(
+      store.pending().map((i) => i.promptId),
+      ['a', 'c'],
+    );
     store.close();
   });
 
@@ -48,7 +64,10 @@ describe('SQLite queue store', () => {
 
     store = new SqliteStore(dir);
     assert.deepEqual(store.recovered, { rerun: ['killer'], failed: [] });
-    assert.deepEqual(store.pending().map((i) => i.promptId), ['killer', 'next']);
+    assert.deepEqual(
+      store.pending().map((i) => i.promptId),
+      ['killer', 'next'],
+    );
     assert.equal(store.start()!.promptId, 'killer');
     store.close();
 
@@ -59,7 +78,10 @@ describe('SQLite queue store', () => {
     const [type, data] = entry.status.messages[0];
     assert.equal(type, 'execution_error');
     assert.match(String(data.exception_message), /stopped \(killed or crashed\) while this prompt ran, 2 times/);
-    assert.deepEqual(store.pending().map((i) => i.promptId), ['next']);
+    assert.deepEqual(
+      store.pending().map((i) => i.promptId),
+      ['next'],
+    );
     store.close();
   });
 
@@ -82,7 +104,10 @@ describe('SQLite queue store', () => {
     const dir = tempDir('sqlite');
     const store = new SqliteStore(dir);
     // Same process, second connection: the exclusive lock is per connection, as it is per process.
-    assert.throws(() => new SqliteStore(dir), (error: unknown) => error instanceof DataFolderError && /in use by another fewstep process/.test(error.message));
+    assert.throws(
+      () => new SqliteStore(dir),
+      (error: unknown) => error instanceof DataFolderError && /in use by another fewstep process/.test(error.message),
+    );
     store.close();
   });
 
@@ -104,12 +129,20 @@ describe('saved files numbered per prompt id', () => {
     const dataDir = tempDir('sqlite');
     let store = new SqliteStore(dataDir);
     const names = (refs: { filename: string }[]) => refs.map((ref) => ref.filename);
-    assert.deepEqual(names(await saveImagesForPrompt(context(output, store.fileNumbering, 'p1'), imageBatch(2, 1, 2, 2), 'shoe', 'output')), ['shoe_00001_.png', 'shoe_00002_.png']);
+    assert.deepEqual(names(await saveImagesForPrompt(context(output, store.fileNumbering, 'p1'), imageBatch(2, 1, 2, 2), 'shoe', 'output')), [
+      'shoe_00001_.png',
+      'shoe_00002_.png',
+    ]);
     // The server is killed before p1 is recorded, restarts, and p1 runs again.
     store.close();
     store = new SqliteStore(dataDir);
-    assert.deepEqual(names(await saveImagesForPrompt(context(output, store.fileNumbering, 'p1'), imageBatch(2, 1, 2, 2), 'shoe', 'output')), ['shoe_00001_.png', 'shoe_00002_.png']);
-    assert.deepEqual(names(await saveImagesForPrompt(context(output, store.fileNumbering, 'p2'), imageBatch(1, 1, 2, 2), 'shoe', 'output')), ['shoe_00003_.png']);
+    assert.deepEqual(names(await saveImagesForPrompt(context(output, store.fileNumbering, 'p1'), imageBatch(2, 1, 2, 2), 'shoe', 'output')), [
+      'shoe_00001_.png',
+      'shoe_00002_.png',
+    ]);
+    assert.deepEqual(names(await saveImagesForPrompt(context(output, store.fileNumbering, 'p2'), imageBatch(1, 1, 2, 2), 'shoe', 'output')), [
+      'shoe_00003_.png',
+    ]);
     assert.deepEqual(readdirSync(output).sort(), ['shoe_00001_.png', 'shoe_00002_.png', 'shoe_00003_.png']);
     store.close();
   });

@@ -18,6 +18,13 @@ test('a preview sent through Redis encodes to the same PNG as the one it came fr
 });
 
 test('events without previews pass unchanged', () => {
-  const event: RunEvent = { type: 'node_finished', promptId: 'p', nodeId: '5', classType: 'SaveImage', outputNode: true, ui: { images: [{ filename: 'a_00001_.png', subfolder: '', type: 'output' }] } };
+  const event: RunEvent = {
+    type: 'node_finished',
+    promptId: 'p',
+    nodeId: '5',
+    classType: 'SaveImage',
+    outputNode: true,
+    ui: { images: [{ filename: 'a_00001_.png', subfolder: '', type: 'output' }] },
+  };
   assert.deepEqual(decodeEvent(JSON.parse(JSON.stringify(encodeEvent(event)))), event);
 });
