@@ -153,7 +153,7 @@ test('workflowSampling: what the sampler samples with, as the graph makes it (le
   assert.equal(skip.timesteps.length, 4);
   const ddim = readWorkflow('four-step.json');
   const sampler = ddim.nodes.find((node: { type: string }) => node.type === 'FewStepSampler');
-  sampler.widgets_values[3] = 'ddim';
-  sampler.widgets_values[4] = 0.4;
+  sampler.widgets_values[4] = 'ddim'; // [seed, control_after_generate, steps, cfg, sampler, eta]
+  sampler.widgets_values[5] = 0.4;
   assert.deepEqual((await workflowSampling(setup.engine, ddim, { folders })).samplerOptions, { eta: 0.4 });
 });
