@@ -4,7 +4,7 @@
  *   node --import tsx bench/skip.ts [--tables sensitivity,select,search,settings,timing,plot]
  *        [--samples 1000] [--sets 3] [--long-sets 1] [--steps 4,8,20] [--long 'off;tuned;...']
  *        [--probe 40] [--tune 1000] [--budgets 0.18,0.24,0.3] [--start-pass RRRX] [--pass false]
- *        [--reps 4] [--models DIR]
+ *        [--reps 4] [--models DIR] [--judge] [--configs FILE.json]
  *
  * sensitivity  per step and block, on tuning seeds: how far the final images' classifier
  *              features move when that one block is dropped (both halves, or only the
@@ -17,6 +17,7 @@
  *              saved (conditional blocks + guidance half), FD on `sets` disjoint seed sets of
  *              `samples` images (the seed-to-seed spread), classifier agreement and confidence.
  * timing       wall and CPU time saved, measured paired and interleaved with the unskipped run.
+ * --judge      the settings table's rows are also scored by the independent judge (a second table).
  * plot         bench/skip-tradeoff.png: FD against FLOPs saved, the unskipped spread shaded.
  *
  * Evaluations are cached in bench/.cache (keyed by the model's files and the setting), so a
@@ -26,7 +27,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSkipBench } from './lib/skip/context.ts';
 import { sensitivity, printSensitivity } from './lib/skip/sensitivity.ts';
-import { measureSettings, plotTradeoff, searchTable, selectTable, settingsTable, timingTable, type SettingsChoice } from './lib/skip/tables.ts';
+import { settingsFromFile } from './lib/skip/settings.ts';
+import { judgeTable, measureSettings, plotTradeoff, searchTable, selectTable, settingsTable, timingTable, type SettingsChoice } from './lib/skip/tables.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,12 +53,22 @@ const { values } = parseArgs({
     pass: { type: 'string', default: 'true' },
     /** The unconditional passes the search starts from, e.g. RRRX (default: all run). */
     'start-pass': { type: 'string', default: '' },
+    /** Also score the settings table's rows with the independent judge (bench/lib/judge.ts). */
+    judge: { type: 'boolean', default: false },
+    /** More settings to measure, from a JSON file: [{ name, config, sets? }] (SkipConfig as SkipGate builds it). */
+    configs: { type: 'string', default: '' },
   },
 });
 const tables = values.tables.split(',');
 const stepCounts = values.steps.split(',').map(Number);
 const budgets = values.budgets.split(',').map(Number);
-const bench = await createSkipBench({ models: values.models, cfg: Number(values.cfg), sampler: values.sampler, samples: Number(values.samples) });
+const bench = await createSkipBench({
+  models: values.models,
+  cfg: Number(values.cfg),
+  sampler: values.sampler,
+  samples: Number(values.samples),
+  judge: values.judge,
+});
 const { model, blocks } = bench;
 console.log(
   `model fmnist (${bench.modelHash}), ${bench.sampler}, trailing spacing, cfg ${bench.cfg}; ${blocks} blocks of ${(model.flops.blocks[0] / 1e6).toFixed(0)} MFLOPs + embed ${(model.flops.embed / 1e6).toFixed(0)} + head ${(model.flops.head / 1e6).toFixed(0)} per sample`,
@@ -81,10 +93,13 @@ if (tables.includes('sensitivity') || tables.includes('select') || tables.includ
   }
 }
 
-const choice: SettingsChoice = { stepCounts, sets: Number(values.sets), longSets: Number(values['long-sets']), only: values.only, long: values.long };
+const extra = values.configs ? settingsFromFile(values.configs, blocks) : [];
+const choice: SettingsChoice = { stepCounts, sets: Number(values.sets), longSets: Number(values['long-sets']), only: values.only, long: values.long, extra };
 const rows = tables.includes('settings') || tables.includes('plot') ? await measureSettings(bench, choice) : [];
 if (tables.includes('settings')) console.log(settingsTable(bench, rows, stepCounts));
+if (tables.includes('settings') && bench.judge) console.log(judgeTable(rows, stepCounts));
 if (tables.includes('timing')) console.log(await timingTable(bench, rows, choice, Number(values.reps)));
 if (tables.includes('plot') && rows.length > 0) console.log(plotTradeoff(rows, stepCounts, path.resolve(import.meta.dirname, 'skip-tradeoff.png')));
 
+await bench.judge?.classifier.dispose();
 await bench.store.dispose();

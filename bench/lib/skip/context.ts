@@ -6,9 +6,10 @@ import path from 'node:path';
 import { computeTimesteps, parseNoiseSchedule } from '../../../engine/diffusion/index.ts';
 import { ModelStore, type Classifier, type SegmentedModel } from '../../../engine/onnx/index.ts';
 import type { FrechetReference } from '../../../engine/rewards/index.ts';
-import { frechetReferenceFor, modelFilesHash, SEED_RANGES } from '../../../engine/sampling/evaluate.ts';
+import { frechetReferenceFor, modelFilesHash, SEED_RANGES, type EvaluationScorer } from '../../../engine/sampling/evaluate.ts';
 import type { ModelHandle } from '../../../engine/sampling/model-handle.ts';
 import { createSkipSettings, type SkipConfig } from '../../../engine/skip/index.ts';
+import { loadJudge } from '../judge.ts';
 import { BENCH_CACHE } from '../workflow-sampling.ts';
 
 /** Tuning seeds: apart from the bench seeds and from the ranges the RL trainer uses. */
@@ -19,6 +20,8 @@ export interface SkipBench {
   model: SegmentedModel;
   classifier: Classifier;
   reference: FrechetReference;
+  /** The independent judge (bench/lib/judge.ts): scores the settings table's rows, never a search. */
+  judge?: EvaluationScorer;
   blocks: number;
   classes: number;
   cfg: number;
@@ -32,18 +35,20 @@ export interface SkipBench {
   timestepsFor(steps: number): number[];
 }
 
-export async function createSkipBench(options: { models: string; cfg: number; sampler: string; samples: number }): Promise<SkipBench> {
+export async function createSkipBench(options: { models: string; cfg: number; sampler: string; samples: number; judge?: boolean }): Promise<SkipBench> {
   const store = options.models ? new ModelStore(path.resolve(options.models)) : new ModelStore();
   const model = await store.load('fmnist');
   const classifier = await store.classifier('fmnist');
   const reference = await frechetReferenceFor(classifier);
   const schedule = parseNoiseSchedule(model.schedule);
   const blocks = model.blockCount;
+  const judge = options.judge ? await loadJudge(model.dir) : undefined;
   return {
     store,
     model,
     classifier,
     reference,
+    judge: judge && { classifier: judge.classifier, reference: judge.reference },
     blocks,
     classes: model.classes.length,
     cfg: options.cfg,

@@ -19,6 +19,8 @@ export interface Row {
   saved: number;
   savedCond: number;
   savedUncond: number;
+  /** The judge's figures on the same images (per set, and their means), when the bench has a judge. */
+  judge?: { fds: number[]; fd: number; agreements: number[]; agreement: number };
 }
 
 export async function flopsSplit(bench: SkipBench, config: SkipConfig | null, steps: number) {
@@ -58,15 +60,18 @@ export async function evaluateSetting(
       timesteps: bench.timestepsFor(steps),
       cfg,
       sampler,
+      alsoScoreWith: bench.judge ? [bench.judge] : [],
     });
+    const judged = result.alsoScored[0] ? `, judge FD ${result.alsoScored[0].fd.toFixed(3)} agreement ${pct(result.alsoScored[0].agreement)}` : '';
     log(
-      `  ${steps} steps, ${name}, set ${set}: FD ${result.fd.toFixed(3)}, agreement ${pct(result.agreement)}, saved ${pct(result.flopsSavedFraction)}${result.cached ? ' (cached)' : ` (${result.seconds.toFixed(0)} s)`}`,
+      `  ${steps} steps, ${name}, set ${set}: FD ${result.fd.toFixed(3)}, agreement ${pct(result.agreement)}${judged}, saved ${pct(result.flopsSavedFraction)}${result.cached ? ' (cached)' : ` (${result.seconds.toFixed(0)} s)`}`,
     );
     results.push(result);
   }
   const mean = (f: (r: EvaluationResult) => number) => results.reduce((a, r) => a + f(r), 0) / results.length;
   const split = await flopsSplit(bench, config, steps);
   const saved = mean((r) => r.flopsSavedFraction);
+  const judged = bench.judge ? results.map((r) => r.alsoScored[0]) : undefined;
   return {
     index,
     steps,
@@ -79,6 +84,12 @@ export async function evaluateSetting(
     saved,
     savedCond: config?.policy.kind === 'change' ? saved - split.uncond : split.cond,
     savedUncond: split.uncond,
+    judge: judged && {
+      fds: judged.map((j) => j.fd),
+      fd: judged.reduce((a, j) => a + j.fd, 0) / judged.length,
+      agreements: judged.map((j) => j.agreement),
+      agreement: judged.reduce((a, j) => a + j.agreement, 0) / judged.length,
+    },
   };
 }
 

@@ -1,9 +1,15 @@
 /** The skip settings bench/skip.ts compares, by name. */
-import type { SkipConfig } from '../../../engine/skip/index.ts';
+import { readFileSync } from 'node:fs';
+import { type SkipConfig, skipConfigIssues } from '../../../engine/skip/index.ts';
 import { fullRow, range, type SkipBench } from './context.ts';
 
 /** The settings the tables compare. Masks with 4 rows stretch over 8 and 20 steps. */
-export function namedSettings(bench: SkipBench, steps: number, only: string): Array<{ name: string; config: SkipConfig | null }> {
+export function namedSettings(
+  bench: SkipBench,
+  steps: number,
+  only: string,
+  extra: readonly NamedSetting[] = [],
+): Array<{ name: string; config: SkipConfig | null }> {
   const { blocks } = bench;
   const middle = `RR${'C'.repeat(blocks - 4)}RR`;
   const list: Array<{ name: string; config: SkipConfig | null }> = [
@@ -27,8 +33,10 @@ export function namedSettings(bench: SkipBench, steps: number, only: string): Ar
     { name: 'uncond pass reused at last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRC' } } },
     { name: 'uncond pass reused (x0) at last quarter', config: { policy: { kind: 'none' }, guidance: { uncondPass: 'RRRX' } } },
     ...TUNED.map((t) => ({ name: t.name, config: t.config })),
+    ...WIDE.map((t) => ({ name: t.name, config: t.config })),
   ];
-  return list.filter((s) => !only || s.name === 'off' || only.split(',').some((o) => s.name.includes(o)));
+  // Settings from --configs always run: naming them was the choice.
+  return [...list.filter((s) => !only || s.name === 'off' || only.split(',').some((o) => s.name.includes(o))), ...extra];
 }
 
 /**
@@ -53,6 +61,27 @@ export const TUNED: Array<{ name: string; config: SkipConfig }> = [
     },
   },
 ];
+
+/** Settings that save half the FLOPs or more at 4 steps (cfg 1.5, four-step.json's sampler); see RESULTS.md. */
+export const WIDE: Array<{ name: string; config: SkipConfig }> = [];
+
+export interface NamedSetting {
+  name: string;
+  config: SkipConfig;
+  /** Seed sets to measure it on (default: one). */
+  sets?: number;
+}
+
+/** Settings from a JSON file (--configs): [{ name, config, sets? }], each config checked against the model. */
+export function settingsFromFile(file: string, blocks: number): NamedSetting[] {
+  const list = JSON.parse(readFileSync(file, 'utf8')) as NamedSetting[];
+  if (!Array.isArray(list)) throw new Error(`${file}: expected a JSON array of { name, config }`);
+  for (const [i, entry] of list.entries()) {
+    const issues = typeof entry?.name === 'string' ? skipConfigIssues(entry.config, blocks) : [{ field: 'name', message: 'missing' }];
+    if (issues.length > 0) throw new Error(`${file}: entry ${i}: ${issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ')}`);
+  }
+  return list;
+}
 
 /** Whether a setting also runs at `steps` > 4 (--long, ';'-separated, NAME or NAME@STEPS; 'tuned' = every tuned one). */
 export function runsLong(long: string, name: string, steps: number): boolean {

@@ -10,7 +10,7 @@ import { log, median, pct, TUNING_SEED, type SkipBench } from './context.ts';
 import { evaluateSetting, flopsSplit, spreadOf, timeSetting, verdict, type Row } from './evaluation.ts';
 import { greedySetting, searchSettings, type SearchOptions, type SearchTrajectory } from './search.ts';
 import { meanDistance, probeFeatures, type Sensitivity } from './sensitivity.ts';
-import { namedSettings, runsLong, TUNED } from './settings.ts';
+import { namedSettings, type NamedSetting, runsLong, TUNED, WIDE } from './settings.ts';
 
 const HEADER_TUNING = '| budget | FLOPs saved | paired distance | FD | agreement | mask | uncond mask | uncond pass |';
 const RULE_TUNING = '|---|---|---|---|---|---|---|---|';
@@ -101,6 +101,8 @@ export interface SettingsChoice {
   /** --only and --long, as typed. */
   only: string;
   long: string;
+  /** Settings from --configs. */
+  extra?: readonly NamedSetting[];
 }
 
 /** Every named setting on bench seeds (never used for tuning). */
@@ -109,9 +111,13 @@ export async function measureSettings(bench: SkipBench, choice: SettingsChoice):
   let index = 0;
   for (const steps of choice.stepCounts) {
     const sets = steps <= 4 ? choice.sets : choice.longSets;
-    const settings = namedSettings(bench, steps, choice.only).filter((s) => steps <= 4 || runsLong(choice.long, s.name, steps));
-    for (const { name, config } of settings)
-      rows.push(await evaluateSetting(bench, ++index, steps, name, config, name === 'off' || TUNED.some((t) => t.name === name) ? sets : Math.min(sets, 1)));
+    const settings = namedSettings(bench, steps, choice.only, choice.extra).filter((s) => steps <= 4 || runsLong(choice.long, s.name, steps));
+    const setsOf = (name: string) => {
+      const extra = choice.extra?.find((e) => e.name === name)?.sets;
+      if (extra !== undefined) return Math.min(sets, extra);
+      return name === 'off' || [...TUNED, ...WIDE].some((t) => t.name === name) ? sets : Math.min(sets, 1);
+    };
+    for (const { name, config } of settings) rows.push(await evaluateSetting(bench, ++index, steps, name, config, setsOf(name)));
   }
   return rows;
 }
@@ -147,6 +153,41 @@ export function settingsTable(bench: SkipBench, rows: Row[], stepCounts: number[
   return lines.join('\n');
 }
 
+/**
+ * The same rows on the independent judge: its FD per seed set against the unskipped run's judge
+ * spread, its agreement, and the verdict on both networks (the bar is met only when both say yes).
+ */
+export function judgeTable(rows: Row[], stepCounts: number[]): string {
+  const lines = [
+    '',
+    'The same images on the independent judge (models/fmnist/judge.onnx; no search or pick uses it). Kept = FD at most the top of the unskipped run\'s spread and agreement within 1 pt of it, on the judge; "both" = kept on the judge and on the model\'s classifier.',
+    '',
+    '| # | steps | setting | FLOPs saved | judge FD (per set) | - unskipped | judge agreement (per set) | - unskipped | kept (judge) | kept (both) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const fmt = (xs: number[], f: (x: number) => string) => xs.map(f).join(', ');
+  for (const steps of stepCounts) {
+    const base = rows.find((r) => r.steps === steps && r.name === 'off');
+    if (!base?.judge) continue;
+    const judgeSpread = { min: Math.min(...base.judge.fds), max: Math.max(...base.judge.fds) };
+    const classifierSpread = spreadOf(base);
+    for (const row of rows.filter((r) => r.steps === steps && r.judge)) {
+      const judge = row.judge!;
+      const shared = judge.fds.length;
+      const baseFd = base.judge.fds.slice(0, shared).reduce((a, f) => a + f, 0) / shared;
+      const baseAgreement = base.judge.agreements.slice(0, shared).reduce((a, f) => a + f, 0) / shared;
+      const classifierAgreement = base.results.slice(0, row.results.length).reduce((a, r) => a + r.agreement, 0) / row.results.length;
+      const off = row.name === 'off';
+      const judged = verdict(judge.fd, judge.agreement, judgeSpread.max, baseAgreement);
+      const both = judged === 'yes' && verdict(row.fd, row.agreement, classifierSpread.max, classifierAgreement) === 'yes' ? 'yes' : 'no';
+      lines.push(
+        `| ${row.index} | ${steps} | ${row.name} | ${pct(row.saved)} | ${judge.fd.toFixed(3)} (${fmt(judge.fds, (f) => f.toFixed(3))}) | ${off ? `spread ${judgeSpread.min.toFixed(3)}..${judgeSpread.max.toFixed(3)}` : (judge.fd - baseFd >= 0 ? '+' : '') + (judge.fd - baseFd).toFixed(3)} | ${pct(judge.agreement)} (${fmt(judge.agreements, pct)}) | ${off ? '' : `${((judge.agreement - baseAgreement) * 100).toFixed(2)} pt`} | ${off ? '' : judged} | ${off ? '' : both} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 /** Wall and CPU time saved, paired and interleaved with the unskipped run. */
 export async function timingTable(bench: SkipBench, rows: Row[], choice: SettingsChoice, reps: number): Promise<string> {
   const lines = [
@@ -157,7 +198,7 @@ export async function timingTable(bench: SkipBench, rows: Row[], choice: Setting
     '|---|---|---|---|---|---|---|',
   ];
   for (const steps of choice.stepCounts) {
-    for (const { name, config } of namedSettings(bench, steps, choice.only).filter(
+    for (const { name, config } of namedSettings(bench, steps, choice.only, choice.extra).filter(
       (s) => s.name !== 'off' && (steps <= 4 || runsLong(choice.long, s.name, steps)),
     )) {
       const base: Array<{ wall: number; cpu: number }> = [];
