@@ -15,6 +15,7 @@
  *
  *   node --import tsx bench/headline.ts [--samples 1000] [--curve-cfgs 1,1.5,2,3] [--tune-samples 256]
  *        [--learned workflows/four-step-learned.json] [--two-step-learned workflows/two-step-learned.json]
+ *        [--candidates output/a-learned.json,...]   (learned workflows not shipped, as extra rows)
  *
  * Evaluations are cached in bench/.cache (model files + configuration), with both classifiers'
  * features, so each row is sampled once; cached rows keep the wall time of the run that computed them (*).
@@ -45,6 +46,8 @@ const { values } = parseArgs({
     /** Guidance scales of the many-step curve; the first 2 is the baseline workflow's. */
     'curve-cfgs': { type: 'string', default: '1,1.5,2,3' },
     plot: { type: 'string', default: path.join(import.meta.dirname, 'headline-tradeoff.png') },
+    /** Learned workflows that are not shipped (e.g. fewstep train outputs), as extra rows: a,b,... */
+    candidates: { type: 'string', default: '' },
   },
 });
 const samples = Number(values.samples);
@@ -179,6 +182,14 @@ if (learned) {
       setting: fromWorkflow('learned + shipped skip', learned, shippedSkip.handle),
     });
 } else rows.push({ label: 'RL-learned 4-step', group: 'learned', note: `not trained yet (${path.relative(root, values.learned)} is missing)` });
+for (const file of values.candidates.split(',').filter(Boolean)) {
+  const candidate = await workflowSampling(setup, path.resolve(file));
+  rows.push({
+    label: `candidate, not shipped: ${path.basename(file)} (${candidate.timesteps.length} steps)`,
+    group: 'learned',
+    setting: fromWorkflow(path.basename(file), candidate),
+  });
+}
 
 // The many-step rows last: they cost ~25x a 4-step row, and another bench may be filling their cache entries meanwhile.
 const results: Array<EvaluationResult | undefined> = new Array(rows.length);

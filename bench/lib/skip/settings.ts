@@ -62,8 +62,22 @@ export const TUNED: Array<{ name: string; config: SkipConfig }> = [
   },
 ];
 
-/** Settings that save half the FLOPs or more at 4 steps (cfg 1.5, four-step.json's sampler); see RESULTS.md. */
-export const WIDE: Array<{ name: string; config: SkipConfig }> = [];
+/**
+ * Settings that save half the FLOPs at 4 steps with four-step.json's sampler (dpmpp_2m, cfg 1.5),
+ * built by hand from `--tables search --cfg 1.5` and the candidates in bench/skip-candidates-cfg1.5.json
+ * (RESULTS.md, "Skipping half"): the unconditional pass runs at steps 1-2 only (every block
+ * dropped at step 1) and its guidance direction is reused in clean-image units at steps 3-4;
+ * blocks dropped in the conditional half. B ships (SkipGate's default, four-step-skip.json).
+ */
+const wide = (cond: string, uncond: string): SkipConfig => ({
+  policy: { kind: 'mask', rows: cond.split('/') },
+  guidance: { uncondRows: uncond.split('/'), uncondPass: 'RRXX' },
+});
+export const WIDE: Array<{ name: string; config: SkipConfig }> = [
+  { name: 'wide A', config: wide('RDDDDRRRRR/RRRRRRRRRR/RRDRRRRRRR/RRDDRRRRRR', 'DDDDDDDDDD/SSSSSRRRRR/RRRRRRRRRR/RRRRRRRRRR') },
+  { name: 'wide B', config: wide('RDDDDRRRRR/RRRRRRRRRR/RRDDRRRRRR/RRDDDRRRRR', 'DDDDDDDDDD/SSSRRRRRRR/RRRRRRRRRR/RRRRRRRRRR') },
+  { name: 'wide C', config: wide('RDDDDDRRRR/RRRRRRRRRR/RRDRRRRRRR/RRDDRRRRRR', 'DDDDDDDDDD/SSSSRRRRRR/RRRRRRRRRR/RRRRRRRRRR') },
+];
 
 export interface NamedSetting {
   name: string;
