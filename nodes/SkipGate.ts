@@ -6,7 +6,7 @@ import { createSkipSettings, skipConfigIssues, splitRows, type SkipConfig } from
 /**
  * The setting SkipGate ships with: the best one measured at 4 steps with four-step.json's sampler
  * (dpmpp_2m, cfg 1.5), saving 51% of the FLOPs (bench/skip.ts, "wide B"; picked by the model's
- * classifier on bench seeds, checked on the independent judge): the unconditional half drops every
+ * classifier on bench seeds; figures in bench/RESULTS.md): the unconditional half drops every
  * block at step 1 and shares the conditional half's first three residuals at step 2, then skips
  * its pass at steps 3-4 and reuses the last guidance direction in clean-image units; blocks 1-4
  * are dropped at step 1, and 2-3 (step 3) and 2-4 (step 4) of the conditional half.

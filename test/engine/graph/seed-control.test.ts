@@ -35,6 +35,7 @@ test('every shipped workflow carries a control after its seed and a batch of 4',
     'two-step-learned.json',
     'baseline-100-step.json',
     'learn-schedule.json',
+    'learn-schedule-two-step.json',
     'learn-schedule-skip.json',
     'learn-schedule-with-skips.json',
   ]) {
