@@ -11,6 +11,7 @@ import type { TrainWireMessage } from './wire.ts';
 const ALIVE = new Set(['waiting', 'prioritized', 'delayed', 'active', 'waiting-children']);
 const CANCEL_TTL_S = 3600;
 const MAX_KEPT = 50;
+const STARTING_MS = 60_000;
 
 /** `fewstep serve --redis URL`: POST /train validates here, queues the run on BullMQ, and a `fewstep worker` trains. */
 export function redisTraining(options: { url: string; prefix?: string }): TrainerFactory {
@@ -91,18 +92,32 @@ class BullTraining implements Trainer {
     const settings = checkTrainRequest(this.context.engine, request);
     await this.ready;
     const job = newTrainJob(request, settings);
-    await this.claim(job.train_id);
     const { keys, redis } = this;
-    await redis.multi().hset(keys.trainRuns, job.train_id, JSON.stringify(job)).zadd(keys.trainOrder, job.started, job.train_id).exec();
-    const old = await redis.zrange(keys.trainOrder, 0, -MAX_KEPT - 1);
-    if (old.length > 0)
-      await redis
-        .multi()
-        .zrem(keys.trainOrder, ...old)
-        .hdel(keys.trainRuns, ...old)
-        .exec();
-    await shipInputs(redis, keys, this.context.folders, trainFilesId(job.train_id), request.prompt as unknown as Record<string, unknown>);
-    await this.queue.add('train', { job, request }, { jobId: trainJobId(job.train_id) });
+    // The record before the mark: another server that finds the mark finds the run it names.
+    await redis.hset(keys.trainRuns, job.train_id, JSON.stringify(job));
+    try {
+      await this.claim(job.train_id);
+    } catch (error) {
+      await redis.hdel(keys.trainRuns, job.train_id);
+      throw error;
+    }
+    try {
+      await redis.zadd(keys.trainOrder, job.started, job.train_id);
+      const old = await redis.zrange(keys.trainOrder, 0, -MAX_KEPT - 1);
+      if (old.length > 0)
+        await redis
+          .multi()
+          .zrem(keys.trainOrder, ...old)
+          .hdel(keys.trainRuns, ...old)
+          .exec();
+      await shipInputs(redis, keys, this.context.folders, trainFilesId(job.train_id), request.prompt as unknown as Record<string, unknown>);
+      await this.queue.add('train', { job, request }, { jobId: trainJobId(job.train_id) });
+    } catch (error) {
+      // Not queued: no record of it, and the next run may start.
+      await redis.multi().hdel(keys.trainRuns, job.train_id).zrem(keys.trainOrder, job.train_id).exec();
+      await deleteIfHolds(redis, keys.trainCurrent, job.train_id);
+      throw error;
+    }
     return job;
   }
 
@@ -140,7 +155,11 @@ class BullTraining implements Trainer {
       const holder = await redis.get(keys.trainCurrent);
       if (!holder) continue;
       const job = await this.get(holder);
-      if (job?.status === 'running' && ALIVE.has(await this.queue.getJobState(trainJobId(holder)))) throw busyError(job);
+      if (job?.status === 'running') {
+        const state = await this.queue.getJobState(trainJobId(holder));
+        // 'unknown' a moment after it started: another API server is still queuing it.
+        if (ALIVE.has(state) || (state === 'unknown' && Date.now() - job.started < STARTING_MS)) throw busyError(job);
+      }
       // It has ended, or its job is gone (lost with a Redis that kept no file): the mark is stale.
       await deleteIfHolds(redis, keys.trainCurrent, holder);
     }
