@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnFewstep, spawnServer, startRedis, type Child, type RedisServer } from '../../../bench/lib/processes.ts';
 import { decodePng } from '../../../engine/index.ts';
+import { connectRedis, RedisKeys } from '../../../server/queue/redis-store.ts';
 import { getJson, postJson, WsClient } from '../helpers.ts';
 
 // README's commands need no Redis: without redis-server these tests say so and skip (.ci/run installs it).
@@ -30,9 +31,10 @@ describe('POST /train with serve --redis: training runs on a worker, messages an
     children.push(started.child);
     return started;
   };
-  const startWorker = async () => {
+  const startWorker = async (sharedOutput = false) => {
     const name = `t${++workerCount}`;
-    const args = ['worker', '--redis', redis.url, '--output', path.join(root, name, 'output'), '--input', path.join(root, name, 'input')];
+    const folder = sharedOutput ? ['--output', output, '--shared-output'] : ['--output', path.join(root, name, 'output')];
+    const args = ['worker', '--redis', redis.url, ...folder, '--input', path.join(root, name, 'input')];
     const worker = spawnFewstep([...args, '--lock-ms', '3000', '--stalled-ms', '1000', '--name', name], { env, label: name });
     children.push(worker);
     await worker.waitForLine(/waiting for prompts and training runs/, 60000);
@@ -139,15 +141,17 @@ describe('POST /train with serve --redis: training runs on a worker, messages an
     ws.close();
   });
 
-  it('kill -9 of the worker mid-training: the run is failed with the reason, not rerun, and a new run may start', { timeout: 240_000 }, async () => {
+  it('kill -9 of the worker mid-training: the run is failed with the reason, not rerun, and a new run may start (--shared-output)', {
+    timeout: 240_000,
+  }, async () => {
     const ws = await WsClient.connect(`${server.wsBase}/ws?clientId=lost`);
     const id = await train(server.base, long, 'lost');
     const holder = children.find((child) => child.label === 't1')!;
     await holder.waitForLine(new RegExp(`training ${id} started$`), 60_000);
     await ws.waitFor((m) => m.type === 'training_progress' && m.data.train_id === id, 120_000);
     await holder.kill('SIGKILL');
-    // Another worker's stalled-job check finds the run whose lock lapsed.
-    const next = await startWorker();
+    // Another worker's stalled-job check finds the run whose lock lapsed; this one writes into the API server's folder itself.
+    const next = await startWorker(true);
     const error = await ws.waitFor((m) => m.type === 'training_error' && m.data.train_id === id, 60_000);
     assert.match(error.data.message, /worker running this training was lost \(killed or crashed\); training is not rerun/);
     const record = (await getJson(`${server.base}/train/${id}`)).body;
@@ -158,6 +162,10 @@ describe('POST /train with serve --redis: training runs on a worker, messages an
     const again = await train(server.base, { ...tiny, iterations: 1 }, 'lost');
     const done = await ws.waitFor((m) => m.type === 'training_done' && m.data.train_id === again, 120_000);
     assert.equal(done.data.status, 'trained');
+    assert.equal((await view(server.base, done.data.files.plot.filename)).status, 200);
+    const connection = connectRedis(redis.url);
+    assert.equal(await connection.exists(new RedisKeys().files(`train-${again}`)), 0, 'with --shared-output no bytes travel through Redis');
+    connection.disconnect();
     ws.close();
   });
 });
