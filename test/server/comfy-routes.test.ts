@@ -127,6 +127,13 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.equal(readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp')).length, 0, 'no temporary file left');
     assert.equal((await fetch(`${t.base}/api/settings/X`, { method: 'POST', body: '{not json' })).status, 400);
     assert.equal((await fetch(`${t.base}/api/settings`, { method: 'POST', body: '[1]' })).status, 400);
+    // Bodies too deep to store and serve back are refused as every JSON body is (found by bench/fuzz.ts as a 500).
+    for (const deep of ['['.repeat(60000), `${'['.repeat(100)}${']'.repeat(100)}`]) {
+      const answer = await fetch(`${t.base}/api/settings/Deep`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: deep });
+      assert.equal(answer.status, 400);
+      assert.equal(((await answer.json()) as { error: { type: string } }).error.type, 'json_too_deep');
+    }
+    assert.equal((await getJson(`${t.base}/api/settings/Deep`)).body, null);
     assert.deepEqual((await getJson(`${t.base}/api/users`)).body, { storage: 'server', migrated: true });
   });
 
