@@ -20,7 +20,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { createEngine } from '../engine/index.ts';
-import { alphaCumprod, computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
+import { computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
+import { bareDdimStep } from './lib/bare-ddim.ts';
 import { ModelStore, sessionOptionsFor, DEFAULT_SESSION_TUNING, type SegmentedModel } from '../engine/onnx/index.ts';
 import { allNodes } from '../nodes/index.ts';
 import { machinePeak } from './machine-peak.ts';
@@ -88,16 +89,7 @@ async function bareRun(precision: Precision, batch: number): Promise<void> {
       label: new ort.Tensor('int64', labels, [2 * batch]),
     };
     const v = (await session.run(feeds))[session.outputNames[0]].data as Float32Array;
-    const a = alphaCumprod(schedule, timesteps[s]);
-    const aNext = s + 1 < timesteps.length ? alphaCumprod(schedule, timesteps[s + 1]) : 1;
-    const next = new Float32Array(batch * size);
-    for (let i = 0; i < next.length; i++) {
-      const out = v[batch * size + i] + cfg * (v[i] - v[batch * size + i]);
-      const x0 = Math.sqrt(a) * x[i] - Math.sqrt(1 - a) * out;
-      const eps = Math.sqrt(1 - a) * x[i] + Math.sqrt(a) * out;
-      next[i] = Math.sqrt(aNext) * x0 + Math.sqrt(1 - aNext) * eps;
-    }
-    x = next;
+    x = bareDdimStep(schedule, timesteps, s, x, v, batch, size, cfg);
   }
 }
 

@@ -15,7 +15,8 @@ import ort from 'onnxruntime-node';
 import { createEngine } from '../engine/index.ts';
 import { loadManifest, ModelStore } from '../engine/onnx/index.ts';
 import { sessionOptionsFor, DEFAULT_SESSION_TUNING } from '../engine/onnx/session-options.ts';
-import { alphaCumprod, computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
+import { computeTimesteps, parseNoiseSchedule } from '../engine/diffusion/index.ts';
+import { bareDdimStep } from './lib/bare-ddim.ts';
 import { DEFAULT_MODELS_ROOT } from '../engine/onnx/model-store.ts';
 import { allNodes } from '../nodes/index.ts';
 
@@ -72,16 +73,7 @@ async function bareLoop(steps: number, whole: boolean, via: 'sessions' | 'model'
       for (const block of sessions.slice(1, -1)) h = (await block.run({ h, emb: embedded.emb })).h_out;
       v = (await sessions.at(-1)!.run({ h, emb: embedded.emb, x: xt })).out.data as Float32Array;
     }
-    const a = alphaCumprod(schedule, timesteps[s]);
-    const aNext = s + 1 < timesteps.length ? alphaCumprod(schedule, timesteps[s + 1]) : 1;
-    const next = new Float32Array(batch * size);
-    for (let i = 0; i < next.length; i++) {
-      const out = v[batch * size + i] + cfg * (v[i] - v[batch * size + i]);
-      const x0 = Math.sqrt(a) * x[i] - Math.sqrt(1 - a) * out;
-      const eps = Math.sqrt(1 - a) * x[i] + Math.sqrt(a) * out;
-      next[i] = Math.sqrt(aNext) * x0 + Math.sqrt(1 - aNext) * eps;
-    }
-    x = next;
+    x = bareDdimStep(schedule, timesteps, s, x, v, batch, size, cfg);
   }
   return x;
 }

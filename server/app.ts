@@ -19,7 +19,7 @@ import { requestTarget } from './request-target.ts';
 import { trainRoutes } from './routes/train.ts';
 import { userRoutes } from './routes/userdata.ts';
 import { authorized, originGuard, sameOrigin, tokenGuard } from './security.ts';
-import { TrainingJobs } from './train-jobs.ts';
+import { TrainingJobs, type Trainer } from './train-jobs.ts';
 import { UserFiles } from './user-files.ts';
 import { WsHub } from './ws-hub.ts';
 
@@ -42,14 +42,18 @@ export interface ServerOptions {
   maxUploadBytes?: number;
   /** Where prompts and history live (server/queue.ts); default: memory. `fewstep serve` uses SQLite or Redis. */
   queue?: QueueFactory;
+  /** Who runs POST /train; default: this process, when `store` is given. `fewstep serve --redis` sends it to workers. */
+  training?: TrainerFactory;
 }
+
+export type TrainerFactory = (context: { engine: Engine; folders: Folders; hub: WsHub }) => Trainer;
 
 export interface FewstepServer {
   listen(port?: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
   address(): AddressInfo;
   readonly queue: PromptQueue;
-  readonly training: TrainingJobs | undefined;
+  readonly training: Trainer | undefined;
   readonly hub: WsHub;
   readonly http: Server;
 }
@@ -71,7 +75,11 @@ export function createServer(options: ServerOptions): FewstepServer {
   queue = (options.queue ?? memoryQueue)({ engine, folders, cache, reporter: comfyReporter(hub, status) });
 
   const api = Router();
-  const training = options.store ? new TrainingJobs({ engine, store: options.store }, folders, hub) : undefined;
+  const training = options.training
+    ? options.training({ engine, folders, hub })
+    : options.store
+      ? new TrainingJobs({ engine, store: options.store }, folders, hub)
+      : undefined;
   api.use(promptRoutes(engine, queue));
   api.use(trainRoutes(engine, training));
   api.use(fileRoutes(folders, maxUploadBytes));

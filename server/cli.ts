@@ -173,13 +173,14 @@ program
 program
   .command('worker')
   .description(
-    'Run prompts from a Redis queue that `fewstep serve --redis` fills; start any number, on any machine. Progress, previews and files travel back through Redis.',
+    'Run prompts and training runs from a Redis queue that `fewstep serve --redis` fills; start any number, on any machine. Progress, previews and files travel back through Redis.',
   )
   .requiredOption('--redis <url>', 'the Redis the API server uses (redis://HOST:PORT)')
   .option('-o, --output <dir>', "folder for saved images (with --shared-output: the API server's own, at the same path)", 'output')
   .option('-i, --input <dir>', 'folder LoadImage reads from', 'input')
   .option('--shared-output', "the output and temp folders are the API server's (shared storage): files are not sent through Redis", false)
   .option('--concurrency <n>', 'prompts this worker runs at once', '1')
+  .option('--no-training', 'take prompts only, no training runs (POST /train); by default a worker also trains, one run at a time')
   .option('--lock-ms <ms>', "lock on a running prompt; a dead worker's prompt moves to another worker after it", '30000')
   .option('--stalled-ms <ms>', 'how often to look for prompts whose worker died', '30000')
   .option('--models <dir>', "folder of models (default: the repository's models/)")

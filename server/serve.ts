@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Folders } from '../engine/index.ts';
-import { createServer, type FewstepServer } from './app.ts';
+import { createServer, type FewstepServer, type TrainerFactory } from './app.ts';
 import { allowedHostName } from './host-guard.ts';
 import { memoryQueue, sqliteQueue, type QueueFactory } from './queue.ts';
 import { DataFolderError } from './queue/sqlite.ts';
@@ -72,6 +72,7 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
       allowedHosts,
       workflowsDir: path.join(root, 'workflows'),
       queue: queue.factory,
+      training: queue.training,
       userDir: path.join(root, 'user'),
     });
   } catch (error) {
@@ -110,13 +111,17 @@ export async function startServer(options: ServeOptions): Promise<FewstepServer>
 }
 
 /** Where the queue lives: SQLite in the data folder by default, memory, or BullMQ on Redis. */
-async function queueFactory(options: ServeOptions, folders: Folders): Promise<{ factory: QueueFactory; description: string }> {
+async function queueFactory(options: ServeOptions, folders: Folders): Promise<{ factory: QueueFactory; training?: TrainerFactory; description: string }> {
   if (options.redis) {
     const { checkRedis, shownRedisUrl } = await import('./queue/redis-check.ts');
     const problem = await checkRedis(options.redis);
     if (problem) throw new ServeError(problem);
-    const { redisQueue } = await import('./queue/bullmq.ts');
-    return { factory: redisQueue({ url: options.redis }), description: `BullMQ on ${shownRedisUrl(options.redis)}` };
+    const [{ redisQueue }, { redisTraining }] = await Promise.all([import('./queue/bullmq.ts'), import('./queue/train-bullmq.ts')]);
+    return {
+      factory: redisQueue({ url: options.redis }),
+      training: redisTraining({ url: options.redis }),
+      description: `BullMQ on ${shownRedisUrl(options.redis)}`,
+    };
   }
   if (options.inMemory) return { factory: memoryQueue, description: 'in memory' };
   const dataDir = path.resolve(options.dataDir ?? path.join(path.dirname(path.resolve(folders.output)), 'data'));

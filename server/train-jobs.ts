@@ -55,6 +55,57 @@ export interface TrainRequest {
   name?: string;
 }
 
+/** What serves POST /train: training in this process (TrainingJobs), or on `fewstep worker`s through Redis (server/queue/train-bullmq.ts). */
+export interface Trainer {
+  /** The run going on now (one at a time), if any. */
+  current(): Maybe<TrainJob | undefined>;
+  list(): Maybe<TrainJob[]>;
+  get(id: string): Maybe<TrainJob | undefined>;
+  /** Checks the request (400 naming what is wrong, 409 when busy) and starts the run. */
+  start(request: TrainRequest): Maybe<TrainJob>;
+  /** Stops the running training (with an id, only that one); it still writes what it learned so far. */
+  interrupt(id?: string): Maybe<boolean>;
+  /** Resolves when no training runs. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type Maybe<T> = T | Promise<T>;
+
+/** Settings checked and the graph found trainable, or a 400 naming the setting or node. */
+export function checkTrainRequest(engine: FewstepSetup['engine'], request: TrainRequest): TrainSettings {
+  try {
+    const settings = resolveTrainSettings(request.settings, (field) => `settings.${field}`, { strict: true });
+    planTraining(engine, request.prompt);
+    return settings;
+  } catch (error) {
+    if (error instanceof TrainingError) throw new HttpError(400, error.code === 'invalid_settings' ? 'invalid_settings' : 'not_trainable', error.message);
+    throw error;
+  }
+}
+
+export const busyError = (job: TrainJob) =>
+  new HttpError(
+    409,
+    'training_busy',
+    `training ${job.train_id} is running (iteration ${job.iteration} of ${job.iterations}); stop it with POST /train/interrupt or wait for it`,
+  );
+
+/** A new run's record, as GET /train lists it. */
+export function newTrainJob(request: TrainRequest, settings: TrainSettings): TrainJob {
+  return {
+    train_id: randomUUID(),
+    status: 'running',
+    client_id: request.clientId,
+    started: Date.now(),
+    iteration: 0,
+    iterations: settings.iterations,
+    reward: null,
+    held_out_fd: null,
+    settings,
+  };
+}
+
 /**
  * Training runs started from the server (POST /train), one at a time: a second request while one
  * runs is refused (409), so two runs never fight for the cores. Progress goes to the submitting
@@ -63,8 +114,8 @@ export interface TrainRequest {
  * The learned workflow and the reward plot are written to output/train/ before `training_done`,
  * so a closed browser loses nothing; an interrupted run still writes the best schedule so far.
  */
-export class TrainingJobs {
-  private current: { job: TrainJob; abort: AbortController; done: Promise<void> } | undefined;
+export class TrainingJobs implements Trainer {
+  private running: { job: TrainJob; abort: AbortController; done: Promise<void> } | undefined;
   private readonly jobs = new Map<string, TrainJob>();
 
   constructor(
@@ -74,8 +125,8 @@ export class TrainingJobs {
     private readonly maxKept = 50,
   ) {}
 
-  get running(): TrainJob | undefined {
-    return this.current?.job;
+  current(): TrainJob | undefined {
+    return this.running?.job;
   }
 
   list(): TrainJob[] {
@@ -86,128 +137,114 @@ export class TrainingJobs {
     return this.jobs.get(id);
   }
 
-  /** Checks the request (400 naming what is wrong, 409 when busy) and starts the run. */
   start(request: TrainRequest): TrainJob {
-    let settings: TrainSettings;
-    try {
-      settings = resolveTrainSettings(request.settings, (field) => `settings.${field}`, { strict: true });
-      planTraining(this.setup.engine, request.prompt);
-    } catch (error) {
-      if (error instanceof TrainingError) throw new HttpError(400, error.code === 'invalid_settings' ? 'invalid_settings' : 'not_trainable', error.message);
-      throw error;
-    }
-    if (this.current) {
-      throw new HttpError(
-        409,
-        'training_busy',
-        `training ${this.current.job.train_id} is running (iteration ${this.current.job.iteration} of ${this.current.job.iterations}); stop it with POST /train/interrupt or wait for it`,
-      );
-    }
-    const job: TrainJob = {
-      train_id: randomUUID(),
-      status: 'running',
-      client_id: request.clientId,
-      started: Date.now(),
-      iteration: 0,
-      iterations: settings.iterations,
-      reward: null,
-      held_out_fd: null,
-      settings,
-    };
+    const settings = checkTrainRequest(this.setup.engine, request);
+    if (this.running) throw busyError(this.running.job);
+    const job = newTrainJob(request, settings);
     this.jobs.set(job.train_id, job);
     while (this.jobs.size > this.maxKept) this.jobs.delete(this.jobs.keys().next().value!);
     const abort = new AbortController();
-    const done = this.run(job, request, abort.signal).finally(() => (this.current = undefined));
-    this.current = { job, abort, done };
+    const send: TrainSend = (type, data) => this.hub.send(job.client_id, type, { train_id: job.train_id, ...data });
+    const done = runTraining(this.setup, this.folders, job, request, abort.signal, send).finally(() => (this.running = undefined));
+    this.running = { job, abort, done };
     return job;
   }
 
-  /** Stops the running training (with an id, only that one); it still writes what it learned so far. */
   interrupt(id?: string): boolean {
-    if (!this.current || (id && this.current.job.train_id !== id)) return false;
-    this.current.abort.abort();
+    if (!this.running || (id && this.running.job.train_id !== id)) return false;
+    this.running.abort.abort();
     return true;
   }
 
-  /** Resolves when no training runs. */
   async idle(): Promise<void> {
-    while (this.current) await this.current.done;
+    while (this.running) await this.running.done;
   }
 
   async stop(): Promise<void> {
     this.interrupt();
     await this.idle();
   }
+}
 
-  private send(job: TrainJob, type: string, data: Record<string, unknown>): void {
-    this.hub.send(job.client_id, type, { train_id: job.train_id, ...data });
-  }
+/** Sends one training message (its train_id added by the caller) to the run's client. */
+export type TrainSend = (type: string, data: Record<string, unknown>) => void;
 
-  private async run(job: TrainJob, request: TrainRequest, signal: AbortSignal): Promise<void> {
-    this.send(job, 'training_start', { iterations: job.iterations, settings: job.settings });
-    try {
-      const result = await trainWorkflow(this.setup, request.prompt, job.settings, {
-        folders: this.folders,
-        workflow: request.workflow,
-        signal,
-        onProgress: (progress: TrainProgress) => {
-          job.iteration = progress.iteration;
-          job.reward = progress.reward;
-          if (progress.heldOutFd !== undefined) job.held_out_fd = progress.heldOutFd;
-          this.send(job, 'training_progress', {
-            step: progress.iteration,
-            iterations: progress.iterations,
-            reward: progress.reward,
-            held_out_fd: progress.heldOutFd ?? null,
-          });
-        },
-      });
-      const files = this.write(job, request.name, result.workflow, rewardCurvePng(result.state));
-      job.status = result.state.stopped === 'aborted' ? 'stopped' : 'trained';
-      job.stopped = result.state.stopped;
-      job.seconds = Number(result.seconds.toFixed(1));
-      job.files = files;
-      this.send(job, 'training_done', {
-        status: job.status,
-        stopped: job.stopped,
-        iterations: result.state.iteration,
-        seconds: job.seconds,
-        held_out_fd_start: result.learned.training?.held_out_fd_start ?? null,
-        held_out_fd_best: result.learned.training?.held_out_fd_best ?? null,
-        learned: result.learned,
-        // The learned widget values by node id, so an editor can update its graph in place.
-        widgets: result.widgets,
-        workflow: result.workflow,
-        files,
-      });
-    } catch (error) {
-      job.message = error instanceof Error ? error.message : String(error);
-      if (signal.aborted) {
-        // Stopped inside a rollout, before the trainer could hand back its state.
-        job.status = 'stopped';
-        job.stopped = 'aborted';
-        this.send(job, 'training_done', { status: job.status, stopped: job.stopped, iterations: job.iteration, files: null });
-        return;
-      }
-      job.status = 'failed';
-      if (!(error instanceof TrainingError)) console.error('fewstep: training failed:', error);
-      this.send(job, 'training_error', { message: job.message });
+/**
+ * One training run, start to end, updating `job` before each message it sends: `training_start`,
+ * `training_progress` per iteration, then `training_done` (files written first) or `training_error`.
+ * Never throws: an error is the run's `training_error`.
+ */
+export async function runTraining(
+  setup: FewstepSetup,
+  folders: Folders,
+  job: TrainJob,
+  request: TrainRequest,
+  signal: AbortSignal,
+  send: TrainSend,
+): Promise<void> {
+  send('training_start', { iterations: job.iterations, settings: job.settings });
+  try {
+    const result = await trainWorkflow(setup, request.prompt, job.settings, {
+      folders,
+      workflow: request.workflow,
+      signal,
+      onProgress: (progress: TrainProgress) => {
+        job.iteration = progress.iteration;
+        job.reward = progress.reward;
+        if (progress.heldOutFd !== undefined) job.held_out_fd = progress.heldOutFd;
+        send('training_progress', {
+          step: progress.iteration,
+          iterations: progress.iterations,
+          reward: progress.reward,
+          held_out_fd: progress.heldOutFd ?? null,
+        });
+      },
+    });
+    const files = writeTrainFiles(folders, job, request.name, result.workflow, rewardCurvePng(result.state));
+    job.status = result.state.stopped === 'aborted' ? 'stopped' : 'trained';
+    job.stopped = result.state.stopped;
+    job.seconds = Number(result.seconds.toFixed(1));
+    job.files = files;
+    send('training_done', {
+      status: job.status,
+      stopped: job.stopped,
+      iterations: result.state.iteration,
+      seconds: job.seconds,
+      held_out_fd_start: result.learned.training?.held_out_fd_start ?? null,
+      held_out_fd_best: result.learned.training?.held_out_fd_best ?? null,
+      learned: result.learned,
+      // The learned widget values by node id, so an editor can update its graph in place.
+      widgets: result.widgets,
+      workflow: result.workflow,
+      files,
+    });
+  } catch (error) {
+    job.message = error instanceof Error ? error.message : String(error);
+    if (signal.aborted) {
+      // Stopped inside a rollout, before the trainer could hand back its state.
+      job.status = 'stopped';
+      job.stopped = 'aborted';
+      send('training_done', { status: job.status, stopped: job.stopped, iterations: job.iteration, files: null });
+      return;
     }
+    job.status = 'failed';
+    if (!(error instanceof TrainingError)) console.error('fewstep: training failed:', error);
+    send('training_error', { message: job.message });
   }
+}
 
-  private write(job: TrainJob, name: string | undefined, workflow: unknown, plot: Buffer): { workflow: FileRef; plot: FileRef } {
-    const dir = path.join(this.folders.output, TRAIN_SUBFOLDER);
-    mkdirSync(dir, { recursive: true });
-    const stem = `${
-      (name ?? 'workflow')
-        .replace(/[^\w.-]+/g, '_')
-        .replace(/\.json$/i, '')
-        .slice(0, 60) || 'workflow'
-    }-learned-${job.train_id.slice(0, 8)}`;
-    // Temporary names, then renames: a crash never leaves half a file under a real name.
-    writeFileReplacing(path.join(dir, `${stem}.json`), `${JSON.stringify(workflow, null, 2)}\n`);
-    writeFileReplacing(path.join(dir, `${stem}-reward.png`), plot);
-    const ref = (filename: string): FileRef => ({ filename, subfolder: TRAIN_SUBFOLDER, type: 'output' });
-    return { workflow: ref(`${stem}.json`), plot: ref(`${stem}-reward.png`) };
-  }
+function writeTrainFiles(folders: Folders, job: TrainJob, name: string | undefined, workflow: unknown, plot: Buffer): { workflow: FileRef; plot: FileRef } {
+  const dir = path.join(folders.output, TRAIN_SUBFOLDER);
+  mkdirSync(dir, { recursive: true });
+  const stem = `${
+    (name ?? 'workflow')
+      .replace(/[^\w.-]+/g, '_')
+      .replace(/\.json$/i, '')
+      .slice(0, 60) || 'workflow'
+  }-learned-${job.train_id.slice(0, 8)}`;
+  // Temporary names, then renames: a crash never leaves half a file under a real name.
+  writeFileReplacing(path.join(dir, `${stem}.json`), `${JSON.stringify(workflow, null, 2)}\n`);
+  writeFileReplacing(path.join(dir, `${stem}-reward.png`), plot);
+  const ref = (filename: string): FileRef => ({ filename, subfolder: TRAIN_SUBFOLDER, type: 'output' });
+  return { workflow: ref(`${stem}.json`), plot: ref(`${stem}-reward.png`) };
 }

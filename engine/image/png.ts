@@ -56,7 +56,8 @@ export function decodePngRgba(bytes: Buffer, where = 'image'): RgbaImage & { tex
   return { width: png.width, height: png.height, data: png.data, text };
 }
 
-function chunk(type: string, body: Buffer): Buffer {
+/** One PNG chunk: length, type, body, CRC. */
+export function pngChunk(type: string, body: Buffer): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(body.length, 0);
   head.write(type, 4, 'latin1');
@@ -71,7 +72,7 @@ export function insertTextChunks(bytes: Buffer, text: Record<string, string>): B
   if (entries.length === 0) return bytes;
   const ihdrEnd = 8 + 8 + bytes.readUInt32BE(8) + 4;
   const chunks = entries.map(([key, value]) =>
-    chunk('tEXt', Buffer.concat([Buffer.from(key, 'latin1'), Buffer.from([0]), Buffer.from(toAscii(value), 'latin1')])),
+    pngChunk('tEXt', Buffer.concat([Buffer.from(key, 'latin1'), Buffer.from([0]), Buffer.from(toAscii(value), 'latin1')])),
   );
   return Buffer.concat([bytes.subarray(0, ihdrEnd), ...chunks, bytes.subarray(ihdrEnd)]);
 }

@@ -42,7 +42,7 @@ export class Classifier {
   static async load(dir: string, options: ModelLoadOptions = {}): Promise<Classifier> {
     const manifest = await loadManifest(dir);
     const info = manifest.classifier;
-    if (!info) throw new ModelError('FILE_MISSING', path.join(dir, MANIFEST_FILE), 'classifier', `model ${manifest.name} has no classifier`);
+    if (!info) throw new ModelError('file_missing', path.join(dir, MANIFEST_FILE), 'classifier', `model ${manifest.name} has no classifier`);
     return Classifier.open(dir, info, manifest, { manifestPath: path.join(dir, MANIFEST_FILE), field: 'classifier' }, options);
   }
 
@@ -77,7 +77,7 @@ export class Classifier {
     const perImage = channels * height * width;
     if (images.length === 0 || images.length % perImage !== 0) {
       throw new ModelError(
-        'BAD_INPUT',
+        'bad_input',
         path.join(this.dir, this.info.file),
         'image',
         `${images.length} values is not a whole number of ${channels}x${height}x${width} images`,
@@ -100,7 +100,7 @@ export class Classifier {
 
   /** classifier-stats.json, checked: dim matches mean and cov. */
   async featureStats(): Promise<FeatureStats> {
-    if (!this.info.stats) throw new ModelError('FILE_MISSING', path.join(this.dir, MANIFEST_FILE), 'classifier/stats', 'no feature statistics file is named');
+    if (!this.info.stats) throw new ModelError('file_missing', path.join(this.dir, MANIFEST_FILE), 'classifier/stats', 'no feature statistics file is named');
     return loadFeatureStats(path.join(this.dir, this.info.stats));
   }
 
@@ -114,13 +114,13 @@ export async function loadFeatureStats(file: string): Promise<FeatureStats> {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (cause) {
-    throw new ModelError('MANIFEST_UNREADABLE', file, undefined, `is not readable JSON (${(cause as Error).message})`, { cause });
+    throw new ModelError('manifest_unreadable', file, undefined, `is not readable JSON (${(cause as Error).message})`, { cause });
   }
   const [error] = [...Value.Errors(FeatureStatsSchema, json)];
-  if (error) throw new ModelError('MANIFEST_INVALID', file, error.instancePath.replace(/^\//, '') || '(root)', error.message);
+  if (error) throw new ModelError('manifest_invalid', file, error.instancePath.replace(/^\//, '') || '(root)', error.message);
   const stats = json as FeatureStats;
-  if (stats.mean.length !== stats.dim) throw new ModelError('MANIFEST_INVALID', file, 'mean', `has ${stats.mean.length} entries, dim is ${stats.dim}`);
+  if (stats.mean.length !== stats.dim) throw new ModelError('manifest_invalid', file, 'mean', `has ${stats.mean.length} entries, dim is ${stats.dim}`);
   const badRow = stats.cov.findIndex((row) => row.length !== stats.dim);
-  if (stats.cov.length !== stats.dim || badRow >= 0) throw new ModelError('MANIFEST_INVALID', file, 'cov', `must be ${stats.dim}x${stats.dim}`);
+  if (stats.cov.length !== stats.dim || badRow >= 0) throw new ModelError('manifest_invalid', file, 'cov', `must be ${stats.dim}x${stats.dim}`);
   return stats;
 }

@@ -47,7 +47,7 @@ export function splitWorkersFromEnv(env: NodeJS.ProcessEnv = process.env): numbe
   const text = env.FEWSTEP_ORT_WORKERS?.trim();
   if (text) {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new ModelError('BAD_INPUT', 'FEWSTEP_ORT_WORKERS', undefined, `"${text}" is not a whole number >= 1`);
+    if (!Number.isInteger(value) || value < 1) throw new ModelError('bad_input', 'FEWSTEP_ORT_WORKERS', undefined, `"${text}" is not a whole number >= 1`);
     return value;
   }
   return os.availableParallelism();
@@ -62,7 +62,7 @@ export function splitAfterSecondsFromEnv(fallback: number, env: NodeJS.ProcessEn
   if (!text) return fallback;
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0)
-    throw new ModelError('BAD_INPUT', 'FEWSTEP_SPLIT_AFTER_SECONDS', undefined, `"${text}" is not a number of seconds >= 0`);
+    throw new ModelError('bad_input', 'FEWSTEP_SPLIT_AFTER_SECONDS', undefined, `"${text}" is not a number of seconds >= 0`);
   return value;
 }
 
@@ -154,7 +154,7 @@ export class SplitExecutor {
 
   async dispose(): Promise<void> {
     this.#disposed = true;
-    this.#rejectAll(new ModelError('DISPOSED', this.dir, undefined, 'the model was disposed while a call was running'));
+    this.#rejectAll(new ModelError('disposed', this.dir, undefined, 'the model was disposed while a call was running'));
     await Promise.all(this.#workers.map((worker) => worker.terminate()));
   }
 
@@ -169,7 +169,7 @@ export class SplitExecutor {
   }
 
   #fail(detail: string): void {
-    this.#failure ??= new ModelError('WORKER_FAILED', this.dir, undefined, `${detail}; running full.onnx in the main thread from now on`);
+    this.#failure ??= new ModelError('worker_failed', this.dir, undefined, `${detail}; running full.onnx in the main thread from now on`);
     this.#rejectAll(this.#failure);
   }
 
@@ -191,13 +191,13 @@ function startWorker(spec: FullSessionSpec): Promise<Worker> {
   const worker = new Worker(source, { eval: true, workerData: { spec, options: sessionOptionsFor('cpu', SESSION_TUNINGS['one-thread']) } });
   return new Promise((resolve, reject) => {
     const onError = (error: Error) =>
-      reject(new ModelError('WORKER_FAILED', dir, undefined, `a worker thread could not start: ${error.message}`, { cause: error }));
+      reject(new ModelError('worker_failed', dir, undefined, `a worker thread could not start: ${error.message}`, { cause: error }));
     worker.once('error', onError);
     worker.once('message', (reply: WorkerReply) => {
       worker.off('error', onError);
       if (reply.type === 'ready') return resolve(worker);
       void worker.terminate();
-      reject(reply.type === 'load-error' ? fromWire(reply.error) : new ModelError('WORKER_FAILED', dir, undefined, `unexpected first message ${reply.type}`));
+      reject(reply.type === 'load-error' ? fromWire(reply.error) : new ModelError('worker_failed', dir, undefined, `unexpected first message ${reply.type}`));
     });
   });
 }

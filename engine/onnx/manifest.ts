@@ -168,7 +168,7 @@ export async function loadManifest(dir: string): Promise<ModelManifest> {
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ModelError(
-      missing ? 'MODEL_NOT_FOUND' : 'MANIFEST_UNREADABLE',
+      missing ? 'model_not_found' : 'manifest_unreadable',
       manifestPath,
       undefined,
       missing ? 'does not exist' : `cannot be read (${(cause as Error).message})`,
@@ -179,7 +179,7 @@ export async function loadManifest(dir: string): Promise<ModelManifest> {
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new ModelError('MANIFEST_UNREADABLE', manifestPath, undefined, `is not valid JSON (${(cause as Error).message})`, { cause });
+    throw new ModelError('manifest_unreadable', manifestPath, undefined, `is not valid JSON (${(cause as Error).message})`, { cause });
   }
   const issues = schemaIssues(json);
   if (issues.length === 0) issues.push(...structureIssues(json as ModelManifest));
@@ -189,7 +189,7 @@ export async function loadManifest(dir: string): Promise<ModelManifest> {
     try {
       await access(path.join(dir, file));
     } catch {
-      throw new ModelError('FILE_MISSING', manifestPath, field, `${file} does not exist`);
+      throw new ModelError('file_missing', manifestPath, field, `${file} does not exist`);
     }
   }
   return manifest;
@@ -198,5 +198,5 @@ export async function loadManifest(dir: string): Promise<ModelManifest> {
 function invalid(manifestPath: string, issues: ManifestIssue[]): ModelError {
   const [first, ...rest] = issues;
   const more = rest.length === 0 ? '' : `; also ${rest.map((i) => `${i.field}: ${i.message}`).join('; ')}`;
-  return new ModelError('MANIFEST_INVALID', manifestPath, first.field, `${first.message}${more}`);
+  return new ModelError('manifest_invalid', manifestPath, first.field, `${first.message}${more}`);
 }

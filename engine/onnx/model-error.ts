@@ -1,15 +1,15 @@
 import path from 'node:path';
 
 export type ModelErrorCode =
-  | 'MODEL_NOT_FOUND' // no such model folder / no model.json in it
-  | 'MANIFEST_UNREADABLE' // model.json is not readable JSON
-  | 'MANIFEST_INVALID' // model.json parsed but a field is wrong
-  | 'FILE_MISSING' // a file the manifest names does not exist
-  | 'SESSION_FAILED' // onnxruntime could not load an ONNX file
-  | 'IO_MISMATCH' // an ONNX file's input/output names differ from the manifest
-  | 'BAD_INPUT' // a caller passed tensors of the wrong size or shape
-  | 'DISPOSED' // the model was used after dispose()
-  | 'WORKER_FAILED'; // a worker thread running part of the batch died
+  | 'model_not_found' // no such model folder / no model.json in it
+  | 'manifest_unreadable' // model.json is not readable JSON
+  | 'manifest_invalid' // model.json parsed but a field is wrong
+  | 'file_missing' // a file the manifest names does not exist
+  | 'session_failed' // onnxruntime could not load an ONNX file
+  | 'io_mismatch' // an ONNX file's input/output names differ from the manifest
+  | 'bad_input' // a caller passed tensors of the wrong size or shape
+  | 'disposed' // the model was used after dispose()
+  | 'worker_failed'; // a worker thread running part of the batch died
 
 /**
  * Every failure of the model layer: a code to branch on, the file it concerns and (where it

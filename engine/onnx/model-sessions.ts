@@ -45,6 +45,6 @@ export async function createModelSessions(dir: string, manifest: ModelManifest, 
 
 /** Where a model's full.onnx is and what it must take (the check a worker thread repeats). */
 export function fullSessionSpec(dir: string, manifest: ModelManifest): FullSessionSpec {
-  if (!manifest.full) throw new ModelError('FILE_MISSING', path.join(dir, MANIFEST_FILE), 'full', 'this model has no full.onnx');
+  if (!manifest.full) throw new ModelError('file_missing', path.join(dir, MANIFEST_FILE), 'full', 'this model has no full.onnx');
   return { source: { dir, file: manifest.full.file, manifestPath: path.join(dir, MANIFEST_FILE), field: 'full/file' }, inputs: SEGMENT_IO.embed.inputs };
 }

@@ -99,18 +99,18 @@ export class ModelStore {
   async #resolve(name: string): Promise<string> {
     // Errors name files relative to the models folder, never the machine's paths.
     const shown = path.join(name, MANIFEST_FILE);
-    if (!MODEL_NAME.test(name)) throw new ModelError('MODEL_NOT_FOUND', 'models', undefined, `"${name}" is not a model name (letters, digits, . _ - only)`);
+    if (!MODEL_NAME.test(name)) throw new ModelError('model_not_found', 'models', undefined, `"${name}" is not a model name (letters, digits, . _ - only)`);
     let dir: string;
     try {
       // A model folder that is a symlink out of the models folder is not a model of this store.
       dir = resolveInside(this.root, name, 'models');
     } catch (error) {
-      if (error instanceof PathError) throw new ModelError('MODEL_NOT_FOUND', 'models', undefined, error.message);
+      if (error instanceof PathError) throw new ModelError('model_not_found', 'models', undefined, error.message);
       throw error;
     }
     if (!existsSync(path.join(dir, MANIFEST_FILE))) {
       const known = this.list();
-      throw new ModelError('MODEL_NOT_FOUND', shown, undefined, `model "${name}" does not exist (models here: ${known.join(', ') || 'none'})`);
+      throw new ModelError('model_not_found', shown, undefined, `model "${name}" does not exist (models here: ${known.join(', ') || 'none'})`);
     }
     return dir;
   }

@@ -197,7 +197,7 @@ export class SegmentedModel {
 
   /** The same network as one session (full.onnx): the unskipped fast path, and the chain's reference. */
   async forwardFull(x: Float32Array, t: Float32Array, label: Labels): Promise<Float32Array> {
-    if (!this.hasFull) throw new ModelError('FILE_MISSING', path.join(this.dir, MANIFEST_FILE), 'full', 'this model has no full.onnx');
+    if (!this.hasFull) throw new ModelError('file_missing', path.join(this.dir, MANIFEST_FILE), 'full', 'this model has no full.onnx');
     const out = await this.#run('full', this.#embedFeeds({ x, t, label }));
     return Object.values(out)[0].data as Float32Array;
   }
@@ -210,14 +210,14 @@ export class SegmentedModel {
   }
 
   async #run(segment: SegmentId, feeds: Feeds): Promise<Feeds> {
-    if (this.#disposed) throw new ModelError('DISPOSED', this.dir, undefined, `model ${this.name} was disposed`);
+    if (this.#disposed) throw new ModelError('disposed', this.dir, undefined, `model ${this.name} was disposed`);
     if (segment !== 'full') return this.#local.run(segment, feeds);
     const split = this.#split;
     if (split) {
       try {
         return await split.run(feeds);
       } catch (error) {
-        if (!(error instanceof ModelError && error.code === 'WORKER_FAILED')) throw error;
+        if (!(error instanceof ModelError && error.code === 'worker_failed')) throw error;
         // A worker thread died: said once, and the model runs in this thread from now on.
         this.#split = undefined;
         this.#splitPlan?.log(`${this.name}: ${error.detail}`);
@@ -251,6 +251,6 @@ export class SegmentedModel {
   }
 
   #badInput(segment: string, detail: string): ModelError {
-    return new ModelError('BAD_INPUT', this.dir, segment, `${this.name}: ${detail}`);
+    return new ModelError('bad_input', this.dir, segment, `${this.name}: ${detail}`);
   }
 }

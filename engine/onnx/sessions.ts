@@ -24,7 +24,7 @@ export async function createCheckedSession(
   try {
     session = await ort.InferenceSession.create(onnxPath, options);
   } catch (cause) {
-    throw new ModelError('SESSION_FAILED', onnxPath, undefined, `onnxruntime cannot load it (${firstLine(cause)})`, { cause });
+    throw new ModelError('session_failed', onnxPath, undefined, `onnxruntime cannot load it (${firstLine(cause)})`, { cause });
   }
   const problems: string[] = [];
   if (!sameNames(session.inputNames, expected.inputs)) {
@@ -35,7 +35,7 @@ export async function createCheckedSession(
   }
   if (problems.length > 0) {
     await session.release();
-    throw new ModelError('IO_MISMATCH', onnxPath, source.field, problems.join('; '));
+    throw new ModelError('io_mismatch', onnxPath, source.field, problems.join('; '));
   }
   return session;
 }
@@ -51,7 +51,7 @@ export async function createSpecifiedFullSession(spec: FullSessionSpec, options:
   const full = await createCheckedSession(spec.source, options, { inputs: spec.inputs });
   if (full.outputNames.length !== 1) {
     await full.release();
-    throw new ModelError('IO_MISMATCH', path.join(spec.source.dir, spec.source.file), spec.source.field, `has ${full.outputNames.length} outputs, expected 1`);
+    throw new ModelError('io_mismatch', path.join(spec.source.dir, spec.source.file), spec.source.field, `has ${full.outputNames.length} outputs, expected 1`);
   }
   return full;
 }

@@ -278,3 +278,21 @@ def frechet(mu1, cov1, mu2, cov2):
 def feature_stats(feats):
     f = np.asarray(feats, np.float64)
     return f.mean(0), np.cov(f, rowvar=False)
+
+
+# Sample sizes the FD floor is reported at (real training images against the test split).
+FD_SIZES = [256, 1000, 2000, 5000]
+
+
+def fd_floor(train_features, mu, cov, log, label="FD floor"):
+    """FD of n real training images' features against the test statistics, mean of 3 draws per n in FD_SIZES."""
+    floor = {}
+    for n in FD_SIZES:
+        vals = []
+        for draw in range(3):
+            idx = np.random.default_rng(100 * n + draw).choice(len(train_features), n, replace=False)
+            m2, c2 = feature_stats(train_features[idx])
+            vals.append(frechet(m2, c2, mu, cov))
+        floor[str(n)] = round(float(np.mean(vals)), 4)
+        log(f"{label} real(train, n={n}) vs test: {floor[str(n)]:.4f} (draws {[round(v, 3) for v in vals]})")
+    return floor

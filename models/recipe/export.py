@@ -11,11 +11,10 @@ import torch
 import torch.nn as nn
 
 from common import (ARCH, CLASSES, NULL_CLASS, OUT_DIR, RECIPE_DIR, REPO_ROOT, SCHEDULE, WORK_DIR,
-                    Classifier, Denoiser, FullChain, count_flops, feature_stats, frechet, load_split)
+                    Classifier, Denoiser, FullChain, count_flops, fd_floor, feature_stats, load_split)
 from train_diffusion import CKPT, HP, HeldOut
 
 OPSET = 17
-FD_SIZES = [256, 1000, 2000, 5000]
 
 
 class BlockWrap(nn.Module):
@@ -62,15 +61,7 @@ def classifier_stats(clf, log):
     fte = features_of(clf, xte)
     mu, cov = feature_stats(fte)
     ftr = features_of(clf, xtr)
-    floor = {}
-    for n in FD_SIZES:
-        vals = []
-        for draw in range(3):
-            idx = np.random.default_rng(100 * n + draw).choice(len(ftr), n, replace=False)
-            m2, c2 = feature_stats(ftr[idx])
-            vals.append(frechet(m2, c2, mu, cov))
-        floor[str(n)] = round(float(np.mean(vals)), 4)
-        log(f"FD floor real(train, n={n}) vs test: {floor[str(n)]:.4f} (draws {[round(v, 3) for v in vals]})")
+    floor = fd_floor(ftr, mu, cov, log, "FD floor")
     stats = {"dim": int(fte.shape[1]), "n": int(fte.shape[0]),
              "mean": [float(f"{v:.6g}") for v in mu],
              "cov": [[float(f"{v:.6g}") for v in row] for row in cov]}

@@ -24,11 +24,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import OUT_DIR, RECIPE_DIR, REPO_ROOT, WORK_DIR, count_flops, feature_stats, frechet, load_split  # noqa: E402
+from common import OUT_DIR, RECIPE_DIR, REPO_ROOT, WORK_DIR, count_flops, fd_floor, feature_stats, load_split  # noqa: E402
 
 CKPT = os.path.join(WORK_DIR, "judge.pt")
 SEED = 1
-FD_SIZES = [256, 1000, 2000, 5000]
 FIXTURE_PER_CLASS = 5
 FIXTURE_FILE = os.path.join(REPO_ROOT, "test", "fixtures", "fmnist-test-images.bin")
 
@@ -135,15 +134,7 @@ def judge_stats(model, log):
     fte = fte.numpy()
     mu, cov = feature_stats(fte)
     ftr = run(model, xtr)[1].numpy()
-    floor = {}
-    for n in FD_SIZES:
-        vals = []
-        for draw in range(3):
-            idx = np.random.default_rng(100 * n + draw).choice(len(ftr), n, replace=False)
-            m2, c2 = feature_stats(ftr[idx])
-            vals.append(frechet(m2, c2, mu, cov))
-        floor[str(n)] = round(float(np.mean(vals)), 4)
-        log(f"judge FD floor real(train, n={n}) vs test: {floor[str(n)]:.4f} (draws {[round(v, 3) for v in vals]})")
+    floor = fd_floor(ftr, mu, cov, log, "judge FD floor")
     return {"file": "judge.onnx", "input": "image", "logits": "logits", "features": "features",
             "testAccuracy": round(acc, 4), "fdFloor": floor,
             "network": "JudgeNet (models/recipe/judge.py): conv5x5 48, GN conv3x3 96, GN conv3x3 192, avg+max pool, "

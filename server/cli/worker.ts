@@ -12,6 +12,8 @@ export interface WorkerCommandOptions {
   input: string;
   temp?: string;
   sharedOutput: boolean;
+  /** false with --no-training: this worker takes prompts only. */
+  training: boolean;
   concurrency: string;
   lockMs: string;
   stalledMs: string;
@@ -35,9 +37,10 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   const output = path.resolve(options.output);
   const folders = { output, input: path.resolve(options.input), temp: path.resolve(options.temp ?? path.join(path.dirname(output), 'temp')) };
   for (const folder of Object.values(folders)) mkdirSync(folder, { recursive: true });
-  const { engine } = createFewstepSetup(options.models ? new ModelStore(path.resolve(options.models)) : undefined);
+  const { engine, store } = createFewstepSetup(options.models ? new ModelStore(path.resolve(options.models)) : undefined);
   const worker = await startWorker({
     engine,
+    store: options.training ? store : undefined,
     redisUrl: options.redis,
     folders,
     sharedOutput: options.sharedOutput,
@@ -48,7 +51,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
   });
   await new Promise<void>((resolve) => {
     const stop = () => {
-      console.log(`fewstep worker ${worker.name}: stopping after the prompt in hand (again to quit now)`);
+      console.log(`fewstep worker ${worker.name}: stopping after the prompt in hand; a training run stops keeping what it learned (again to quit now)`);
       process.once('SIGINT', () => process.exit(130));
       process.once('SIGTERM', () => process.exit(143));
       void worker.close().then(resolve);

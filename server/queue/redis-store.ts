@@ -1,9 +1,12 @@
 import { Redis } from 'ioredis';
 import type { FileNumbering } from '../../engine/index.ts';
+import type { TrainJob, TrainRequest } from '../train-jobs.ts';
 import type { HistoryEntry } from './types.ts';
 
 /** BullMQ's queue name; its keys are `<prefix>:prompts:*`. */
 export const PROMPT_QUEUE = 'prompts';
+/** BullMQ's queue of training runs (POST /train); its keys are `<prefix>:train:*`. */
+export const TRAIN_QUEUE = 'train';
 
 /** How long shipped output files and per-prompt file numbers stay in Redis. */
 export const FILES_TTL_S = 24 * 3600;
@@ -20,6 +23,12 @@ export class RedisKeys {
   /** Pub/sub: interrupts from API servers to every worker. */
   readonly control: string;
   readonly fileCounters: string;
+  /** Training runs: records by train id, their order, the one running (one at a time per Redis), and pub/sub for messages and interrupts. */
+  readonly trainRuns: string;
+  readonly trainOrder: string;
+  readonly trainCurrent: string;
+  readonly trainEvents: string;
+  readonly trainControl: string;
 
   constructor(readonly prefix = 'fewstep') {
     this.history = `${prefix}:history`;
@@ -29,12 +38,34 @@ export class RedisKeys {
     this.events = `${prefix}:events`;
     this.control = `${prefix}:control`;
     this.fileCounters = `${prefix}:numbering`;
+    this.trainRuns = `${prefix}:training:runs`;
+    this.trainOrder = `${prefix}:training:order`;
+    this.trainCurrent = `${prefix}:training:current`;
+    this.trainEvents = `${prefix}:training:events`;
+    this.trainControl = `${prefix}:training:control`;
   }
 
   cancel = (promptId: string) => `${this.prefix}:cancel:${promptId}`;
   files = (promptId: string) => `${this.prefix}:files:${promptId}`;
   inputs = (promptId: string) => `${this.prefix}:inputs:${promptId}`;
   fileNumbers = (promptId: string) => `${this.prefix}:numbering:${promptId}`;
+  /** Marks a training run's loss recorded, so that several API servers report it once. */
+  trainLost = (trainId: string) => `${this.prefix}:training:lost:${trainId}`;
+}
+
+/** A training run's files and uploads live under this id in the keys above (`files`, `inputs`, `cancel`). */
+export const trainFilesId = (trainId: string) => `train-${trainId}`;
+export const trainJobId = (trainId: string) => `t_${trainId}`;
+
+/** What a training job carries from the API server to a worker. */
+export interface TrainJobData {
+  job: TrainJob;
+  request: TrainRequest;
+}
+
+/** Deletes `key` only while it still holds `value` (a run ends; a newer one keeps its mark). */
+export async function deleteIfHolds(redis: Redis, key: string, value: string): Promise<void> {
+  await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, key, value);
 }
 
 /** BullMQ job ids may not contain ':' nor be integers; prompt ids may. */

@@ -57,3 +57,14 @@ export function queueItem(wire: WireItem, known?: QueueItem): QueueItem {
 
 /** The field under which a shipped file lives in `<prefix>:files:<promptId>`: `type/subfolder/filename`. */
 export const fileField = (ref: { type: string; subfolder: string; filename: string }) => [ref.type, ref.subfolder, ref.filename].filter(Boolean).join('/');
+
+/**
+ * What a training run publishes on `<prefix>:training:events`: one message for the run's client
+ * (`data` holds its train_id), after the files it names (fields as `fileField`) are in Redis.
+ */
+export interface TrainWireMessage {
+  clientId?: string;
+  type: string;
+  data: Record<string, unknown> & { train_id: string };
+  files?: string[];
+}

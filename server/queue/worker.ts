@@ -4,13 +4,17 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { OutputCache, type Engine, type Folders, type ImageRef, type RunEvent } from '../../engine/index.ts';
 import { resolveInside } from '../../engine/files.ts';
 import { FILES_TTL_S, PROMPT_QUEUE, RedisHistory, RedisKeys, connectRedis, redisFileNumbering } from './redis-store.ts';
+import type { ModelStore } from '../../engine/onnx/index.ts';
 import { landInputs } from './inputs.ts';
+import { startTrainingWorker } from './train-worker.ts';
 import { runPrompt } from './run-prompt.ts';
 import type { QueueItem, QueueReporter } from './types.ts';
 import { encodeEvent, fileField, wireItem, type WireMessage } from './wire.ts';
 
 export interface WorkerOptions {
   engine: Engine;
+  /** The engine's models: with them this worker also takes training runs (POST /train), one at a time. */
+  store?: ModelStore;
   redisUrl: string;
   prefix?: string;
   folders: Folders;
@@ -122,12 +126,27 @@ export async function startWorker(options: WorkerOptions): Promise<PromptWorker>
   });
   worker.on('error', (error) => log(`BullMQ: ${error.message}`));
   await worker.waitUntilReady();
-  log(`waiting for prompts (concurrency ${options.concurrency ?? 1}, ${options.sharedOutput ? 'shared output folder' : 'files sent through Redis'})`);
+  const training = options.store
+    ? await startTrainingWorker({
+        setup: { engine: options.engine, store: options.store },
+        redisUrl: options.redisUrl,
+        keys,
+        folders: options.folders,
+        sharedOutput: options.sharedOutput,
+        lockMs: options.lockMs ?? 30_000,
+        stalledMs: options.stalledMs ?? 30_000,
+        name,
+        log,
+      })
+    : undefined;
+  log(
+    `waiting for prompts${training ? ' and training runs' : ''} (concurrency ${options.concurrency ?? 1}, ${options.sharedOutput ? 'shared output folder' : 'files sent through Redis'})`,
+  );
 
   return {
     name,
     async close() {
-      await worker.close();
+      await Promise.all([worker.close(), training?.close()]);
       await Promise.all(outstanding);
       for (const connection of [control, redis, bullConnection]) connection.disconnect();
     },

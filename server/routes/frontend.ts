@@ -7,7 +7,7 @@ import type { ModelStore } from '../../engine/onnx/index.ts';
 import { parseBody } from '../body.ts';
 import { HttpError } from '../http-error.ts';
 import type { PromptQueue } from '../queue.ts';
-import type { TrainingJobs } from '../train-jobs.ts';
+import type { Trainer } from '../train-jobs.ts';
 import { listWorkflows, type ShippedWorkflow } from './info.ts';
 
 /** fewstep's shipped workflows, as ComfyUI's frontend lists templates (a custom node pack's and the core index). */
@@ -23,7 +23,7 @@ export interface FrontendRouteOptions {
   cache: OutputCache;
   workflowsDir: string;
   store?: ModelStore;
-  training?: TrainingJobs;
+  training?: Trainer;
   features: Record<string, unknown>;
 }
 
@@ -135,7 +135,7 @@ export function frontendRoutes(options: FrontendRouteOptions): Router {
     const body = parseBody(FreeBody, req.body, 'POST /free');
     let unloaded = false;
     if (body.free_memory || body.unload_models) cache.clear();
-    if (body.unload_models && store && (await queue.remaining) === 0 && !training?.running) {
+    if (body.unload_models && store && (await queue.remaining) === 0 && !(await training?.current())) {
       await store.dispose();
       unloaded = true;
     }

@@ -120,6 +120,8 @@ export interface SystemStatsJson {
   devices: Array<{ name: string; type: string; index: number; vram_total: number; vram_free: number; torch_vram_total: number; torch_vram_free: number }>;
   execution_providers: unknown;
   models: string[];
+  /** The server process's memory (process.memoryUsage()): rss, heap, external, array buffers. */
+  process_memory: NodeJS.MemoryUsage;
 }
 
 async function systemStats(engine: Engine): Promise<SystemStatsJson> {
@@ -141,5 +143,6 @@ async function systemStats(engine: Engine): Promise<SystemStatsJson> {
     devices: [{ name: os.cpus()[0]?.model ?? 'cpu', type: 'cpu', index: 0, vram_total: 0, vram_free: 0, torch_vram_total: 0, torch_vram_free: 0 }],
     execution_providers: await executionProviders(),
     models: engine.models.list(),
+    process_memory: process.memoryUsage(),
   };
 }

@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { looksLikeWorkflow, type Engine } from '../../engine/index.ts';
 import { parseBody } from '../body.ts';
 import { HttpError } from '../http-error.ts';
-import type { TrainingJobs } from '../train-jobs.ts';
+import type { Trainer } from '../train-jobs.ts';
 import { checkPrompt } from './prompts.ts';
 import type { Prompt } from '../../engine/graph/prompt.ts';
 
@@ -25,36 +25,36 @@ const InterruptBody = Type.Object({ train_id: Type.Optional(Type.String()) });
  * POST /train starts learning a workflow's schedule (one run at a time), GET /train lists runs,
  * GET /train/{id} shows one, POST /train/interrupt stops the running one.
  */
-export function trainRoutes(engine: Engine, jobs: TrainingJobs | undefined): Router {
+export function trainRoutes(engine: Engine, jobs: Trainer | undefined): Router {
   const router = Router();
-  const need = (): TrainingJobs => {
+  const need = (): Trainer => {
     if (!jobs) throw new HttpError(501, 'training_unavailable', 'this server was started without the model store training needs');
     return jobs;
   };
 
-  router.post('/train', (req, res) => {
+  router.post('/train', async (req, res) => {
     const trainer = need();
     const body = parseBody(TrainBody, req.body, 'POST /train');
     const checked = checkPrompt(engine, body.prompt, res);
     if (!checked) return;
     const workflow = looksLikeWorkflow(body.prompt) ? body.prompt : body.workflow;
-    const job = trainer.start({ prompt: checked.prompt as Prompt, workflow, clientId: body.client_id, settings: body.settings ?? {}, name: body.name });
+    const job = await trainer.start({ prompt: checked.prompt as Prompt, workflow, clientId: body.client_id, settings: body.settings ?? {}, name: body.name });
     res.json({ train_id: job.train_id, iterations: job.iterations, settings: job.settings });
   });
 
-  router.get('/train', (_req, res) => {
-    res.json({ running: jobs?.running ?? null, runs: jobs?.list() ?? [] });
+  router.get('/train', async (_req, res) => {
+    res.json({ running: (await jobs?.current()) ?? null, runs: (await jobs?.list()) ?? [] });
   });
 
-  router.get('/train/:id', (req, res) => {
-    const job = need().get(req.params.id);
+  router.get('/train/:id', async (req, res) => {
+    const job = await need().get(req.params.id);
     if (!job) throw new HttpError(404, 'not_found', `no training run ${req.params.id}`);
     res.json(job);
   });
 
-  router.post('/train/interrupt', (req, res) => {
+  router.post('/train/interrupt', async (req, res) => {
     const body = parseBody(InterruptBody, req.body, 'POST /train/interrupt');
-    res.json({ interrupted: need().interrupt(body.train_id) });
+    res.json({ interrupted: await need().interrupt(body.train_id) });
   });
 
   return router;

@@ -54,6 +54,15 @@ function checkStagedImage(staged: string, name: string): void {
 }
 
 /** POST /upload/image and /upload/mask, as ComfyUI's server takes them. */
+/** Where an upload goes and under which name, from its form fields (ComfyUI's names). */
+function uploadTarget(folders: Folders, req: Request, staged: Express.Multer.File) {
+  const type = field(req, 'type') || 'input';
+  const name = uploadName(staged);
+  checkStagedImage(staged.path, name);
+  const overwrite = field(req, 'overwrite') === 'true' || field(req, 'overwrite') === '1';
+  return { type, root: folderOf(folders, type), subfolder: field(req, 'subfolder') ?? '', name, overwrite };
+}
+
 export function uploadRoutes(folders: Folders, maxUploadBytes: number): Router {
   const router = Router();
   removeStaleStaging(folders);
@@ -84,12 +93,7 @@ export function uploadRoutes(folders: Folders, maxUploadBytes: number): Router {
     '/upload/image',
     parse,
     withStaged((req, res, staged) => {
-      const type = field(req, 'type') || 'input';
-      const root = folderOf(folders, type);
-      const subfolder = field(req, 'subfolder') ?? '';
-      const name = uploadName(staged);
-      checkStagedImage(staged.path, name);
-      const overwrite = field(req, 'overwrite') === 'true' || field(req, 'overwrite') === '1';
+      const { type, root, subfolder, name, overwrite } = uploadTarget(folders, req, staged);
       const stored = storeUpload({ root, subfolder, name, overwrite, staged: staged.path });
       res.json({ name: stored.name, subfolder: subfolder.split(path.sep).join('/'), type });
     }),
@@ -100,11 +104,7 @@ export function uploadRoutes(folders: Folders, maxUploadBytes: number): Router {
     '/upload/mask',
     parse,
     withStaged((req, res, staged) => {
-      const type = field(req, 'type') || 'input';
-      const root = folderOf(folders, type);
-      const subfolder = field(req, 'subfolder') ?? '';
-      const name = uploadName(staged);
-      checkStagedImage(staged.path, name);
+      const { type, root, subfolder, name, overwrite } = uploadTarget(folders, req, staged);
       const original = originalImage(folders, field(req, 'original_ref'));
       const mask = decoded(readFileSync(staged.path), quoteName(name));
       if (mask.width !== original.image.width || mask.height !== original.image.height) {
@@ -121,7 +121,6 @@ export function uploadRoutes(folders: Folders, maxUploadBytes: number): Router {
       const composed = path.join(path.dirname(staged.path), `.fewstep-upload-${randomUUID()}.part`);
       try {
         writeFileSync(composed, bytes, { flag: 'wx' });
-        const overwrite = field(req, 'overwrite') === 'true' || field(req, 'overwrite') === '1';
         const stored = storeUpload({ root, subfolder, name, overwrite, staged: composed });
         res.json({ name: stored.name, subfolder: subfolder.split(path.sep).join('/'), type });
       } finally {

@@ -1,5 +1,6 @@
 import express, { Router, type Request } from 'express';
 import { HttpError } from '../http-error.ts';
+import { jsonBody } from '../json-body.ts';
 import type { UserFiles } from '../user-files.ts';
 
 /** GET /users on a single-user server, as ComfyUI answers it. */
@@ -12,14 +13,11 @@ const flag = (value: unknown, fallback: boolean) => (typeof value === 'string' ?
 /** As ComfyUI: anything but "false" overwrites (the frontend may send overwrite=undefined). */
 const overwrite = (value: unknown) => value !== 'false';
 
-/** A request body as JSON, whatever its content type (ComfyUI's frontend posts settings as text/plain). */
-function jsonBody(req: Request, what: string): unknown {
-  const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch {
+/** A settings body, parsed by the server's one JSON parser (any content type, UTF-8, depth-limited); a bare value such as true is fine. */
+function settingsBody(req: Request, what: string): unknown {
+  if (Buffer.isBuffer(req.body) || req.body === undefined)
     throw new HttpError(400, 'invalid_json', `${what}: the body must be JSON (a bare value such as true is fine)`);
-  }
+  return req.body;
 }
 
 /**
@@ -32,6 +30,8 @@ function jsonBody(req: Request, what: string): unknown {
 export function userRoutes(files: UserFiles, maxBytes: number): Router {
   const router = Router();
   const raw = express.raw({ type: () => true, limit: maxBytes });
+  // Settings are JSON values: the shared parser checks encoding and depth (so nothing stored is too deep to serve back).
+  const json = jsonBody(maxBytes);
 
   router.get('/users', (_req, res) => {
     res.json({ storage: 'server', migrated: files.migrated } satisfies UsersJson);
@@ -50,17 +50,18 @@ export function userRoutes(files: UserFiles, maxBytes: number): Router {
     res.json(Object.hasOwn(settings, req.params.id) ? settings[req.params.id] : null);
   });
 
-  router.post('/settings', raw, (req, res) => {
-    const update = jsonBody(req, 'POST /settings');
+  router.post('/settings', ...json, (req, res) => {
+    const update = settingsBody(req, 'POST /settings');
     if (!update || typeof update !== 'object' || Array.isArray(update))
       throw new HttpError(400, 'invalid_body', 'POST /settings: send an object of setting id -> value');
     files.saveSettings({ ...files.settings(), ...(update as Record<string, unknown>) });
     res.json({});
   });
 
-  router.post('/settings/:id', raw, (req, res) => {
-    const value = jsonBody(req, `POST /settings/${req.params.id}`);
-    files.saveSettings({ ...files.settings(), [req.params.id]: value });
+  router.post('/settings/:id', ...json, (req, res) => {
+    const id = String(req.params.id);
+    const value = settingsBody(req, `POST /settings/${id}`);
+    files.saveSettings({ ...files.settings(), [id]: value });
     res.json({});
   });
 

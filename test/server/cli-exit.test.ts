@@ -101,7 +101,8 @@ describe('processes end by themselves when their work is done', { timeout: 30 * 
       console.log('PORT ' + server.address().port);`;
     let asked = false;
     const workflow = JSON.parse((await import('node:fs')).readFileSync(path.join(root, 'workflows/four-step.json'), 'utf8'));
-    workflow.nodes.find((node: { type: string }) => node.type === 'FewStepSampler').widgets_values[1] = 40;
+    // [seed, control_after_generate, batch_size, cfg, sampler, eta]
+    workflow.nodes.find((node: { type: string }) => node.type === 'FewStepSampler').widgets_values[2] = 40;
     const ended = await runToEnd(['--import', 'tsx', '--input-type=module', '-e', script], {
       onStdout: (text, child) => {
         const port = /PORT (\d+)/.exec(text)?.[1];
@@ -111,7 +112,8 @@ describe('processes end by themselves when their work is done', { timeout: 30 * 
           const base = `http://127.0.0.1:${port}`;
           const queued = (await (
             await fetch(`${base}/prompt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: workflow }) })
-          ).json()) as { prompt_id: string };
+          ).json()) as { prompt_id?: string };
+          if (!queued.prompt_id) throw new Error(`the prompt was refused: ${JSON.stringify(queued)}`);
           for (;;) {
             const history = (await (await fetch(`${base}/history/${queued.prompt_id}`)).json()) as Record<string, unknown>;
             if (history[queued.prompt_id]) break;

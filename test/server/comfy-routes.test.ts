@@ -24,7 +24,8 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     const ok = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ steps: 2 }), client_id: 'jobs', extra_data: { extra_pnginfo: { workflow } } })).body
       .prompt_id;
     await ws.finished(ok);
-    const failing = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ image: 'gone.png' }), client_id: 'jobs' })).body.prompt_id;
+    // Fails while running (a missing image would be refused at validation, with no job).
+    const failing = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ steps: 2, failAtStep: 1 }), client_id: 'jobs' })).body.prompt_id;
     await ws.finished(failing);
     const stopped = (await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ steps: 10000, delayMs: 5 }), client_id: 'jobs' })).body.prompt_id;
     await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === stopped);
@@ -65,9 +66,9 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.deepEqual(done.preview_output, { filename: 'test_00001_.png', subfolder: '', type: 'output', nodeId: '3', mediaType: 'images' });
     assert.ok(done.create_time <= done.execution_start_time && done.execution_start_time <= done.execution_end_time);
     const failed = all.jobs.find((j: { id: string }) => j.id === failing);
-    assert.equal(failed.execution_error.node_id, '1');
-    assert.equal(failed.execution_error.node_type, 'LoadImage');
-    assert.match(failed.execution_error.exception_message, /gone\.png/);
+    assert.equal(failed.execution_error.node_id, '2');
+    assert.equal(failed.execution_error.node_type, 'SlowSteps');
+    assert.match(failed.execution_error.exception_message, /failing on purpose at step 1/);
     assert.deepEqual(failed.execution_error.traceback, []);
 
     const page = (await getJson(`${t.base}/api/jobs?status=completed,failed,cancelled&limit=2&offset=1&sort_order=asc`)).body;
@@ -126,6 +127,13 @@ describe("the routes ComfyUI's frontend reads: jobs, settings, userdata, templat
     assert.equal(readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp')).length, 0, 'no temporary file left');
     assert.equal((await fetch(`${t.base}/api/settings/X`, { method: 'POST', body: '{not json' })).status, 400);
     assert.equal((await fetch(`${t.base}/api/settings`, { method: 'POST', body: '[1]' })).status, 400);
+    // Bodies too deep to store and serve back are refused as every JSON body is (found by bench/fuzz.ts as a 500).
+    for (const deep of ['['.repeat(60000), `${'['.repeat(100)}${']'.repeat(100)}`]) {
+      const answer = await fetch(`${t.base}/api/settings/Deep`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: deep });
+      assert.equal(answer.status, 400);
+      assert.equal(((await answer.json()) as { error: { type: string } }).error.type, 'json_too_deep');
+    }
+    assert.equal((await getJson(`${t.base}/api/settings/Deep`)).body, null);
     assert.deepEqual((await getJson(`${t.base}/api/users`)).body, { storage: 'server', migrated: true });
   });
 

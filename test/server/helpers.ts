@@ -21,11 +21,13 @@ export const SlowSteps = defineNode({
   widgets: {
     steps: Type.Integer({ default: 4, minimum: 1, maximum: 10000 }),
     delay_ms: Type.Integer({ default: 1, minimum: 0, maximum: 1000 }),
+    fail_at_step: Type.Integer({ default: 0, minimum: 0, maximum: 10000, description: 'Throws at this step (0: never): a prompt that fails while running.' }),
   },
   outputs: { IMAGE: 'IMAGE' },
   deterministic: false,
-  async run(ctx, { images, steps, delay_ms }) {
+  async run(ctx, { images, steps, delay_ms, fail_at_step }) {
     for (let step = 1; step <= steps; step++) {
+      if (step === fail_at_step) throw new Error(`failing on purpose at step ${step}`);
       ctx.throwIfAborted();
       await new Promise((resolve) => setTimeout(resolve, delay_ms));
       ctx.throwIfAborted();
@@ -94,13 +96,16 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
 }
 
 /** LoadImage -> [SlowSteps] -> SaveImage, as an API prompt. */
-export function imagePrompt(options: { steps?: number; delayMs?: number; prefix?: string; image?: string } = {}): Record<string, unknown> {
+export function imagePrompt(options: { steps?: number; delayMs?: number; failAtStep?: number; prefix?: string; image?: string } = {}): Record<string, unknown> {
   const prompt: Record<string, unknown> = {
     '1': { class_type: 'LoadImage', inputs: { image: options.image ?? 'in.png' } },
     '3': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: options.prefix ?? 'test' } },
   };
   if (options.steps !== undefined) {
-    prompt['2'] = { class_type: 'SlowSteps', inputs: { images: ['1', 0], steps: options.steps, delay_ms: options.delayMs ?? 1 } };
+    prompt['2'] = {
+      class_type: 'SlowSteps',
+      inputs: { images: ['1', 0], steps: options.steps, delay_ms: options.delayMs ?? 1, fail_at_step: options.failAtStep ?? 0 },
+    };
     prompt['3'] = { class_type: 'SaveImage', inputs: { images: ['2', 0], filename_prefix: options.prefix ?? 'test' } };
   }
   return prompt;

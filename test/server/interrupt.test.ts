@@ -47,6 +47,8 @@ describe('interrupt and queue control', () => {
   it('deletes and clears pending prompts', async () => {
     const ws = await WsClient.connect(`${t.wsBase}/ws?clientId=clearer`);
     const long = await postJson(`${t.base}/prompt`, { prompt: imagePrompt({ steps: 10000, delayMs: 2 }), client_id: 'clearer' });
+    // Running before the others are queued (a run starts a moment after its POST is answered).
+    await ws.waitFor((m) => m.type === 'progress' && m.data.prompt_id === long.body.prompt_id);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await postJson(`${t.base}/prompt`, { prompt: imagePrompt(), client_id: 'clearer' })).body.prompt_id);
     assert.equal((await getJson(`${t.base}/prompt`)).body.exec_info.queue_remaining, 4);

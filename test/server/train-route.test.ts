@@ -147,7 +147,7 @@ describe('POST /train: learning a schedule from the server', () => {
     assert.match(tooLong.body.error.message, /settings\.maxMinutes 100000: must be a number > 0 and <= 1440/);
 
     const broken = readWorkflow('learn-schedule.json');
-    broken.nodes.find((n: { type: string }) => n.type === 'FewStepSampler').widgets_values[2] = -5;
+    broken.nodes.find((n: { type: string }) => n.type === 'FewStepSampler').widgets_values[3] = -5; // cfg
     const invalid = await postJson(`${t.base}/train`, { prompt: broken });
     assert.equal(invalid.status, 400);
     assert.ok(Object.keys(invalid.body.node_errors).length > 0, 'validation errors land on their nodes');

@@ -74,7 +74,7 @@ describe('seed control, the queue panel and the history', { timeout: 240000 }, (
       return { names: node.widgets.map((w: any) => w.name), saved: node.serialize().widgets_values, values: control.options.values };
     }, SAMPLER);
     assert.deepEqual(sampler.names, ['seed', 'control_after_generate', 'batch_size', 'cfg', 'sampler', 'eta']);
-    // four-step.json has no control value (older files do not): the values after the seed kept their places.
+    // The shipped workflows say randomize after the seed, as ComfyUI's examples do: a second Queue makes new images.
     assert.deepEqual(sampler.saved, [0, 'randomize', 4, 1.5, 'dpmpp_2m', 0]);
     assert.deepEqual(sampler.values, ['fixed', 'increment', 'decrement', 'randomize']);
   });

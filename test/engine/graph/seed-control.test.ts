@@ -40,7 +40,7 @@ test('every shipped workflow carries a control after its seed and a batch of 4',
     'learn-schedule-with-skips.json',
   ]) {
     const values = samplerOf(readWorkflow(file)).widgets_values;
-    assert.equal(values[1], 'fixed', file);
+    assert.equal(values[1], 'randomize', file);
     assert.equal(values[2], 4, `${file}: batch_size`);
     const converted = engine.toPrompt(readWorkflow(file));
     assert.ok(converted.ok, file);

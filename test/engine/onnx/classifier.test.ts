@@ -36,7 +36,7 @@ function classifierContract(dir: () => string) {
   });
 
   it('rejects a batch that is not whole images', async () => {
-    await assert.rejects(classifier.classify(new Float32Array(100)), (e: unknown) => e instanceof ModelError && e.code === 'BAD_INPUT');
+    await assert.rejects(classifier.classify(new Float32Array(100)), (e: unknown) => e instanceof ModelError && e.code === 'bad_input');
   });
 }
 

@@ -50,7 +50,7 @@ describe('loadManifest', () => {
     const copy = await fresh((m) => {
       m.prediction = 'noise';
     });
-    await rejectsNaming(loadManifest(copy.dir), 'MANIFEST_INVALID', 'prediction', /must be one of "v", "eps", "x0"/);
+    await rejectsNaming(loadManifest(copy.dir), 'manifest_invalid', 'prediction', /must be one of "v", "eps", "x0"/);
     await copy.cleanup();
   });
 
@@ -58,27 +58,27 @@ describe('loadManifest', () => {
     const nested = await fresh((m) => {
       m.segments[2].flops = -5;
     });
-    await rejectsNaming(loadManifest(nested.dir), 'MANIFEST_INVALID', 'segments/2/flops', /must be >= 0/);
+    await rejectsNaming(loadManifest(nested.dir), 'manifest_invalid', 'segments/2/flops', /must be >= 0/);
     const missing = await fresh((m) => {
       delete m.image.height;
     });
-    await rejectsNaming(loadManifest(missing.dir), 'MANIFEST_INVALID', 'image/height', /is required/);
+    await rejectsNaming(loadManifest(missing.dir), 'manifest_invalid', 'image/height', /is required/);
     await Promise.all([nested.cleanup(), missing.cleanup()]);
   });
 
   it('names a segment file that does not exist', async () => {
     const copy = await syntheticModelCopy();
     await rm(path.join(copy.dir, 'block_02.onnx'));
-    await rejectsNaming(loadManifest(copy.dir), 'FILE_MISSING', 'segments/3/file', /segments\/3\/file: block_02\.onnx does not exist/);
+    await rejectsNaming(loadManifest(copy.dir), 'file_missing', 'segments/3/file', /segments\/3\/file: block_02\.onnx does not exist/);
     await copy.cleanup();
   });
 
   it('reports corrupt JSON and a missing model.json', async () => {
     const copy = await syntheticModelCopy();
     await writeFile(path.join(copy.dir, 'model.json'), '{"format": "fewstep-segmented/1", ');
-    await rejectsNaming(loadManifest(copy.dir), 'MANIFEST_UNREADABLE', undefined, /is not valid JSON/);
+    await rejectsNaming(loadManifest(copy.dir), 'manifest_unreadable', undefined, /is not valid JSON/);
     await rm(path.join(copy.dir, 'model.json'));
-    await rejectsNaming(loadManifest(copy.dir), 'MODEL_NOT_FOUND', undefined, /does not exist/);
+    await rejectsNaming(loadManifest(copy.dir), 'model_not_found', undefined, /does not exist/);
     await copy.cleanup();
   });
 
@@ -86,15 +86,15 @@ describe('loadManifest', () => {
     const order = await fresh((m) => {
       m.segments.reverse();
     });
-    await rejectsNaming(loadManifest(order.dir), 'MANIFEST_INVALID', 'segments/0/kind', /is "head", expected "embed"/);
+    await rejectsNaming(loadManifest(order.dir), 'manifest_invalid', 'segments/0/kind', /is "head", expected "embed"/);
     const io = await fresh((m) => {
       m.segments[1].inputs = ['h', 'emb', 'x'];
     });
-    await rejectsNaming(loadManifest(io.dir), 'MANIFEST_INVALID', 'segments/1/inputs', /block inputs must be \[h, emb\]/);
+    await rejectsNaming(loadManifest(io.dir), 'manifest_invalid', 'segments/1/inputs', /block inputs must be \[h, emb\]/);
     const noBlocks = await fresh((m) => {
       m.segments = [m.segments[0], m.segments.at(-1)];
     });
-    await rejectsNaming(loadManifest(noBlocks.dir), 'MANIFEST_INVALID', 'segments', /fewer than 3/);
+    await rejectsNaming(loadManifest(noBlocks.dir), 'manifest_invalid', 'segments', /fewer than 3/);
     await Promise.all([order.cleanup(), io.cleanup(), noBlocks.cleanup()]);
   });
 
@@ -102,7 +102,7 @@ describe('loadManifest', () => {
     const copy = await fresh((m) => {
       m.segments[1].file = '../elsewhere.onnx';
     });
-    await rejectsNaming(loadManifest(copy.dir), 'MANIFEST_INVALID', 'segments/1/file', /must match pattern/);
+    await rejectsNaming(loadManifest(copy.dir), 'manifest_invalid', 'segments/1/file', /must match pattern/);
     await copy.cleanup();
   });
 });

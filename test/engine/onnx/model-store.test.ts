@@ -40,7 +40,7 @@ describe('ModelStore', () => {
     await assert.rejects(
       store.load('nope'),
       (e: unknown) =>
-        e instanceof ModelError && e.code === 'MODEL_NOT_FOUND' && /nope[/\\]model\.json: model "nope" does not exist \(models here: tiny\)/.test(e.message),
+        e instanceof ModelError && e.code === 'model_not_found' && /nope[/\\]model\.json: model "nope" does not exist \(models here: tiny\)/.test(e.message),
     );
     await assert.rejects(store.load('../tiny'), (e: unknown) => e instanceof ModelError && /is not a model name/.test(e.message));
   });
@@ -50,7 +50,7 @@ describe('ModelStore', () => {
     try {
       await symlink(path.join(outside.root, 'elsewhere'), path.join(copy.root, 'linked'));
       await assert.rejects(store.load('linked'), (e: unknown) => {
-        assert.ok(e instanceof ModelError && e.code === 'MODEL_NOT_FOUND', String(e));
+        assert.ok(e instanceof ModelError && e.code === 'model_not_found', String(e));
         assert.equal(e.message, 'models: "linked" is not inside the models folder');
         return true;
       });

@@ -92,7 +92,7 @@ function chainContract(load: () => Promise<SegmentedModel>) {
     const { x, t, label } = sampleInputs(2);
     await assert.rejects(
       model.forward(x.subarray(0, 700), t, label),
-      (e: unknown) => e instanceof ModelError && e.code === 'BAD_INPUT' && /x has 700 values/.test(e.message),
+      (e: unknown) => e instanceof ModelError && e.code === 'bad_input' && /x has 700 values/.test(e.message),
     );
     await assert.rejects(model.forward(x, t, [1]), /label has 1 entries, t has 2/);
     await assert.rejects(
@@ -117,7 +117,7 @@ describe('SegmentedModel on a synthetic model', () => {
     await copyFile(path.join(broken.dir, 'head.onnx'), path.join(broken.dir, 'block_01.onnx'));
     await assert.rejects(SegmentedModel.load(broken.dir, { provider: 'cpu' }), (error: unknown) => {
       assert.ok(error instanceof ModelError);
-      assert.equal(error.code, 'IO_MISMATCH');
+      assert.equal(error.code, 'io_mismatch');
       assert.match(error.file, /block_01\.onnx$/);
       assert.equal(error.field, 'segments/2');
       assert.match(error.message, /inputs are \[h, emb, x\], manifest segments\/2 expects \[h, emb\]/);
@@ -131,7 +131,7 @@ describe('SegmentedModel on a synthetic model', () => {
     await copyFile(path.join(broken.dir, 'model.json'), path.join(broken.dir, 'head.onnx'));
     await assert.rejects(
       SegmentedModel.load(broken.dir, { provider: 'cpu' }),
-      (e: unknown) => e instanceof ModelError && e.code === 'SESSION_FAILED' && /head\.onnx: onnxruntime cannot load it/.test(e.message),
+      (e: unknown) => e instanceof ModelError && e.code === 'session_failed' && /head\.onnx: onnxruntime cannot load it/.test(e.message),
     );
     await broken.cleanup();
   });
@@ -142,7 +142,7 @@ describe('SegmentedModel on a synthetic model', () => {
     await assert.rejects(
       SegmentedModel.load(broken.dir, { provider: 'cpu', workers: 2, splitAfterSeconds: 0 }),
       (e: unknown) =>
-        e instanceof ModelError && e.code === 'SESSION_FAILED' && e.field === undefined && /full\.onnx: onnxruntime cannot load it/.test(e.message),
+        e instanceof ModelError && e.code === 'session_failed' && e.field === undefined && /full\.onnx: onnxruntime cannot load it/.test(e.message),
     );
     await broken.cleanup();
   });
@@ -152,7 +152,7 @@ describe('SegmentedModel on a synthetic model', () => {
       const model = await SegmentedModel.load(copy.dir, { provider: 'cpu', workers });
       await model.dispose();
       const { x, t, label } = sampleInputs(1);
-      await assert.rejects(model.forward(x, t, label), (e: unknown) => e instanceof ModelError && e.code === 'DISPOSED');
+      await assert.rejects(model.forward(x, t, label), (e: unknown) => e instanceof ModelError && e.code === 'disposed');
     }
   });
 
