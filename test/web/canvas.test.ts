@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { addNodes, ARTIFACTS, loadExample, nodes, openEditor, titlePoint, until, widgetPoint, type EditorSession } from './browser.ts';
+import { addNodes, ARTIFACTS, loadExample, nodes, openEditor, until, widgetPoint, type EditorSession } from './browser.ts';
 
 /** The colour the canvas shows at a graph point (after a full redraw). */
 function colourAt(page: Page, x: number, y: number): Promise<[number, number, number]> {
