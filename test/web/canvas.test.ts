@@ -144,8 +144,12 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
   it("bypasses (Ctrl+B) and mutes (Ctrl+M) with ComfyUI's colours, undoably, and the server honours both", async () => {
     const point = await bodyPoint(page, 3);
     const normal = await colourAt(page, point.x, point.y);
-    const grab = await titlePoint(page, 3);
-    await page.mouse.click(grab.x, grab.y);
+    // Selected through the canvas API: a click on a title that a redraw has not yet placed can miss on a loaded machine.
+    await page.evaluate((id) => {
+      const { graph, canvas } = (window as any).app;
+      canvas.deselectAll();
+      canvas.selectNode(graph.getNodeById(id));
+    }, 3);
     await page.keyboard.press('Control+b');
     assert.equal(await page.evaluate(() => (window as any).app.graph.getNodeById(3).mode), 4);
     const bypassed = await colourAt(page, point.x, point.y);
@@ -185,8 +189,11 @@ describe('the canvas: modes, view, minimap, text on nodes, widgets', { timeout: 
       [slow, 'Control+b'],
       [preview, 'Control+m'],
     ] as const) {
-      const title = await titlePoint(page, id);
-      await page.mouse.click(title.x, title.y);
+      await page.evaluate((id) => {
+        const { graph, canvas } = (window as any).app;
+        canvas.deselectAll();
+        canvas.selectNode(graph.getNodeById(id));
+      }, id);
       await page.keyboard.press(key);
     }
     const response = page.waitForResponse((r) => r.url().endsWith('/api/prompt'));
