@@ -86,6 +86,7 @@ export function socketPosition(page: Page, nodeId: number, kind: 'input' | 'outp
   return page.evaluate(
     ({ nodeId, kind, slot }) => {
       const { graph, canvas } = (window as any).fewstep;
+      canvas.draw(true, true); // hit tests use the bounds of the last draw (see titlePoint)
       const node = graph.getNodeById(nodeId);
       const graphPos = kind === 'input' ? node.getInputPos(slot) : node.getOutputPos(slot);
       const [x, y] = canvas.ds.convertOffsetToCanvas(graphPos);
@@ -215,6 +216,9 @@ export async function addNode(page: Page, x: number, y: number, search: string, 
 export function titlePoint(page: Page, nodeId: number): Promise<{ x: number; y: number }> {
   return page.evaluate((nodeId) => {
     const { graph, canvas, LiteGraph } = (window as any).app;
+    // Drawn first: litegraph hit-tests nodes by the bounds its last draw gave them, so a click on a
+    // node that has not been drawn since it was added or the view changed would miss it.
+    canvas.draw(true, true);
     const node = graph.getNodeById(nodeId);
     const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0] + Math.min(80, node.size[0] / 2), node.pos[1] - LiteGraph.NODE_TITLE_HEIGHT / 2]);
     const rect = canvas.canvas.getBoundingClientRect();
