@@ -1,19 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { samplePrompt as fourStepPrompt } from '../../../bench/lib/queue-client.ts';
 import { getJson } from '../helpers.ts';
 
-/** The four-step workflow as an API prompt, batch 1: a real model run, slowed by more steps when a test needs it mid-run. */
+/** The four-step workflow as an API prompt, batch 1 (bench/lib/queue-client.ts builds it): a real model run, slowed by more steps when a test needs it mid-run. */
 export function samplePrompt(options: { seed: number; steps?: number; prefix?: string }): Record<string, unknown> {
-  return {
-    '1': { class_type: 'LoadModel', inputs: { model_name: 'fmnist' } },
-    '2': { class_type: 'ClassLabel', inputs: { label: 'Sneaker' } },
-    '3': { class_type: 'StepScheduler', inputs: { steps: options.steps ?? 4, spacing: 'trailing', rho: 7, timesteps: '', model: ['1', 0] } },
-    '4': {
-      class_type: 'FewStepSampler',
-      inputs: { seed: options.seed, batch_size: 1, cfg: 1.5, sampler: 'dpmpp_2m', eta: 0, model: ['1', 0], conditioning: ['2', 0], schedule: ['3', 0] },
-    },
-    '5': { class_type: 'SaveImage', inputs: { filename_prefix: options.prefix ?? 'queued', images: ['4', 0] } },
-  };
+  return fourStepPrompt(options.seed, { batch: 1, steps: options.steps, prefix: options.prefix ?? 'queued' });
 }
+
+// README's commands need no Redis: without redis-server the Redis tests say so and skip (.ci/run installs it).
+export const redisMissing =
+  spawnSync('redis-server', ['--version']).status !== 0 && 'redis-server is not installed (apt-get install redis-server; .ci/run does)';
 
 /** Polls /history until every id has an entry; returns them. */
 export async function waitForHistory(base: string, ids: string[], ms = 60000): Promise<Record<string, any>> {

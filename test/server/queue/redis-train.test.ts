@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,9 +7,7 @@ import { spawnFewstep, spawnServer, startRedis, type Child, type RedisServer } f
 import { decodePng } from '../../../engine/index.ts';
 import { connectRedis, RedisKeys } from '../../../server/queue/redis-store.ts';
 import { getJson, postJson, WsClient } from '../helpers.ts';
-
-// README's commands need no Redis: without redis-server these tests say so and skip (.ci/run installs it).
-const redisMissing = spawnSync('redis-server', ['--version']).status !== 0 && 'redis-server is not installed (apt-get install redis-server; .ci/run does)';
+import { redisMissing } from './cluster.ts';
 
 const workflows = path.resolve(import.meta.dirname, '../../../workflows');
 const learnSchedule = () => JSON.parse(readFileSync(path.join(workflows, 'learn-schedule.json'), 'utf8'));

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,10 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT, spawnFewstep, spawnServer, startRedis, type Child, type RedisServer } from '../../../bench/lib/processes.ts';
 import { connectRedis, RedisKeys, redisFileNumbering } from '../../../server/queue/redis-store.ts';
 import { getJson, postJson, testPng, WsClient } from '../helpers.ts';
-import { folderFiles, historyFiles, samplePrompt, waitForHistory } from './cluster.ts';
-
-// README's commands need no Redis: without redis-server these tests say so and skip (.ci/run installs it).
-const redisMissing = spawnSync('redis-server', ['--version']).status !== 0 && 'redis-server is not installed (apt-get install redis-server; .ci/run does)';
+import { folderFiles, historyFiles, redisMissing, samplePrompt, waitForHistory } from './cluster.ts';
 
 describe('Redis queue: real redis-server, API servers and workers, killed with SIGKILL', { skip: redisMissing }, () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'fewstep-redis-queue-'));
