@@ -1,5 +1,5 @@
 import { api, type HistoryEntry, type ImageRef } from './api.ts';
-import type { Sidebar } from './sidebar.ts';
+import { ServerPanel, type Sidebar } from './sidebar.ts';
 import { toast } from './toast.ts';
 
 const MAX_ITEMS = 64;
@@ -16,26 +16,20 @@ interface Shot {
  * there "Load workflow" puts the graph that made it back on the canvas (the workflow the editor
  * sent with the prompt, or else the one embedded in the PNG).
  */
-export class HistoryPanel {
+export class HistoryPanel extends ServerPanel {
   private readonly grid: HTMLElement;
   private shots: Shot[] = [];
   private readonly lightbox: HTMLDialogElement;
   private shown = -1;
-  private refreshing: Promise<void> | undefined;
-  private again = false;
 
   constructor(
-    private readonly sidebar: Sidebar,
-    private readonly panel: HTMLElement,
+    sidebar: Sidebar,
+    panel: HTMLElement,
     toggle: HTMLButtonElement,
     private readonly loadWorkflow: (workflow: unknown, source: string) => boolean,
   ) {
+    super(sidebar, panel, toggle, 'History');
     this.grid = panel.querySelector('.gallery')!;
-    toggle.onclick = () => sidebar.toggle(panel);
-    sidebar.onToggle(panel, (open) => {
-      toggle.classList.toggle('on', open);
-      if (open) this.refresh();
-    });
     this.lightbox = document.getElementById('lightbox') as HTMLDialogElement;
     this.lightbox.querySelector<HTMLButtonElement>('.lightbox-close')!.onclick = () => this.lightbox.close();
     this.lightbox.querySelector<HTMLButtonElement>('.lightbox-load')!.onclick = () => void this.loadShown();
@@ -51,23 +45,8 @@ export class HistoryPanel {
     });
   }
 
-  refresh(): void {
-    if (!this.sidebar.isShown(this.panel)) return;
-    if (this.refreshing) {
-      this.again = true;
-      return;
-    }
-    this.refreshing = api
-      .history(MAX_ITEMS)
-      .then((history) => this.render(history))
-      .catch((error) => toast(`History: ${(error as Error).message}`, 'error'))
-      .finally(() => {
-        this.refreshing = undefined;
-        if (this.again) {
-          this.again = false;
-          this.refresh();
-        }
-      });
+  protected async load(): Promise<void> {
+    this.render(await api.history(MAX_ITEMS));
   }
 
   private render(history: Record<string, HistoryEntry>): void {

@@ -1,5 +1,5 @@
 import { api, type QueueTuple } from './api.ts';
-import type { Sidebar } from './sidebar.ts';
+import { ServerPanel, type Sidebar } from './sidebar.ts';
 import { toast } from './toast.ts';
 
 /** A prompt's nodes in a few words: its output and sampler node types, then a count. */
@@ -14,43 +14,18 @@ function summary(prompt: QueueTuple[2]): string {
  * with Cancel (POST /interrupt for the running one, POST /queue {delete} for a pending one), and
  * Clear for every pending prompt (POST /queue {clear: true}).
  */
-export class QueuePanel {
+export class QueuePanel extends ServerPanel {
   private readonly list: HTMLOListElement;
-  private refreshing: Promise<void> | undefined;
-  private again = false;
 
-  constructor(
-    private readonly sidebar: Sidebar,
-    private readonly panel: HTMLElement,
-    toggle: HTMLButtonElement,
-  ) {
+  constructor(sidebar: Sidebar, panel: HTMLElement, toggle: HTMLButtonElement) {
+    super(sidebar, panel, toggle, 'Queue');
     this.list = panel.querySelector('ol')!;
-    toggle.onclick = () => sidebar.toggle(panel);
-    sidebar.onToggle(panel, (shown) => {
-      toggle.classList.toggle('on', shown);
-      if (shown) this.refresh();
-    });
     panel.querySelector<HTMLButtonElement>('.queue-clear')!.onclick = () => void this.act(api.clearQueue(), 'Clear');
   }
 
-  /** Re-reads the queue when the panel shows; calls that arrive meanwhile fold into one more read. */
-  refresh(): void {
-    if (!this.sidebar.isShown(this.panel)) return;
-    if (this.refreshing) {
-      this.again = true;
-      return;
-    }
-    this.refreshing = api
-      .queue()
-      .then(({ queue_running, queue_pending }) => this.render(queue_running, queue_pending))
-      .catch((error) => toast(`Queue: ${(error as Error).message}`, 'error'))
-      .finally(() => {
-        this.refreshing = undefined;
-        if (this.again) {
-          this.again = false;
-          this.refresh();
-        }
-      });
+  protected async load(): Promise<void> {
+    const { queue_running, queue_pending } = await api.queue();
+    this.render(queue_running, queue_pending);
   }
 
   private async act(request: Promise<unknown>, what: string): Promise<void> {
